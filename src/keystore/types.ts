@@ -1,0 +1,75 @@
+import type { JWK } from 'jose';
+
+/** Signing algorithms the key ring can hold. RS256 is the default (OIDC's mandatory one). */
+export const SIGNING_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+/**
+ * The state of a key at a given instant, derived from its timestamps (never stored):
+ * - `next`: published, verifies, never signs (now < activateAt)
+ * - `active`: signs (activateAt ≤ now < retireAt)
+ * - `retiring`: published, verifies, never signs (retireAt ≤ now < removeAt)
+ * - `removed`: no longer published (now ≥ removeAt); dropped from the ring on the next update.
+ */
+export type KeyState = 'next' | 'active' | 'retiring' | 'removed';
+
+/** One signing key and its lifecycle timestamps (epoch milliseconds). */
+export interface KeyEntry {
+  /** RFC 7638 SHA-256 thumbprint of the public key; never reused. */
+  kid: string;
+  /** Fixed for the key's whole life. */
+  alg: SigningAlg;
+  /** The private JWK, including `kid`, `alg` and `use: "sig"`. */
+  privateJwk: JWK;
+  /** When the key entered the ring (and was first published). */
+  createdAt: number;
+  /** When it starts signing. Always ≥ createdAt + the pre-publication lead (except emergencies). */
+  activateAt: number;
+  /** When it stops signing. */
+  retireAt: number;
+  /** When it is unpublished. Always ≥ retireAt + the retention. */
+  removeAt: number;
+  /** Where the key came from, for `keys list`. */
+  origin: 'generated' | 'imported';
+}
+
+/** The whole ring shared by every instance. */
+export interface KeyRing {
+  /** Incremented on every write; used for compare-and-set and change detection. */
+  version: number;
+  updatedAt: number;
+  /** Keys of every algorithm; order is not meaningful (see `orderForProvider`). */
+  keys: KeyEntry[];
+  /**
+   * Secrets for oidc-provider's cookie signing (Keygrip), newest first. Shared so a cookie set
+   * by one instance is honoured by all.
+   */
+  cookieKeys: string[];
+}
+
+/** Rotation policy; all durations in milliseconds. */
+export interface RotationPolicy {
+  /** Algorithms that each keep one lifecycle; the first is the default for ID tokens. */
+  algorithms: SigningAlg[];
+  /** How long a key signs before the next one takes over. */
+  rotationPeriod: number;
+  /** Minimum time a key is published before it may sign. */
+  prePublication: number;
+  /** How long a key stays published after it stops signing. */
+  retention: number;
+}
+
+/**
+ * Where the ring lives. `update` is a compare-and-set loop: the updater may run more than once
+ * (when another writer got there first) so it must be pure; returning `undefined` means "no
+ * change" and nothing is written.
+ */
+export interface KeyRingStore {
+  load(): Promise<KeyRing | undefined>;
+  update(
+    updater: (current: KeyRing | undefined) => KeyRing | undefined,
+  ): Promise<{ ring: KeyRing | undefined; changed: boolean }>;
+  /** Calls `onChange` when another writer changed the ring; resolves to an unsubscribe. */
+  subscribe(onChange: () => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
