@@ -23,10 +23,25 @@ export class ConfigError extends IssuerError {
   }
 }
 
-/** The shared store (Redis) could not be reached or did not answer in time. Mapped to HTTP 503. */
+/**
+ * The shared store (Redis) could not be reached or did not answer in time.
+ *
+ * It carries the fields oidc-provider's error handlers read (`status`, `statusCode`, `expose`,
+ * `error`, `error_description`), so when an adapter call throws it inside oidc-provider the
+ * client gets `503 {"error":"temporarily_unavailable"}` (or an error page / error redirect)
+ * instead of a 500 `server_error`. oidc-provider uses `message` as the OAuth error code, so the
+ * cause goes to `error_detail` (logged, never shown).
+ */
 export class StoreUnavailableError extends IssuerError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('STORE_UNAVAILABLE', message, options);
+  readonly status = 503;
+  readonly statusCode = 503;
+  readonly expose = true;
+  readonly error = 'temporarily_unavailable';
+  readonly error_description = 'the issuer cannot reach its store right now; try again shortly';
+  readonly error_detail: string;
+  constructor(detail: string, options?: ErrorOptions) {
+    super('STORE_UNAVAILABLE', 'temporarily_unavailable', options);
+    this.error_detail = detail;
   }
 }
 
