@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { demoConfig } from './demo.js';
+import { formatDuration } from './duration.js';
+import { configSchema, type IssuerConfig, type RawConfig } from './schema.js';
+
+/** Every environment variable the issuer reads, in one place. */
+export const ENV = {
+  config: 'OIDC_CONFIG',
+  port: 'PORT',
+  host: 'HOST',
+  issuer: 'ISSUER',
+  redisUrl: 'REDIS_URL',
+  redisNamespace: 'REDIS_NAMESPACE',
+  logLevel: 'LOG_LEVEL',
+  trustProxy: 'TRUST_PROXY',
+  adminToken: 'ADMIN_TOKEN',
+  keystoreSecret: 'KEYSTORE_SECRET',
+} as const;
+
+export interface LoadOptions {
+  /** Path of a YAML or JSON config file; falls back to `OIDC_CONFIG`, then the demo config. */
+  file?: string | undefined;
+  /** Overrides applied after the file and the environment (CLI flags, in-process API). */
+  overrides?: Partial<RawConfig>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Loads the config file (or the built-in demo config), applies environment variables and
+ * overrides, and validates everything in one pass. Throws `ConfigError` listing every problem,
+ * each prefixed by the path of the field at fault.
+ */
+export function loadConfig(options: LoadOptions = {}): IssuerConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env[ENV.config];
+  const raw: Record<string, unknown> = file ? readConfigFile(file) : { ...demoConfig() };
+  applyEnv(raw, env);
+  Object.assign(raw, options.overrides ?? {});
+  return validateConfig(raw, { demo: !file });
+}
+
+/** Validates an already-assembled raw config (used by tests and the in-process API). */
+export function validateConfig(raw: unknown, { demo = false } = {}): IssuerConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(result.error.issues.flatMap(describeIssue));
+  const parsed = result.data;
+  const users = parsed.users.map((u) => ({ ...u, sub: u.sub ?? u.username }));
+  const config = {
+    ...parsed,
+    users,
+    redis: { ...parsed.redis, namespace: parsed.redis.namespace ?? namespaceFor(parsed.issuer) },
+    demo,
+  };
+  const problems = crossFieldProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot read the config file (${(err as Error).message})`]);
+  }
+  let data: unknown;
+  try {
+    data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([
+      `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    ]);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError([`${file}: the top level must be a mapping of settings`]);
+  }
+  return data as Record<string, unknown>;
+}
+
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  const set = (name: string, apply: (value: string) => void) => {
+    const value = env[name];
+    if (value !== undefined && value !== '') apply(value);
+  };
+  const section = (key: string) => {
+    const current = raw[key];
+    const copy = current && typeof current === 'object' ? { ...(current as object) } : {};
+    raw[key] = copy;
+    return copy as Record<string, unknown>;
+  };
+  set(ENV.port, (v) => {
+    raw.port = v;
+  });
+  set(ENV.host, (v) => {
+    raw.host = v;
+  });
+  set(ENV.issuer, (v) => {
+    raw.issuer = v;
+  });
+  set(ENV.logLevel, (v) => {
+    raw.logLevel = v;
+  });
+  set(ENV.trustProxy, (v) => {
+    raw.trustProxy = /^(1|true|yes)$/i.test(v);
+  });
+  set(ENV.redisUrl, (v) => {
+    section('redis').url = v;
+  });
+  set(ENV.redisNamespace, (v) => {
+    section('redis').namespace = v;
+  });
+  set(ENV.adminToken, (v) => {
+    section('admin').token = v;
+  });
+  set(ENV.keystoreSecret, (v) => {
+    section('keys').secret = v;
+  });
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const path = issue.path.map(String).join('.') || '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${path === '(top level)' ? k : `${path}.${k}`}: unknown setting`);
+  }
+  return [`${path}: ${issue.message}`];
+}
+
+/** Rules that span several fields; each message names the field at fault. */
+function crossFieldProblems(c: IssuerConfig): string[] {
+  const problems: string[] = [];
+  const dupes = (values: string[]) => values.filter((v, i) => values.indexOf(v) !== i);
+  for (const d of dupes(c.users.map((u) => u.username)))
+    problems.push(`users: duplicate username "${d}"`);
+  for (const d of dupes(c.users.map((u) => u.sub))) problems.push(`users: duplicate sub "${d}"`);
+  for (const d of dupes(c.clients.map((cl) => cl.id)))
+    problems.push(`clients: duplicate id "${d}"`);
+  for (const d of dupes(c.resourceServers.map((r) => r.audience))) {
+    problems.push(`resourceServers: duplicate audience "${d}"`);
+  }
+  const audiences = new Set(c.resourceServers.map((r) => r.audience));
+  const resourceScopes = new Set(c.resourceServers.flatMap((r) => r.scopes));
+  const knownScopes = new Set([
+    'openid',
+    'offline_access',
+    ...Object.keys(c.scopes),
+    ...resourceScopes,
+  ]);
+  c.clients.forEach((cl, i) => {
+    const at = `clients.${i}`;
+    const usesRedirect = cl.grantTypes.includes('authorization_code');
+    if (usesRedirect && cl.redirectUris.length === 0) {
+      problems.push(`${at}.redirectUris: required for the authorization_code grant`);
+    }
+    if (!cl.secret && cl.grantTypes.includes('client_credentials')) {
+      problems.push(`${at}.secret: client_credentials needs a confidential client (set a secret)`);
+    }
+    cl.resources.forEach((r, j) => {
+      if (!audiences.has(r))
+        problems.push(`${at}.resources.${j}: no resource server has audience "${r}"`);
+    });
+    cl.scopes.forEach((s, j) => {
+      if (!knownScopes.has(s))
+        problems.push(
+          `${at}.scopes.${j}: unknown scope "${s}" (declare it under scopes or a resource server)`,
+        );
+    });
+    if (cl.idTokenSigningAlg && !c.keys.algorithms.includes(cl.idTokenSigningAlg)) {
+      problems.push(`${at}.idTokenSigningAlg: ${cl.idTokenSigningAlg} is not in keys.algorithms`);
+    }
+  });
+  c.resourceServers.forEach((r, i) => {
+    if (r.signingAlg && !c.keys.algorithms.includes(r.signingAlg)) {
+      problems.push(`resourceServers.${i}.signingAlg: ${r.signingAlg} is not in keys.algorithms`);
+    }
+  });
+  const longestToken = Math.max(
+    c.ttl.accessToken,
+    c.ttl.idToken,
+    c.ttl.clientCredentials,
+    ...c.resourceServers.map((r) => r.accessTokenTtl),
+  );
+  const needed = longestToken + c.clockTolerance;
+  if (c.keys.retention < needed) {
+    problems.push(
+      `keys.retention: ${formatDuration(c.keys.retention)} is shorter than the longest token lifetime plus clock tolerance (${formatDuration(needed)}); tokens would outlive the key that verifies them`,
+    );
+  }
+  if (c.keys.rotationPeriod < c.keys.prePublication) {
+    problems.push(
+      `keys.rotationPeriod: ${formatDuration(c.keys.rotationPeriod)} is shorter than keys.prePublication (${formatDuration(c.keys.prePublication)}); a new key could not be published long enough before it signs`,
+    );
+  }
+  if (c.keys.prePublication <= 0) problems.push('keys.prePublication: must be greater than 0');
+  if (c.keys.rotationPeriod <= 0) problems.push('keys.rotationPeriod: must be greater than 0');
+  return problems;
+}
+
+function namespaceFor(issuer: string): string {
+  return `iss-${createHash('sha256').update(issuer).digest('hex').slice(0, 12)}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import { SIGNING_ALGS } from '../keystore/types.js';
+import { parseDuration } from './duration.js';
+
+/** A duration in config: seconds as a number, or `"15s"`, `"10m"`, `"1h"`, `"30d"`. Parsed to ms. */
+const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a duration such as 30s, 10m, 1h or 30d (got ${JSON.stringify(value)})`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const redirectUri = z.url({ error: 'must be an absolute URI' });
+const alg = z.enum(SIGNING_ALGS);
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const grantType = z
+  .enum([
+    'authorization_code',
+    'refresh_token',
+    'client_credentials',
+    'device_code',
+    DEVICE_CODE_GRANT,
+  ])
+  .transform((g) => (g === 'device_code' ? DEVICE_CODE_GRANT : g));
+
+/** A test user. `claims` are returned per granted scope (see `scopes`). */
+const user = z.strictObject({
+  /** Subject identifier; defaults to the username. */
+  sub: z.string().min(1).optional(),
+  username: z.string().min(1),
+  password: z.string().min(1),
+  claims: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** A registered client. No `secret` means a public client (PKCE, no client authentication). */
+const client = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().optional(),
+  secret: z.string().min(1).optional(),
+  redirectUris: z.array(redirectUri).default([]),
+  postLogoutRedirectUris: z.array(redirectUri).default([]),
+  grantTypes: z.array(grantType).min(1).default(['authorization_code', 'refresh_token']),
+  scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email', 'offline_access']),
+  /** Audiences (resource server `audience` values) this client may get access tokens for. */
+  resources: z.array(z.string().min(1)).default([]),
+  /** First-party client: no consent page. */
+  skipConsent: z.boolean().default(false),
+  idTokenSigningAlg: alg.optional(),
+  /** Overrides the resource server's access token format for this client. */
+  accessTokenFormat: z.enum(['jwt', 'opaque']).optional(),
+  /** Browser origins allowed to call the token endpoint for this client (CORS). */
+  corsOrigins: z.array(httpUrl).default([]),
+});
+
+/** An API that receives access tokens. */
+const resourceServer = z.strictObject({
+  audience: z.string().min(1),
+  scopes: z.array(z.string().min(1)).default([]),
+  accessTokenTtl: duration.prefault(3600),
+  format: z.enum(['jwt', 'opaque']).default('jwt'),
+  signingAlg: alg.optional(),
+});
+
+const ttl = z
+  .strictObject({
+    accessToken: duration.prefault('1h'),
+    idToken: duration.prefault('1h'),
+    refreshToken: duration.prefault('14d'),
+    authorizationCode: duration.prefault('60s'),
+    clientCredentials: duration.prefault('1h'),
+    deviceCode: duration.prefault('10m'),
+    interaction: duration.prefault('1h'),
+    session: duration.prefault('14d'),
+    grant: duration.prefault('14d'),
+  })
+  .prefault({});
+
+const keys = z
+  .strictObject({
+    /** One key lifecycle per algorithm; the first is the default for ID tokens. */
+    algorithms: z.array(alg).min(1).default(['RS256']),
+    rotationPeriod: duration.prefault('30d'),
+    prePublication: duration.prefault('2d'),
+    retention: duration.prefault('30d'),
+    /** Encrypts private keys at rest (AES-256-GCM). Without it keys are stored in plain text. */
+    secret: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Folder for the key ring file (memory mode) and PEM/JWK files imported at start. */
+    dir: z.string().min(1).default('keys'),
+    /** How often each instance re-reads the shared ring in case a change notice was missed. */
+    refreshInterval: duration.prefault('5s'),
+  })
+  .prefault({});
+
+const login = z
+  .strictObject({
+    /** Login page lists the test users for a one-click pick. */
+    userPicker: z.boolean().default(true),
+    /** Any username logs in, with optional JSON claims typed on the page. */
+    anyUser: z.boolean().default(false),
+    /** `login_hint=<username>` on the authorization request logs in without showing the page. */
+    headless: z.boolean().default(false),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  issuer: httpUrl.default('http://localhost:3000'),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Trust X-Forwarded-* headers (behind a reverse proxy). */
+  trustProxy: z.boolean().default(false),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  redis: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(
+          /^(redis|rediss|redis\+cluster):\/\//,
+          'must start with redis://, rediss:// or redis+cluster://',
+        )
+        .optional(),
+      /** Key namespace; defaults to a short hash of the issuer URL. */
+      namespace: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash, underscore (≤ 64)')
+        .optional(),
+    })
+    .prefault({}),
+  keys,
+  ttl,
+  clockTolerance: duration.prefault('15s'),
+  login,
+  users: z.array(user).default([]),
+  clients: z.array(client).default([]),
+  resourceServers: z.array(resourceServer).default([]),
+  /** Scope → claim names released for it. `openid` always releases `sub`. */
+  scopes: z.record(z.string(), z.array(z.string())).default({
+    profile: [
+      'name',
+      'given_name',
+      'family_name',
+      'preferred_username',
+      'picture',
+      'locale',
+      'updated_at',
+    ],
+    email: ['email', 'email_verified'],
+  }),
+  admin: z
+    .strictObject({
+      /** Bearer token for the admin API and the dev token-mint endpoint; both are off without it. */
+      token: z.string().min(16, 'must be at least 16 characters').optional(),
+    })
+    .prefault({}),
+});
+
+export type RawConfig = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+export type UserConfig = Parsed['users'][number];
+export type ClientConfig = Parsed['clients'][number];
+export type ResourceServerConfig = Parsed['resourceServers'][number];
+
+/** The validated configuration every module reads. Durations are milliseconds. */
+export type IssuerConfig = Readonly<
+  Omit<Parsed, 'redis' | 'users'> & {
+    redis: Parsed['redis'] & { namespace: string };
+    users: (UserConfig & { sub: string })[];
+    /** True when the built-in demo config (demo users, clients and secrets) is in use. */
+    demo: boolean;
+  }
+>;

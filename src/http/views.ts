@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Eta } from 'eta';
+import { VIEWS_DIR } from '../paths.js';
+
+/** Renders the HTML pages in views/ with HTML-escaping on by default. */
+export class Views {
+  readonly #eta = new Eta({ views: VIEWS_DIR, autoEscape: true, cache: true });
+  /** The page stylesheet, served from `/_issuer/style.css` (kept out of the HTML for the CSP). */
+  readonly stylesheet = readFileSync(join(VIEWS_DIR, 'style.css'), 'utf8');
+
+  constructor(private readonly demo: boolean) {}
+
+  render(
+    view: 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'device',
+    data: Record<string, unknown>,
+  ): string {
+    return this.#eta.render(`./${view}`, { demo: this.demo, ...data });
+  }
+}
+
+/**
+ * Headers for every HTML page we render: no framing, no inline script or style, no caching of
+ * pages that carry per-user state.
+ */
+export const PAGE_HEADERS: Record<string, string> = {
+  'Content-Security-Policy':
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-store',
+};

@@ -1,0 +1,20 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The package root (the folder holding package.json and views/), found from this module's own
+ * location so it is the same whether the code runs from src/ (tests) or dist/src/ (npm start).
+ */
+export const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+export const VIEWS_DIR = join(PACKAGE_ROOT, 'views');
+
+function findRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'views'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the oidc-issuer package root above ${start}`);
+    dir = parent;
+  }
+}

@@ -1,0 +1,86 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Account, AccountClaims, Adapter, KoaContextWithOIDC } from 'oidc-provider';
+import type { UserConfig } from '../config/schema.js';
+
+/** A signed-in identity: a configured test user, or an ad-hoc one from "any user" mode. */
+export interface Identity {
+  sub: string;
+  claims: Record<string, unknown>;
+}
+
+/** Ad-hoc identities are kept as long as a session can live, in the same store as sessions. */
+export const DYNAMIC_ACCOUNT_MODEL = 'DynamicAccount';
+
+/**
+ * The account source oidc-provider asks for claims (`findAccount`), and the login checks of the
+ * interaction pages. Configured users are kept in memory; identities created in "any user" mode
+ * are written through the adapter so every instance can resolve them.
+ */
+export class Accounts {
+  readonly #byUsername: Map<string, UserConfig & { sub: string }>;
+  readonly #bySub: Map<string, UserConfig & { sub: string }>;
+
+  constructor(
+    users: readonly (UserConfig & { sub: string })[],
+    private readonly dynamic: Adapter,
+    private readonly dynamicTtlSeconds: number,
+  ) {
+    this.#byUsername = new Map(users.map((u) => [u.username, u]));
+    this.#bySub = new Map(users.map((u) => [u.sub, u]));
+  }
+
+  /** The configured test users, for the login page's picker. */
+  listUsers(): { username: string; sub: string; name?: string }[] {
+    return [...this.#byUsername.values()].map((u) => ({
+      username: u.username,
+      sub: u.sub,
+      ...(typeof u.claims.name === 'string' ? { name: u.claims.name } : {}),
+    }));
+  }
+
+  isConfigured(username: string): boolean {
+    return this.#byUsername.has(username);
+  }
+
+  /** Checks a username/password pair against the configured users (constant-time compare). */
+  verifyPassword(username: string, password: string): Identity | undefined {
+    const user = this.#byUsername.get(username);
+    if (!user) return undefined;
+    const a = Buffer.from(user.password);
+    const b = Buffer.from(password);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
+    return { sub: user.sub, claims: user.claims };
+  }
+
+  /** A configured user by username, without a password (user picker, headless login). */
+  configured(username: string): Identity | undefined {
+    const user = this.#byUsername.get(username);
+    return user ? { sub: user.sub, claims: user.claims } : undefined;
+  }
+
+  /**
+   * "Any user" mode: an identity named by the visitor, with the claims they typed. The sub is
+   * the username; a configured user's name cannot be taken over this way.
+   */
+  async createDynamic(username: string, claims: Record<string, unknown>): Promise<Identity> {
+    const identity = { sub: username, claims: { preferred_username: username, ...claims } };
+    await this.dynamic.upsert(username, { ...identity } as never, this.dynamicTtlSeconds);
+    return identity;
+  }
+
+  /** oidc-provider's `findAccount`. */
+  findAccount = async (_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> => {
+    const user = this.#bySub.get(sub);
+    let claims: Record<string, unknown> | undefined = user?.claims;
+    if (!claims) {
+      const stored = (await this.dynamic.find(sub)) as unknown as Identity | undefined;
+      claims = stored?.claims;
+    }
+    if (!claims) return undefined;
+    const found = claims;
+    return {
+      accountId: sub,
+      claims: async () => ({ ...found, sub }) as AccountClaims,
+    };
+  };
+}

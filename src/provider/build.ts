@@ -1,0 +1,231 @@
+import type { JWK } from 'jose';
+import Provider, {
+  type Adapter,
+  type ClientMetadata,
+  type Configuration,
+  errors,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
+import type { ClientConfig, IssuerConfig } from '../config/schema.js';
+import { PAGE_HEADERS, type Views } from '../http/views.js';
+import type { SigningAlg } from '../keystore/types.js';
+import type { Accounts } from './accounts.js';
+
+/** Builds an oidc-provider `adapter` for one model name. */
+export type AdapterFactory = (model: string) => Adapter;
+
+export interface ProviderInputs {
+  config: IssuerConfig;
+  /** Private signing keys, active first, then next, then retiring; each with alg, use and kid. */
+  signingKeys: JWK[];
+  /** Cookie signing secrets, newest first. */
+  cookieKeys: string[];
+  adapter: AdapterFactory;
+  accounts: Accounts;
+  views: Views;
+}
+
+const secondsOf = (ms: number) => Math.max(1, Math.round(ms / 1000));
+
+/**
+ * Builds one oidc-provider instance. oidc-provider freezes its keys at construction, so the
+ * caller builds a new one whenever the key ring changes (see provider/host.ts); everything that
+ * must survive the swap lives in the adapter.
+ */
+export function buildProvider(inputs: ProviderInputs): Provider {
+  const { config, accounts, views } = inputs;
+  const clients = new Map(config.clients.map((c) => [c.id, c]));
+  const servers = new Map(config.resourceServers.map((r) => [r.audience, r]));
+  const defaultAlg = config.keys.algorithms[0] ?? 'RS256';
+  const resourceScopes = new Set(config.resourceServers.flatMap((r) => r.scopes));
+  const claimScopes = Object.keys(config.scopes).filter((s) => !resourceScopes.has(s));
+
+  const page = (ctx: KoaContextWithOIDC, status: number, html: string) => {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.set(PAGE_HEADERS);
+    ctx.body = html;
+  };
+
+  const configuration: Configuration = {
+    adapter: inputs.adapter as unknown as Configuration['adapter'],
+    clients: config.clients.map(toClientMetadata(defaultAlg)),
+    findAccount: accounts.findAccount,
+    jwks: { keys: inputs.signingKeys as Required<Configuration>['jwks']['keys'] },
+    cookies: {
+      keys: inputs.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    claims: { openid: ['sub'], sid: null, acr: null, auth_time: null, ...config.scopes },
+    scopes: ['openid', 'offline_access', ...claimScopes],
+    conformIdTokenClaims: false,
+    clockTolerance: secondsOf(config.clockTolerance),
+    pkce: { required: () => true },
+    enabledJWA: {
+      idTokenSigningAlgValues: [...config.keys.algorithms],
+      userinfoSigningAlgValues: [...config.keys.algorithms],
+      introspectionSigningAlgValues: [...config.keys.algorithms],
+      authorizationSigningAlgValues: [...config.keys.algorithms],
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // Refresh tokens for every client allowed the grant, not only with offline_access (which
+    // oidc-provider also gates on prompt=consent): a dev issuer should not surprise here.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    clientBasedCORS: (_ctx, origin, client) =>
+      clients.get(client.clientId)?.corsOrigins.includes(origin) ?? false,
+    ttl: {
+      AccessToken: (_ctx, token) =>
+        token.resourceServer?.accessTokenTTL ?? secondsOf(config.ttl.accessToken),
+      AuthorizationCode: secondsOf(config.ttl.authorizationCode),
+      ClientCredentials: (_ctx, token) =>
+        token.resourceServer?.accessTokenTTL ?? secondsOf(config.ttl.clientCredentials),
+      DeviceCode: secondsOf(config.ttl.deviceCode),
+      Grant: secondsOf(config.ttl.grant),
+      IdToken: secondsOf(config.ttl.idToken),
+      Interaction: secondsOf(config.ttl.interaction),
+      RefreshToken: secondsOf(config.ttl.refreshToken),
+      Session: secondsOf(config.ttl.session),
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: async (ctx, form, out) => {
+          page(
+            ctx,
+            out ? 400 : 200,
+            views.render('device', {
+              title: 'Device sign-in',
+              heading: 'Enter the code shown on your device',
+              form,
+              button: 'Continue',
+              error: out ? (out.error_description ?? out.error) : undefined,
+            }),
+          );
+        },
+        userCodeConfirmSource: async (ctx, form, client, _deviceInfo, userCode) => {
+          page(
+            ctx,
+            200,
+            views.render('device', {
+              title: 'Device sign-in',
+              heading: 'Confirm the device',
+              message: `${client.clientName ?? client.clientId} asks to sign in with code ${userCode}.`,
+              form,
+              confirmForm: true,
+            }),
+          );
+        },
+        successSource: async (ctx) => {
+          page(
+            ctx,
+            200,
+            views.render('device', {
+              title: 'Device signed in',
+              heading: 'Done',
+              message: 'Your device is signed in. You can close this page.',
+            }),
+          );
+        },
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          const client = ctx.oidc.client;
+          page(
+            ctx,
+            200,
+            views.render('logout', {
+              title: 'Sign out',
+              host: ctx.host,
+              clientName: client?.clientName ?? client?.clientId,
+              form,
+            }),
+          );
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          const client = ctx.oidc.client;
+          page(
+            ctx,
+            200,
+            views.render('logged-out', {
+              title: 'Signed out',
+              clientName: client?.clientName ?? client?.clientId,
+            }),
+          );
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        // A client allowed exactly one API gets tokens for it without naming it (client_credentials).
+        defaultResource: async (ctx, client, oneOf) => {
+          if (oneOf) return oneOf;
+          if (ctx.oidc.params?.grant_type !== 'client_credentials') return undefined as never;
+          const allowed = clients.get(client.clientId)?.resources ?? [];
+          return (allowed.length === 1 ? allowed[0] : undefined) as never;
+        },
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator, client) => {
+          const server = servers.get(indicator);
+          const allowed = clients.get(client.clientId)?.resources ?? [];
+          if (!server || !allowed.includes(indicator)) {
+            throw new errors.InvalidTarget(`resource ${indicator} is not available to this client`);
+          }
+          const format = clients.get(client.clientId)?.accessTokenFormat ?? server.format;
+          return {
+            scope: server.scopes.join(' '),
+            audience: server.audience,
+            accessTokenTTL: secondsOf(server.accessTokenTtl),
+            accessTokenFormat: format,
+            ...(format === 'jwt'
+              ? { jwt: { sign: { alg: server.signingAlg ?? defaultAlg } } }
+              : {}),
+          };
+        },
+      },
+    },
+    renderError: async (ctx, out, error) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 500;
+      page(
+        ctx,
+        status >= 400 ? status : 400,
+        views.render('error', {
+          title: 'Error',
+          heading:
+            status === 503 ? 'Temporarily unavailable' : 'Something is wrong with this request',
+          error: out.error,
+          description: out.error_description,
+        }),
+      );
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  return provider;
+}
+
+function toClientMetadata(defaultAlg: SigningAlg) {
+  return (c: ClientConfig): ClientMetadata => {
+    const grants = c.grantTypes;
+    const usesCode = grants.includes('authorization_code');
+    return {
+      client_id: c.id,
+      ...(c.name ? { client_name: c.name } : {}),
+      ...(c.secret
+        ? { client_secret: c.secret, token_endpoint_auth_method: 'client_secret_basic' }
+        : { token_endpoint_auth_method: 'none' }),
+      redirect_uris: c.redirectUris,
+      post_logout_redirect_uris: c.postLogoutRedirectUris,
+      grant_types: grants,
+      response_types: usesCode ? ['code'] : [],
+      scope: c.scopes.join(' '),
+      id_token_signed_response_alg: c.idTokenSigningAlg ?? defaultAlg,
+    };
+  };
+}
