@@ -10,6 +10,22 @@ export interface KeyNames {
   readonly prefix: string;
   /** One oidc-provider model record, e.g. `m:AccessToken:<id>`. */
   model(model: string, id: string): string;
+  /** Prefix of every record of one model: `model(m, id) === modelPrefix(m) + id`. */
+  modelPrefix(model: string): string;
+  /** How a record is named inside a grant set: `<model>:<id>`. */
+  grantMember(model: string, id: string): string;
+  /**
+   * Prefixes for Lua scripts that must derive keys from stored data (the old indexes of a
+   * record, the members of a grant set): `records + grantMember(m, id) === model(m, id)`,
+   * `grant + grantId === grant(grantId)`, `uid + u === uid(u)`, `userCode + c === userCode(c)`.
+   * Every derived key keeps the namespace's hash tag, so it lives on the script's slot.
+   */
+  readonly scriptPrefixes: {
+    readonly records: string;
+    readonly grant: string;
+    readonly uid: string;
+    readonly userCode: string;
+  };
   /** Set of `<model>:<id>` members that belong to a grant. */
   grant(grantId: string): string;
   /** Session uid → session id index. */
@@ -32,6 +48,14 @@ export function keyNames(namespace: string): KeyNames {
   return {
     prefix,
     model: (model, id) => `${prefix}m:${model}:${id}`,
+    modelPrefix: (model) => `${prefix}m:${model}:`,
+    grantMember: (model, id) => `${model}:${id}`,
+    scriptPrefixes: {
+      records: `${prefix}m:`,
+      grant: `${prefix}g:`,
+      uid: `${prefix}uid:`,
+      userCode: `${prefix}uc:`,
+    },
     grant: (grantId) => `${prefix}g:${grantId}`,
     uid: (uid) => `${prefix}uid:${uid}`,
     userCode: (userCode) => `${prefix}uc:${userCode}`,

@@ -1,0 +1,185 @@
+import { Cluster, Redis, ReplyError } from 'ioredis';
+import { ConfigError, IssuerError, StoreUnavailableError } from '../errors.js';
+
+/** Options of {@link createRedisClient}. Every one has a default that bounds failures. */
+export interface RedisClientOptions {
+  /** A command that gets no answer within this time rejects. Default 2000 ms. */
+  commandTimeoutMs?: number;
+  /** A connection attempt that does not complete within this time is abandoned. Default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** Receives connection errors (the client keeps reconnecting on its own). */
+  logger?: (msg: string, err?: unknown) => void;
+}
+
+/** Reconnect delays grow from 50 ms and are capped, so recovery is noticed within ~2 s. */
+const MAX_RECONNECT_DELAY_MS = 2000;
+
+function reconnectDelay(attempt: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RECONNECT_DELAY_MS);
+}
+
+/**
+ * Creates the Redis client for a `REDIS_URL`:
+ * - `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS) → standalone `Redis`;
+ * - `redis+cluster://[user:pass@]h1:p1,h2:p2`, `rediss+cluster://…` → `Cluster` seeded with
+ *   those nodes.
+ *
+ * Failures are bounded: commands issued while disconnected reject at once (no offline queue),
+ * a command without an answer rejects after `commandTimeoutMs`, and a command whose connection
+ * drops is never re-sent (its outcome is unknown, and re-running a consume script would turn
+ * the legitimate winner into a replay). The client reconnects forever with capped backoff, and
+ * an `error` listener is attached so a connection error never crashes the process. Commands
+ * issued before the first connection is ready reject too; await {@link pingStore} if needed.
+ */
+export function createRedisClient(url: string, opts: RedisClientOptions = {}): Redis | Cluster {
+  const commandTimeout = opts.commandTimeoutMs ?? 2000;
+  const connectTimeout = opts.connectTimeoutMs ?? 2000;
+  const log = opts.logger ?? (() => {});
+  const scheme = url.slice(0, url.indexOf('://') + 3).toLowerCase();
+
+  const common = {
+    commandTimeout,
+    connectTimeout,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+  };
+
+  let client: Redis | Cluster;
+  if (scheme === 'redis://' || scheme === 'rediss://') {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError([`REDIS_URL: not a valid URL`]);
+    }
+    client = new Redis(url, {
+      ...common,
+      enableOfflineQueue: false,
+      retryStrategy: reconnectDelay,
+    });
+  } else if (scheme === 'redis+cluster://' || scheme === 'rediss+cluster://') {
+    const { nodes, username, password } = parseClusterUrl(url);
+    client = new Cluster(nodes, {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: reconnectDelay,
+      // A lost node connection reconnects on its own instead of waiting for a MOVED reply.
+      clusterNodeRetryStrategy: reconnectDelay,
+      slotsRefreshTimeout: connectTimeout,
+      redisOptions: {
+        ...common,
+        ...(username ? { username } : {}),
+        ...(password ? { password } : {}),
+        ...(scheme === 'rediss+cluster://' ? { tls: {} } : {}),
+      },
+    });
+  } else {
+    throw new ConfigError([
+      'REDIS_URL: expected redis://, rediss://, redis+cluster:// or rediss+cluster://',
+    ]);
+  }
+
+  // Without a listener an ioredis `error` event would be an unhandled 'error' and kill the process.
+  let lastMessage = '';
+  let down = false;
+  client.on('error', (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    // While the server stays down the same error repeats on every reconnect attempt.
+    if (message === lastMessage) return;
+    lastMessage = message;
+    log('redis connection error', err);
+  });
+  client.on('close', () => {
+    if (down) return;
+    down = true;
+    log('redis connection lost');
+  });
+  client.on('ready', () => {
+    if (down) log('redis connection restored');
+    down = false;
+    lastMessage = '';
+  });
+  return client;
+}
+
+function parseClusterUrl(url: string): {
+  nodes: { host: string; port: number }[];
+  username?: string;
+  password?: string;
+} {
+  const rest = url.slice(url.indexOf('://') + 3).replace(/\/.*$/, '');
+  const at = rest.lastIndexOf('@');
+  const auth = at >= 0 ? rest.slice(0, at) : '';
+  const hosts = at >= 0 ? rest.slice(at + 1) : rest;
+  const nodes = hosts.split(',').map((hp) => {
+    const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(hp.trim());
+    if (!m) throw new ConfigError([`REDIS_URL: cluster node "${hp}" is not host:port`]);
+    return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+  });
+  if (auth === '') return { nodes };
+  const colon = auth.indexOf(':');
+  const username = decodeURIComponent(colon >= 0 ? auth.slice(0, colon) : auth);
+  const password = colon >= 0 ? decodeURIComponent(auth.slice(colon + 1)) : undefined;
+  return {
+    nodes,
+    ...(username ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+  };
+}
+
+/** Readiness probe: true when the store answers PING in time, false otherwise (never throws). */
+export async function pingStore(client: Redis | Cluster): Promise<boolean> {
+  try {
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Returns a warning when Redis may evict keys (`maxmemory-policy` other than `noeviction`):
+ * an evicted grant index makes tokens unrevocable and an evicted consumed code can be replayed.
+ * Returns undefined when the policy is safe or cannot be read (managed Redis often refuses
+ * CONFIG GET). On a Cluster every master is asked.
+ */
+export async function checkEvictionPolicy(client: Redis | Cluster): Promise<string | undefined> {
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  const bad = new Set<string>();
+  for (const node of nodes) {
+    try {
+      const reply = (await node.config('GET', 'maxmemory-policy')) as unknown;
+      const policy = Array.isArray(reply) ? reply[1] : undefined;
+      if (typeof policy === 'string' && policy !== 'noeviction') bad.add(policy);
+    } catch {
+      // CONFIG refused or node unreachable: nothing can be said about this node.
+    }
+  }
+  if (bad.size === 0) return undefined;
+  return (
+    `Redis maxmemory-policy is ${[...bad].join(', ')}; set it to noeviction: evicting a grant ` +
+    'index makes tokens unrevocable and evicting a consumed code lets it be replayed'
+  );
+}
+
+/**
+ * Reply errors that mean "the store cannot serve right now" rather than "the command is wrong".
+ * Anything else Redis replies with (WRONGTYPE, a Lua error) is a defect and is left as is.
+ */
+const TRANSIENT_REPLY =
+  /^(OOM|LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|READONLY|MASTERDOWN|NOREPLICAS|MISCONF)\b/;
+
+/**
+ * Turns what ioredis throws when the store is unreachable, slow or refusing writes into a
+ * {@link StoreUnavailableError} (answered with 503). Errors that already carry a meaning — our
+ * own {@link IssuerError}s, oidc-provider's OAuth errors (they have `expose`), and reply errors
+ * that reveal a defect — are returned unchanged. Use as `catch (e) { throw wrapStoreError(e) }`.
+ */
+export function wrapStoreError(err: unknown): unknown {
+  if (err instanceof IssuerError) return err;
+  if (typeof err === 'object' && err !== null && 'expose' in err) return err;
+  if (err instanceof ReplyError) {
+    const message = (err as Error).message;
+    if (!TRANSIENT_REPLY.test(message)) return err;
+    return new StoreUnavailableError(`redis refused: ${message}`, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new StoreUnavailableError(`redis unavailable: ${message}`, { cause: err });
+}
