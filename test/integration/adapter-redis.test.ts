@@ -1,0 +1,196 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import Provider from 'oidc-provider';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../src/errors.js';
+import { checkEvictionPolicy, createRedisClient, pingStore } from '../../src/store/redis.js';
+import { createRedisAdapter } from '../../src/store/redis-adapter.js';
+import { adapterSuite } from '../suites/adapter-suite.js';
+import { redisForTests, startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
+
+adapterSuite('standalone redis', async () => {
+  const server = await redisForTests();
+  // Three clients, used in turn, stand for three issuer instances.
+  const clients = [0, 1, 2].map(() => createRedisClient(server.url) as Redis);
+  await Promise.all(clients.map((c) => waitReady(c)));
+  const rawClient = clients[0]!;
+  let turn = 0;
+  return {
+    adapter: (namespace, clockTolerance) =>
+      createRedisAdapter(clients[turn++ % clients.length]!, namespace, { clockTolerance }),
+    raw: {
+      get: async (key) => (await rawClient.get(key)) ?? undefined,
+      set: async (key, value) => {
+        await rawClient.set(key, value);
+      },
+      del: async (key) => {
+        await rawClient.del(key);
+      },
+      members: (key) => rawClient.smembers(key),
+      pttl: (key) => rawClient.pttl(key),
+    },
+    close: async () => {
+      for (const c of clients) c.disconnect();
+      await server.stop();
+    },
+  };
+});
+
+function waitReady(client: Redis): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => client.once('ready', () => resolve()));
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not met in time');
+}
+
+describe('redis client: bounded failures', () => {
+  let server: TestRedis;
+  let client: Redis;
+  const logged: string[] = [];
+
+  beforeAll(async () => {
+    server = await startRedis();
+    client = createRedisClient(server.url, {
+      logger: (msg) => logged.push(msg),
+    }) as Redis;
+    await waitReady(client);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await server?.stop();
+  });
+
+  it('rejects every adapter call with StoreUnavailableError at once while redis is down, and recovers on the same client', async () => {
+    const make = createRedisAdapter(client, uniqueNamespace(), { clockTolerance: 0 });
+    const at = make('AccessToken');
+    await at.upsert('before', { jti: 'before', grantId: 'g' }, 60);
+
+    await server.stop();
+    await until(async () => client.status !== 'ready', 3000);
+    const calls: Array<() => Promise<unknown>> = [
+      () => at.find('x'),
+      () => at.upsert('x', { jti: 'x', grantId: 'g' }, 60),
+      () => at.consume('x'),
+      () => at.destroy('x'),
+      () => at.revokeByGrantId('g'),
+      () => make('Session').findByUid('u'),
+      () => make('DeviceCode').findByUserCode('c'),
+      () => make('ReplayDetection').upsert('r', { jti: 'r' }, 60),
+    ];
+    for (const op of calls) {
+      const started = Date.now();
+      const err = await op().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as StoreUnavailableError).code).toBe('STORE_UNAVAILABLE');
+      expect(Date.now() - started).toBeLessThan(3000);
+    }
+    expect(await pingStore(client)).toBe(false);
+    expect(logged).toContain('redis connection lost');
+
+    await server.start();
+    await until(() => pingStore(client), 5000);
+    // The restarted server is empty (no persistence) and has no scripts cached: they reload.
+    expect(await at.find('before')).toBeUndefined();
+    await at.upsert('after', { jti: 'after', grantId: 'g' }, 60);
+    await at.consume('after');
+    expect(await at.find('after')).toMatchObject({ jti: 'after' });
+    expect(logged).toContain('redis connection restored');
+  });
+
+  it('times a hung redis out within the command timeout', async () => {
+    const at = createRedisAdapter(client, uniqueNamespace(), { clockTolerance: 0 })('AccessToken');
+    await at.find('warm');
+    server.pause();
+    try {
+      const started = Date.now();
+      await expect(at.find('x')).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      server.resume();
+    }
+    await until(() => pingStore(client), 5000);
+  });
+
+  it('with oidc-provider: a store outage answers 503 temporarily_unavailable, not 500', async () => {
+    const provider = new Provider('http://127.0.0.1', {
+      adapter: createRedisAdapter(client, uniqueNamespace(), { clockTolerance: 5 }),
+      clients: [
+        {
+          client_id: 'rp',
+          client_secret: 'rp-secret-rp-secret-rp-secret-01',
+          redirect_uris: ['https://rp.example/cb'],
+        },
+      ],
+    });
+    const serverErrors: unknown[] = [];
+    provider.on('server_error', (_ctx, err) => serverErrors.push(err));
+    const http: Server = createServer(provider.callback());
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    await server.stop();
+    try {
+      const res = await fetch(`${base}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from('rp:rp-secret-rp-secret-rp-secret-01').toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: 'x'.repeat(43),
+          redirect_uri: 'https://rp.example/cb',
+        }),
+      });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ error: 'temporarily_unavailable' });
+      expect(serverErrors).toEqual([]);
+    } finally {
+      await new Promise((r) => http.close(r));
+      await server.start();
+      await until(() => pingStore(client), 5000);
+    }
+  });
+});
+
+describe('redis helpers', () => {
+  it('warns about an eviction policy other than noeviction', async () => {
+    const evicting = await startRedis(['--maxmemory-policy', 'allkeys-lru']);
+    const a = createRedisClient(evicting.url) as Redis;
+    try {
+      await waitReady(a);
+      expect(await checkEvictionPolicy(a)).toMatch(/allkeys-lru.*noeviction/);
+    } finally {
+      a.disconnect();
+      await evicting.stop();
+    }
+  });
+
+  it('says nothing when the policy is noeviction or CONFIG is refused', async () => {
+    const safe = await startRedis(['--rename-command', 'CONFIG', '""']);
+    const a = createRedisClient(safe.url) as Redis;
+    try {
+      await waitReady(a);
+      expect(await checkEvictionPolicy(a)).toBeUndefined();
+      await expect(a.config('GET', 'maxmemory-policy')).rejects.toThrow();
+    } finally {
+      a.disconnect();
+      await safe.stop();
+    }
+  });
+
+  it('rejects URLs it cannot use', () => {
+    expect(() => createRedisClient('http://localhost:6379')).toThrow(/REDIS_URL/);
+    expect(() => createRedisClient('redis+cluster://nohost')).toThrow(/host:port/);
+  });
+});
