@@ -121,8 +121,8 @@ export const configSchema = z.strictObject({
       url: z
         .string()
         .regex(
-          /^(redis|rediss|redis\+cluster):\/\//,
-          'must start with redis://, rediss:// or redis+cluster://',
+          /^(redis|rediss|redis\+cluster|rediss\+cluster):\/\//,
+          'must start with redis://, rediss://, redis+cluster:// or rediss+cluster://',
         )
         .optional(),
       /** Key namespace; defaults to a short hash of the issuer URL. */

@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import Provider, {
-  type Adapter,
+  type AdapterFactory,
   type ClientMetadata,
   type Configuration,
   errors,
@@ -10,9 +10,6 @@ import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import { PAGE_HEADERS, type Views } from '../http/views.js';
 import type { SigningAlg } from '../keystore/types.js';
 import type { Accounts } from './accounts.js';
-
-/** Builds an oidc-provider `adapter` for one model name. */
-export type AdapterFactory = (model: string) => Adapter;
 
 export interface ProviderInputs {
   config: IssuerConfig;
@@ -58,7 +55,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
       short: { httpOnly: true, sameSite: 'lax' },
     },
     claims: { openid: ['sub'], sid: null, acr: null, auth_time: null, ...config.scopes },
-    scopes: ['openid', 'offline_access', ...claimScopes],
+    scopes: ['openid', 'offline_access', ...claimScopes, ...resourceScopes],
     conformIdTokenClaims: false,
     clockTolerance: secondsOf(config.clockTolerance),
     pkce: { required: () => true },
@@ -193,7 +190,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
       const status = (error as { statusCode?: number }).statusCode ?? 500;
       page(
         ctx,
-        status >= 400 ? status : 400,
+        Math.max(status, 400),
         views.render('error', {
           title: 'Error',
           heading:

@@ -1,0 +1,101 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { bodyParser } from '@koa/bodyparser';
+import type Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { toPublicJwk } from '../keystore/export.js';
+import { publishedKeys } from '../keystore/policy.js';
+import { type KeyRing, SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
+
+/** The key-ring operations the admin API exposes (implemented by the key ring manager). */
+export interface KeyAdmin {
+  current(): KeyRing | undefined;
+  rotate(alg?: SigningAlg): Promise<unknown>;
+  revoke(kid: string): Promise<unknown>;
+}
+
+/** Extra admin routes registered by other modules (e.g. the dev token-mint endpoint). */
+export type AdminExtension = (router: Router, parseJson: ReturnType<typeof bodyParser>) => void;
+
+/**
+ * `/admin/*`: key listing, rotation and emergency revocation, behind `Authorization: Bearer
+ * <admin.token>`. Without a configured token every admin route answers 404, as if absent.
+ */
+export function adminRoutes(
+  router: Router,
+  token: string | undefined,
+  keys: KeyAdmin,
+  clock: () => number,
+  extensions: AdminExtension[] = [],
+): void {
+  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
+  const guard = async (ctx: Context, next: Next) => {
+    ctx.set('Cache-Control', 'no-store');
+    if (!token) {
+      ctx.status = 404;
+      ctx.body = {
+        error: 'not_found',
+        error_description: 'the admin API is off (set admin.token or ADMIN_TOKEN)',
+      };
+      return;
+    }
+    if (!bearerMatches(ctx.get('Authorization'), token)) {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', 'Bearer realm="oidc-issuer admin"');
+      ctx.body = {
+        error: 'invalid_token',
+        error_description: 'a valid admin bearer token is required',
+      };
+      return;
+    }
+    await next();
+  };
+
+  router.use('/admin', guard);
+
+  router.get('/admin/keys', (ctx) => {
+    const now = clock();
+    ctx.body = {
+      keys: publishedKeys(keys.current(), now).map((k) => ({
+        kid: k.kid,
+        alg: k.alg,
+        state: k.state,
+        origin: k.origin,
+        createdAt: new Date(k.createdAt).toISOString(),
+        activateAt: new Date(k.activateAt).toISOString(),
+        retireAt: new Date(k.retireAt).toISOString(),
+        removeAt: new Date(k.removeAt).toISOString(),
+        publicJwk: toPublicJwk(k.privateJwk),
+      })),
+    };
+  });
+
+  router.post('/admin/keys/rotate', parseJson, async (ctx) => {
+    const alg = (ctx.request.body as { alg?: unknown } | undefined)?.alg;
+    if (alg !== undefined && !(SIGNING_ALGS as readonly unknown[]).includes(alg)) {
+      ctx.status = 400;
+      ctx.body = {
+        error: 'invalid_request',
+        error_description: `alg must be one of ${SIGNING_ALGS.join(', ')}`,
+      };
+      return;
+    }
+    ctx.body = await keys.rotate(alg as SigningAlg | undefined);
+  });
+
+  router.post('/admin/keys/:kid/revoke', async (ctx) => {
+    ctx.body = await keys.revoke(ctx.params.kid as string);
+  });
+
+  for (const extend of extensions) extend(router, parseJson);
+}
+
+function bearerMatches(header: string, token: string): boolean {
+  const match = /^Bearer\s+(.+)$/i.exec(header);
+  if (!match) return false;
+  // Hash both sides so the comparison is constant-time whatever the lengths.
+  const a = createHash('sha256')
+    .update(match[1] as string)
+    .digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}

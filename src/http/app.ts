@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { IssuerConfig } from '../config/schema.js';
+import { StoreUnavailableError } from '../errors.js';
+import type { JwksDocument } from '../keystore/jwks.js';
+import type { Accounts } from '../provider/accounts.js';
+import type { ProviderHost } from '../provider/host.js';
+import { type AdminExtension, adminRoutes, type KeyAdmin } from './admin.js';
+import { healthRoutes, type ReadinessChecks } from './health.js';
+import { interactionRoutes } from './interactions.js';
+import { serveJwks } from './jwks.js';
+import { endpointOf, type Metrics } from './metrics.js';
+import type { Views } from './views.js';
+
+export interface AppDeps {
+  config: IssuerConfig;
+  logger: Logger;
+  host: ProviderHost;
+  accounts: Accounts;
+  views: Views;
+  metrics: Metrics;
+  readiness: ReadinessChecks;
+  keys: KeyAdmin;
+  jwks: () => JwksDocument | undefined;
+  csrfSecret: () => string;
+  clock: () => number;
+  adminExtensions?: AdminExtension[];
+}
+
+/**
+ * The koa app. Every request passes, in this order:
+ *   request id + access log → metrics → our routes (health, metrics, JWKS, interaction pages,
+ *   admin, static CSS) → the current oidc-provider (discovery, authorize, token, userinfo, …).
+ */
+export function createApp(deps: AppDeps): Koa {
+  const { config, logger, host, metrics } = deps;
+  const app = new Koa({ proxy: config.trustProxy });
+  app.silent = true;
+  app.on('error', (err, ctx) => {
+    logger.error({ err, reqId: ctx?.state?.reqId, path: ctx?.path }, 'request failed');
+  });
+
+  app.use(async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    const incoming = ctx.get('X-Request-Id');
+    const reqId = /^[A-Za-z0-9._-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    ctx.state.reqId = reqId;
+    ctx.set('X-Request-Id', reqId);
+    try {
+      await next();
+    } finally {
+      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const endpoint = endpointOf(ctx.path);
+      metrics.requests.inc({ endpoint, method: ctx.method, status: String(status) });
+      metrics.duration.observe({ endpoint }, seconds);
+      if (status === 503) metrics.storeErrors.inc();
+      logger.debug(
+        { reqId, method: ctx.method, path: ctx.path, status, ms: Math.round(seconds * 1000) },
+        'request',
+      );
+    }
+  });
+
+  const router = new Router();
+  healthRoutes(router, deps.readiness);
+  router.get('/metrics', async (ctx) => {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.render();
+  });
+  const jwks = (ctx: Koa.Context) =>
+    serveJwks(ctx, deps.jwks(), (status) => metrics.jwks.inc({ status: String(status) }));
+  router.get('/.well-known/jwks.json', jwks);
+  router.get('/jwks', jwks);
+  router.get('/_issuer/style.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = deps.views.stylesheet;
+  });
+  adminRoutes(router, config.admin.token, deps.keys, deps.clock, deps.adminExtensions);
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.use(
+    interactionRoutes({ ...deps, onLogin: (method) => metrics.logins.inc({ method }) }).routes(),
+  );
+
+  app.use(async (ctx) => {
+    const handler = host.handler;
+    if (!handler) {
+      ctx.status = 503;
+      ctx.set('Retry-After', '1');
+      ctx.body = {
+        error: 'temporarily_unavailable',
+        error_description: new StoreUnavailableError('').error_description,
+      };
+      return;
+    }
+    ctx.respond = false;
+    await handler(ctx.req, ctx.res);
+  });
+
+  return app;
+}

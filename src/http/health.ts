@@ -1,0 +1,40 @@
+import type Router from '@koa/router';
+
+/** What readiness needs to know; each check must answer within a bounded time. */
+export interface ReadinessChecks {
+  /** True when the store answers (always true for the memory store). */
+  storeReachable(): Promise<boolean>;
+  /** True when the current provider has an active signing key. */
+  hasActiveKey(): boolean;
+  /** True when this instance's view of the shared key ring is recent. */
+  keyRingInSync(): boolean;
+}
+
+/**
+ * `/healthz`: the process is alive and serving (never touches the store).
+ * `/readyz`: safe to route traffic here — store reachable, an active key, ring in sync.
+ */
+export function healthRoutes(router: Router, checks: ReadinessChecks): void {
+  router.get('/healthz', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    const [store, key, sync] = [
+      await checks.storeReachable(),
+      checks.hasActiveKey(),
+      checks.keyRingInSync(),
+    ];
+    const ready = store && key && sync;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = ready ? 200 : 503;
+    ctx.body = {
+      status: ready ? 'ready' : 'not ready',
+      checks: {
+        store: store ? 'ok' : 'unreachable',
+        signingKey: key ? 'ok' : 'missing',
+        keyRing: sync ? 'ok' : 'stale',
+      },
+    };
+  });
+}

@@ -1,0 +1,283 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { IssuerConfig } from '../config/schema.js';
+import { StoreUnavailableError } from '../errors.js';
+import type { Accounts, Identity } from '../provider/accounts.js';
+import type { ProviderHost } from '../provider/host.js';
+import { PAGE_HEADERS, type Views } from './views.js';
+
+export interface InteractionDeps {
+  config: IssuerConfig;
+  host: ProviderHost;
+  accounts: Accounts;
+  views: Views;
+  /** Secret for the per-interaction CSRF token (the newest cookie key). */
+  csrfSecret: () => string;
+  /** Called after each successful login, for metrics. */
+  onLogin?: (method: 'password' | 'pick' | 'any-user' | 'headless') => void;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** A request the page itself refuses (bad CSRF token, wrong prompt); shown on the error page. */
+class PageError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly description: string,
+  ) {
+    super(description);
+  }
+}
+
+/**
+ * The login, consent and abort pages that oidc-provider sends users to (`/interaction/:uid`).
+ * They resolve the current provider per request, so a provider swap mid-flow is invisible.
+ */
+export function interactionRoutes(deps: InteractionDeps): Router {
+  const { config, host, accounts, views } = deps;
+  const router = new Router({ prefix: '/interaction/:uid' });
+  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
+
+  const csrfFor = (uid: string) =>
+    createHmac('sha256', deps.csrfSecret()).update(`interaction:${uid}`).digest('base64url');
+  const checkCsrf = (uid: string, value: unknown) => {
+    const expected = Buffer.from(csrfFor(uid));
+    const given = Buffer.from(typeof value === 'string' ? value : '');
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+      throw new PageError(
+        403,
+        'invalid_request',
+        'the form is stale or was not sent from this page; start the sign-in again',
+      );
+    }
+  };
+
+  const provider = (): Provider => {
+    const current = host.current;
+    if (!current)
+      throw new StoreUnavailableError('no signing keys yet: the key ring has not been loaded');
+    return current;
+  };
+
+  const detailsFor = async (ctx: Context, p: Provider): Promise<Details> => {
+    const details = await p.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== ctx.params.uid) {
+      throw new PageError(
+        400,
+        'invalid_request',
+        'this sign-in page does not belong to your current sign-in',
+      );
+    }
+    return details;
+  };
+
+  const finish = async (ctx: Context, p: Provider, result: Record<string, unknown>) => {
+    const returnTo = await p.interactionResult(ctx.req, ctx.res, result, {
+      mergeWithLastSubmission: false,
+    });
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  };
+
+  const clientNameOf = async (p: Provider, details: Details) => {
+    const clientId = String(details.params.client_id ?? '');
+    const client = await p.Client.find(clientId);
+    return client?.clientName ?? clientId;
+  };
+
+  const renderLogin = async (
+    ctx: Context,
+    p: Provider,
+    details: Details,
+    extra: Record<string, unknown> = {},
+  ) => {
+    ctx.set(PAGE_HEADERS);
+    ctx.type = 'html';
+    ctx.body = views.render('login', {
+      title: 'Sign in',
+      uid: details.uid,
+      csrf: csrfFor(details.uid),
+      clientName: await clientNameOf(p, details),
+      users: config.login.userPicker ? accounts.listUsers() : [],
+      anyUser: config.login.anyUser,
+      ...extra,
+    });
+  };
+
+  const grantConsent = async (p: Provider, details: Details): Promise<string> => {
+    const accountId = details.session?.accountId;
+    const clientId = String(details.params.client_id);
+    const grant =
+      (details.grantId ? await p.Grant.find(details.grantId) : undefined) ??
+      new p.Grant({ accountId, clientId });
+    const missing = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    return grant.save();
+  };
+
+  const skipsConsent = (details: Details) =>
+    config.clients.find((c) => c.id === details.params.client_id)?.skipConsent === true;
+
+  router.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const e = err as {
+        statusCode?: number;
+        status?: number;
+        error?: string;
+        error_description?: string;
+        expose?: boolean;
+      };
+      const status = err instanceof PageError ? err.status : (e.statusCode ?? e.status ?? 500);
+      if (status >= 500 && !(err instanceof StoreUnavailableError)) ctx.app.emit('error', err, ctx);
+      ctx.status = status;
+      ctx.set(PAGE_HEADERS);
+      ctx.type = 'html';
+      ctx.body = views.render('error', {
+        title: 'Error',
+        heading: status === 503 ? 'Temporarily unavailable' : 'This sign-in cannot continue',
+        error:
+          e.expose || err instanceof PageError ? (e.error ?? 'invalid_request') : 'server_error',
+        description:
+          e.expose || err instanceof PageError
+            ? e.error_description
+            : 'something went wrong on our side',
+        hint:
+          status === 503
+            ? 'The issuer cannot reach its store. Try again in a few seconds.'
+            : 'Go back to the application and sign in again.',
+      });
+    }
+  });
+
+  router.get('/', async (ctx) => {
+    const p = provider();
+    const details = await detailsFor(ctx, p);
+    if (details.prompt.name === 'login') {
+      const hint = details.params.login_hint;
+      if (config.login.headless && typeof hint === 'string' && hint) {
+        const identity =
+          accounts.configured(hint) ??
+          (config.login.anyUser ? await accounts.createDynamic(hint, {}) : undefined);
+        if (identity) {
+          deps.onLogin?.('headless');
+          return finish(ctx, p, { login: { accountId: identity.sub } });
+        }
+      }
+      return renderLogin(ctx, p, details, { username: typeof hint === 'string' ? hint : '' });
+    }
+    if (details.prompt.name === 'consent') {
+      if (skipsConsent(details)) {
+        return finish(ctx, p, { consent: { grantId: await grantConsent(p, details) } });
+      }
+      const missing = details.prompt.details as {
+        missingOIDCScope?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
+      ctx.set(PAGE_HEADERS);
+      ctx.type = 'html';
+      ctx.body = views.render('consent', {
+        title: 'Allow access',
+        uid: details.uid,
+        csrf: csrfFor(details.uid),
+        clientName: await clientNameOf(p, details),
+        sub: details.session?.accountId,
+        scopes: missing.missingOIDCScope ?? [],
+        resources: Object.entries(missing.missingResourceScopes ?? {}).map(
+          ([resource, scopes]) => ({ resource, scopes }),
+        ),
+      });
+      return;
+    }
+    throw new PageError(400, 'invalid_request', `unsupported prompt ${details.prompt.name}`);
+  });
+
+  router.post('/login', parseForm, async (ctx) => {
+    const p = provider();
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    checkCsrf(ctx.params.uid as string, body.csrf);
+    const details = await detailsFor(ctx, p);
+    if (details.prompt.name !== 'login')
+      throw new PageError(400, 'invalid_request', 'this sign-in is not waiting for a login');
+    const username = typeof body.username === 'string' ? body.username.trim() : '';
+    const password = typeof body.password === 'string' ? body.password : '';
+    const again = (error: string) => {
+      ctx.status = 401;
+      return renderLogin(ctx, p, details, { error, username });
+    };
+    if (!username || username.length > 256) return again('Enter a username.');
+
+    let identity: Identity | undefined;
+    let method: 'password' | 'pick' | 'any-user' = 'password';
+    if (body.action === 'pick' && config.login.userPicker) {
+      identity = accounts.configured(username);
+      method = 'pick';
+    } else {
+      identity = accounts.verifyPassword(username, password);
+      if (!identity && config.login.anyUser && !accounts.isConfigured(username)) {
+        const claims = parseClaims(body.claims);
+        if (claims === undefined)
+          return again('Extra claims must be a JSON object, e.g. {"email": "a@example.com"}.');
+        identity = await accounts.createDynamic(username, claims);
+        method = 'any-user';
+      }
+    }
+    if (!identity) return again('Unknown username or wrong password.');
+    deps.onLogin?.(method);
+    await finish(ctx, p, { login: { accountId: identity.sub } });
+  });
+
+  router.post('/confirm', parseForm, async (ctx) => {
+    const p = provider();
+    checkCsrf(
+      ctx.params.uid as string,
+      (ctx.request.body as Record<string, unknown> | undefined)?.csrf,
+    );
+    const details = await detailsFor(ctx, p);
+    if (details.prompt.name !== 'consent')
+      throw new PageError(400, 'invalid_request', 'this sign-in is not waiting for consent');
+    await finish(ctx, p, { consent: { grantId: await grantConsent(p, details) } });
+  });
+
+  router.post('/abort', parseForm, async (ctx) => {
+    const p = provider();
+    checkCsrf(
+      ctx.params.uid as string,
+      (ctx.request.body as Record<string, unknown> | undefined)?.csrf,
+    );
+    await detailsFor(ctx, p);
+    await finish(ctx, p, {
+      error: 'access_denied',
+      error_description: 'End-User aborted interaction',
+    });
+  });
+
+  return router;
+}
+
+/** Claims typed on the "any user" form: empty → {}, a JSON object → it, anything else → undefined. */
+function parseClaims(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return {};
+  if (value.length > 8192) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+    const { sub: _ignored, ...rest } = parsed as Record<string, unknown>;
+    return rest;
+  } catch {
+    return undefined;
+  }
+}

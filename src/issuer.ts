@@ -1,0 +1,226 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Cluster, Redis } from 'ioredis';
+import type Koa from 'koa';
+import type { AdapterFactory } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { IssuerConfig } from './config/schema.js';
+import type { AdminExtension } from './http/admin.js';
+import { createApp } from './http/app.js';
+import { Metrics } from './http/metrics.js';
+import { Views } from './http/views.js';
+import { FileKeyRingStore } from './keystore/file-ring-store.js';
+import { buildJwksDocument, type JwksDocument } from './keystore/jwks.js';
+import { KeyRingManager } from './keystore/manager.js';
+import { MemoryKeyRingStore } from './keystore/memory-ring-store.js';
+import { providerKeys, stateAt } from './keystore/policy.js';
+import { RedisKeyRingStore } from './keystore/redis-ring-store.js';
+import type { KeyRing, KeyRingStore, RotationPolicy } from './keystore/types.js';
+import { createLogger } from './log.js';
+import { Accounts, DYNAMIC_ACCOUNT_MODEL } from './provider/accounts.js';
+import { buildProvider } from './provider/build.js';
+import { ProviderHost } from './provider/host.js';
+import { createMemoryAdapter } from './store/memory-adapter.js';
+import { checkEvictionPolicy, createRedisClient, pingStore } from './store/redis.js';
+import { createRedisAdapter } from './store/redis-adapter.js';
+
+export interface IssuerOptions {
+  logger?: Logger;
+  /** Keep the key ring in memory only (no file under keys/): for tests and the in-process API. */
+  ephemeralKeys?: boolean;
+  /** When the configured port is 0, set the issuer to `http://<host>:<port>` once listening. */
+  issuerFromPort?: boolean;
+  clock?: () => number;
+  adminExtensions?: AdminExtension[];
+}
+
+/** A running issuer: its HTTP server, key ring and the way to stop it. */
+export interface RunningIssuer {
+  readonly config: IssuerConfig;
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server;
+  readonly app: Koa;
+  readonly keyRing: KeyRingManager;
+  readonly host: ProviderHost;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+/** How stale this instance's copy of the shared ring may get before it reports not-ready. */
+const IN_SYNC_BOUND_FACTOR = 3;
+
+/**
+ * Starts one issuer process: listens first (answering 503 until ready), then connects the
+ * store, loads or creates the key ring, builds the provider and serves. The process stays up
+ * when the store is down at start; it becomes ready once the store answers.
+ */
+export async function startIssuer(
+  initial: IssuerConfig,
+  options: IssuerOptions = {},
+): Promise<RunningIssuer> {
+  const logger = options.logger ?? createLogger(initial.logLevel);
+  const clock = options.clock ?? Date.now;
+  let appHandler: ReturnType<Koa['callback']> | undefined;
+  const server = createServer(
+    { requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 },
+    (req, res) => {
+      if (appHandler) return void appHandler(req, res);
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' });
+      res.end('{"error":"temporarily_unavailable","error_description":"the issuer is starting"}');
+    },
+  );
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(initial.port, initial.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const config: IssuerConfig =
+    options.issuerFromPort && initial.port === 0
+      ? Object.freeze({ ...initial, issuer: `http://${urlHost(initial.host)}:${port}` })
+      : initial;
+
+  const policy: RotationPolicy = {
+    algorithms: [...config.keys.algorithms],
+    rotationPeriod: config.keys.rotationPeriod,
+    prePublication: config.keys.prePublication,
+    retention: config.keys.retention,
+  };
+
+  let client: Redis | Cluster | undefined;
+  let adapter: AdapterFactory;
+  let ringStore: KeyRingStore;
+  const secret = config.keys.secret;
+  if (config.redis.url) {
+    client = createRedisClient(config.redis.url, {
+      logger: (msg, err) => logger.warn({ err }, msg),
+    });
+    adapter = createRedisAdapter(client, config.redis.namespace, {
+      clockTolerance: config.clockTolerance / 1000,
+    });
+    ringStore = new RedisKeyRingStore(client, config.redis.namespace, { secret });
+  } else {
+    adapter = createMemoryAdapter({ clockTolerance: config.clockTolerance / 1000 });
+    ringStore = options.ephemeralKeys
+      ? new MemoryKeyRingStore()
+      : new FileKeyRingStore(join(config.keys.dir, 'keyring.json'), { secret });
+  }
+  if (!secret) {
+    logger.warn(
+      'keys.secret (KEYSTORE_SECRET) is not set: private signing keys are stored unencrypted',
+    );
+  }
+
+  const views = new Views(config.demo);
+  const accounts = new Accounts(
+    config.users,
+    adapter(DYNAMIC_ACCOUNT_MODEL),
+    config.ttl.session / 1000,
+  );
+  const host = new ProviderHost();
+  const keyRing = new KeyRingManager({
+    store: ringStore,
+    policy,
+    clock,
+    refreshIntervalMs: config.keys.refreshInterval,
+    logger,
+  });
+  const metrics = new Metrics(() => keyRing.current(), clock);
+
+  let jwksDoc: JwksDocument | undefined;
+  let providerFingerprint = '';
+  const applyRing = (ring: KeyRing) => {
+    const now = clock();
+    const doc = buildJwksDocument(ring, now, policy);
+    if (doc.etag !== jwksDoc?.etag) jwksDoc = doc;
+    const signingKeys = providerKeys(ring, now);
+    const fingerprint = JSON.stringify([signingKeys.map((k) => k.kid), ring.cookieKeys]);
+    if (fingerprint === providerFingerprint || signingKeys.length === 0) return;
+    providerFingerprint = fingerprint;
+    host.swap(
+      buildProvider({ config, signingKeys, cookieKeys: ring.cookieKeys, adapter, accounts, views }),
+    );
+    metrics.providerSwaps.inc();
+    logger.info(
+      {
+        kids: signingKeys.map(
+          (k) => `${k.kid}:${stateAt(ring.keys.find((e) => e.kid === k.kid)!, now)}`,
+        ),
+      },
+      'provider rebuilt from key ring',
+    );
+  };
+  keyRing.onChange(applyRing);
+  host.onSwap((provider) => {
+    provider.on('grant.success', (ctx) => {
+      metrics.tokens.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') });
+    });
+    provider.on('server_error', (ctx, err) => {
+      logger.error({ err, path: ctx.path }, 'oidc-provider server_error');
+    });
+  });
+
+  if (client) {
+    const warning = await checkEvictionPolicy(client).catch(() => undefined);
+    if (warning) logger.warn(warning);
+  }
+  await keyRing.start();
+  const ring = keyRing.current();
+  if (ring) applyRing(ring);
+
+  const app = createApp({
+    config,
+    logger,
+    host,
+    accounts,
+    views,
+    metrics,
+    clock,
+    keys: keyRing,
+    jwks: () => jwksDoc,
+    csrfSecret: () => keyRing.current()?.cookieKeys[0] ?? 'no-ring-yet',
+    readiness: {
+      storeReachable: async () => {
+        if (!client) return true;
+        const started = process.hrtime.bigint();
+        const ok = await pingStore(client);
+        metrics.storeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        return ok;
+      },
+      hasActiveKey: () => host.current !== undefined,
+      keyRingInSync: () => keyRing.isInSync(config.keys.refreshInterval * IN_SYNC_BOUND_FACTOR),
+    },
+    adminExtensions: options.adminExtensions ?? [],
+  });
+  appHandler = app.callback();
+
+  let closed = false;
+  return {
+    config,
+    url: config.issuer,
+    port,
+    server,
+    app,
+    keyRing,
+    host,
+    logger,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await keyRing.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await ringStore.close();
+      if (client) client.disconnect();
+    },
+  };
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
