@@ -33,18 +33,34 @@ export interface KeyEntry {
   origin: 'generated' | 'imported';
 }
 
+/** A private signing JWK as the key ring holds it: always with `kid`, `alg` and `use: "sig"`. */
+export type SigningJwk = JWK & { kid: string; alg: SigningAlg; use: 'sig' };
+
+/**
+ * Supplies a freshly generated, never published key for `alg`. Key generation is async and
+ * random, so callers generate candidates beforehand and the pure ring updaters only pick them.
+ */
+export type FreshKey = (alg: SigningAlg) => SigningJwk;
+
+/** A key entry together with its state at a given instant. */
+export interface KeyView extends KeyEntry {
+  state: KeyState;
+}
+
 /** The whole ring shared by every instance. */
 export interface KeyRing {
   /** Incremented on every write; used for compare-and-set and change detection. */
   version: number;
   updatedAt: number;
-  /** Keys of every algorithm; order is not meaningful (see `orderForProvider`). */
+  /** Keys of every algorithm; order is not meaningful (see `providerKeys` in policy.ts). */
   keys: KeyEntry[];
   /**
    * Secrets for oidc-provider's cookie signing (Keygrip), newest first. Shared so a cookie set
    * by one instance is honoured by all.
    */
   cookieKeys: string[];
+  /** Kids removed by an emergency revocation; they are refused if imported again. */
+  revokedKids?: string[];
 }
 
 /** Rotation policy; all durations in milliseconds. */
