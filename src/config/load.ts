@@ -40,6 +40,10 @@ export function loadConfig(options: LoadOptions = {}): IssuerConfig {
   const raw: Record<string, unknown> = file ? readConfigFile(file) : { ...demoConfig() };
   applyEnv(raw, env);
   Object.assign(raw, options.overrides ?? {});
+  // An issuer left at its default follows the port, so `--port 4000` alone gives a working URL.
+  if (!explicitIssuer(file, raw, env, options.overrides) && raw.port !== undefined) {
+    raw.issuer = `http://localhost:${raw.port}`;
+  }
   return validateConfig(raw, { demo: !file });
 }
 
@@ -58,6 +62,16 @@ export function validateConfig(raw: unknown, { demo = false } = {}): IssuerConfi
   const problems = crossFieldProblems(config);
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+function explicitIssuer(
+  file: string | undefined,
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  overrides: Partial<RawConfig> | undefined,
+): boolean {
+  if (env[ENV.issuer] || overrides?.issuer !== undefined) return true;
+  return file !== undefined && raw.issuer !== undefined;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
