@@ -331,9 +331,37 @@ export function adapterSuite(name: string, factory: () => Promise<StoreHarness>)
 
     it('with oidc-provider: 20 parallel redemptions of one code over HTTP give exactly one 200', async () => {
       const { make } = setup(5);
+      // Every request must pass oidc-provider's "consumed?" check before any consumes, so the
+      // race is certain: the code's find answers only once all 20 requests have asked (or 2 s).
+      const parallel = 20;
+      let arrived = 0;
+      let release: () => void = () => {};
+      const allArrived = new Promise<void>((r) => {
+        release = r;
+        setTimeout(r, 2000).unref();
+      });
+      const racing: AdapterFactory = (model) => {
+        const inner = make(model);
+        if (model !== 'AuthorizationCode') return inner;
+        return Object.assign(Object.create(inner) as typeof inner, {
+          async find(jti: string) {
+            const found = await inner.find(jti);
+            if (++arrived === parallel) release();
+            await allArrived;
+            return found;
+          },
+        });
+      };
       const provider = new Provider('http://127.0.0.1', {
-        adapter: make,
+        adapter: racing,
         clockTolerance: 5,
+        ttl: {
+          AccessToken: 600,
+          AuthorizationCode: 60,
+          Grant: 600,
+          IdToken: 600,
+          RefreshToken: 600,
+        },
         clients: [
           {
             client_id: 'rp',
@@ -380,7 +408,8 @@ export function adapterSuite(name: string, factory: () => Promise<StoreHarness>)
             status: res.status,
             body: (await res.json()) as Record<string, string>,
           }));
-        const answers = await Promise.all(Array.from({ length: 20 }, redeem));
+        const answers = await Promise.all(Array.from({ length: parallel }, redeem));
+        expect(arrived).toBe(parallel);
         const ok = answers.filter((a) => a.status === 200);
         expect(ok).toHaveLength(1);
         expect(answers.filter((a) => a.status === 400).map((a) => a.body.error)).toEqual(
