@@ -1,0 +1,191 @@
+/**
+ * Turns key material an operator brings (PEM files as `openssl genpkey` writes them, private
+ * JWKs or JWK sets) into the key ring's private JWKs. Anything that cannot safely sign is
+ * refused with a `KeyError` whose `code` says why.
+ */
+import {
+  createPrivateKey,
+  createPublicKey,
+  type JsonWebKey,
+  type KeyObject,
+  randomBytes,
+  sign,
+  verify,
+} from 'node:crypto';
+import type { JWK } from 'jose';
+import { KeyError } from '../errors.js';
+import { toSigningJwk } from './generate.js';
+import { SIGNING_ALGS, type SigningAlg, type SigningJwk } from './types.js';
+
+/** Options for key parsing. */
+export interface ParseKeyOptions {
+  /** The algorithm to use the key with; inferred when absent (RSA keys default to RS256). */
+  alg?: SigningAlg;
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+const PRIVATE_LABELS = new Set(['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY']);
+const PUBLIC_LABELS = new Set(['PUBLIC KEY', 'RSA PUBLIC KEY', 'CERTIFICATE']);
+const MIN_RSA_BITS = 2048;
+
+/**
+ * Every private key in `input`: one or more PEM blocks (PKCS#8 `PRIVATE KEY`, PKCS#1
+ * `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`), a private JWK, or a JWK set `{ "keys": [...] }`.
+ * Each result has its RFC 7638 thumbprint as `kid` (a `kid` in the input is replaced), its
+ * `alg` and `use: "sig"`.
+ * @throws KeyError `KEY_PARSE_FAILED`, `KEY_NOT_PRIVATE`, `KEY_ENCRYPTED`, `KEY_SYMMETRIC`,
+ *   `KEY_TYPE_UNSUPPORTED`, `KEY_TOO_SMALL`, `KEY_ALG_UNSUPPORTED`, `KEY_ALG_MISMATCH`,
+ *   `KEY_USE_INVALID`, `KEY_INCONSISTENT`.
+ */
+export async function parsePrivateKeys(
+  input: string | Buffer,
+  options: ParseKeyOptions = {},
+): Promise<SigningJwk[]> {
+  const text = input.toString().trim();
+  if (text.startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new KeyError('KEY_PARSE_FAILED', 'the key input is not valid JSON', { cause: e });
+    }
+    const set = parsed as { keys?: unknown };
+    if (Array.isArray(set.keys)) {
+      if (set.keys.length === 0) throw new KeyError('KEY_PARSE_FAILED', 'the JWK set is empty');
+      return Promise.all(set.keys.map((k) => normalizePrivateJwk(k as JWK, options)));
+    }
+    return [await normalizePrivateJwk(parsed as JWK, options)];
+  }
+  const blocks = [...text.matchAll(PEM_BLOCK)];
+  if (blocks.length === 0) {
+    throw new KeyError(
+      'KEY_PARSE_FAILED',
+      'expected a PEM private key, a private JWK or a JWK set',
+    );
+  }
+  const keys: SigningJwk[] = [];
+  for (const [pem, label] of blocks) {
+    // `openssl ecparam -genkey` writes the curve parameters in a block of their own.
+    if (label === 'EC PARAMETERS') continue;
+    if (label === 'ENCRYPTED PRIVATE KEY' || /Proc-Type: 4,ENCRYPTED/.test(pem)) {
+      throw new KeyError('KEY_ENCRYPTED', 'encrypted private keys are not supported; decrypt it');
+    }
+    if (label && PUBLIC_LABELS.has(label)) {
+      throw new KeyError('KEY_NOT_PRIVATE', `a ${label} cannot sign; give the private key`);
+    }
+    if (!label || !PRIVATE_LABELS.has(label)) {
+      throw new KeyError('KEY_PARSE_FAILED', `unsupported PEM block "${label}"`);
+    }
+    let key: KeyObject;
+    try {
+      key = createPrivateKey(pem);
+    } catch (e) {
+      throw new KeyError('KEY_PARSE_FAILED', `could not parse the ${label}`, { cause: e });
+    }
+    keys.push(await toSigningJwk(key, algFor(key, options.alg)));
+  }
+  if (keys.length === 0) throw new KeyError('KEY_PARSE_FAILED', 'no private key in the input');
+  return keys;
+}
+
+/**
+ * One private JWK checked and normalized: only the key's own members are kept, plus `kid`
+ * (RFC 7638 thumbprint), `alg` and `use: "sig"`. The private part must match the public part.
+ */
+export async function normalizePrivateJwk(
+  jwk: JWK,
+  options: ParseKeyOptions = {},
+): Promise<SigningJwk> {
+  if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) {
+    throw new KeyError('KEY_PARSE_FAILED', 'a JWK must be a JSON object');
+  }
+  if (jwk.kty === 'oct' || 'k' in jwk) {
+    throw new KeyError('KEY_SYMMETRIC', 'symmetric keys cannot be published; use RSA, EC or OKP');
+  }
+  if (jwk.kty !== 'RSA' && jwk.kty !== 'EC' && jwk.kty !== 'OKP') {
+    throw new KeyError('KEY_TYPE_UNSUPPORTED', `unsupported key type ${JSON.stringify(jwk.kty)}`);
+  }
+  if (typeof jwk.d !== 'string') {
+    throw new KeyError('KEY_NOT_PRIVATE', `JWK ${jwk.kid ?? ''} has no private part ("d")`.trim());
+  }
+  if (jwk.use !== undefined && jwk.use !== 'sig') {
+    throw new KeyError('KEY_USE_INVALID', `JWK use is "${jwk.use}", expected "sig"`);
+  }
+  if (jwk.alg !== undefined && options.alg !== undefined && jwk.alg !== options.alg) {
+    throw new KeyError('KEY_ALG_MISMATCH', `the JWK says ${jwk.alg} but ${options.alg} was asked`);
+  }
+  const requested = options.alg ?? jwk.alg;
+  if (requested !== undefined && !SIGNING_ALGS.includes(requested as SigningAlg)) {
+    throw new KeyError('KEY_ALG_UNSUPPORTED', `unsupported algorithm ${JSON.stringify(requested)}`);
+  }
+  let key: KeyObject;
+  let publicKey: KeyObject;
+  try {
+    key = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicMembers } = jwk;
+    publicKey = createPublicKey({ key: publicMembers as JsonWebKey, format: 'jwk' });
+  } catch (e) {
+    throw new KeyError('KEY_PARSE_FAILED', 'the JWK is not a valid private key', { cause: e });
+  }
+  const alg = algFor(key, requested as SigningAlg | undefined);
+  assertPair(key, publicKey);
+  return toSigningJwk(key, alg);
+}
+
+/** The algorithm for `key`, checking a requested one fits its type and size. */
+function algFor(key: KeyObject, requested: SigningAlg | undefined): SigningAlg {
+  const details = key.asymmetricKeyDetails ?? {};
+  let allowed: SigningAlg[];
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      if ((details.modulusLength ?? 0) < MIN_RSA_BITS) {
+        throw new KeyError(
+          'KEY_TOO_SMALL',
+          `RSA keys need at least ${MIN_RSA_BITS} bits (got ${details.modulusLength})`,
+        );
+      }
+      allowed = ['RS256', 'PS256'];
+      break;
+    case 'ec':
+      if (details.namedCurve === 'prime256v1') allowed = ['ES256'];
+      else if (details.namedCurve === 'secp384r1') allowed = ['ES384'];
+      else {
+        throw new KeyError('KEY_TYPE_UNSUPPORTED', `unsupported EC curve ${details.namedCurve}`);
+      }
+      break;
+    case 'ed25519':
+      allowed = ['EdDSA'];
+      break;
+    default:
+      throw new KeyError(
+        'KEY_TYPE_UNSUPPORTED',
+        `unsupported key type ${key.asymmetricKeyType}; use RSA, EC P-256/P-384 or Ed25519`,
+      );
+  }
+  if (requested === undefined) return allowed[0]!;
+  if (!allowed.includes(requested)) {
+    throw new KeyError(
+      'KEY_ALG_MISMATCH',
+      `a ${key.asymmetricKeyType} key cannot be used with ${requested} (use ${allowed.join(' or ')})`,
+    );
+  }
+  return requested;
+}
+
+/** Signs a random message with the private key and verifies it with the stated public key. */
+function assertPair(privateKey: KeyObject, publicKey: KeyObject): void {
+  const digest = privateKey.asymmetricKeyType === 'ed25519' ? null : 'sha256';
+  const message = randomBytes(32);
+  let ok = false;
+  try {
+    ok = verify(digest, message, publicKey, sign(digest, message, privateKey));
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new KeyError(
+      'KEY_INCONSISTENT',
+      'the private part of the JWK does not match its public part',
+    );
+  }
+}
