@@ -1,6 +1,7 @@
 /**
  * A minimal browser for driving login pages over real HTTP: a cookie jar (host + path
- * matching), manual redirects, and form parsing. No JavaScript, like a user with it turned off.
+ * matching; like real browsers, cookies are not isolated by port, which lets one "browser" talk
+ * to several issuer instances on one host), manual redirects, and form parsing. No JavaScript.
  */
 interface Cookie {
   name: string;
@@ -21,7 +22,7 @@ export class Browser {
 
   cookieHeader(url: URL): string {
     return this.cookies
-      .filter((c) => c.host === url.host && url.pathname.startsWith(c.path))
+      .filter((c) => c.host === url.hostname && url.pathname.startsWith(c.path))
       .map((c) => `${c.name}=${c.value}`)
       .join('; ');
   }
@@ -38,10 +39,10 @@ export class Browser {
         attrs.some((a) => /^expires=thu, 01 jan 1970/i.test(a)) ||
         attrs.some((a) => /^max-age=0$/i.test(a));
       const idx = this.cookies.findIndex(
-        (c) => c.name === name && c.host === url.host && c.path === path,
+        (c) => c.name === name && c.host === url.hostname && c.path === path,
       );
       if (idx >= 0) this.cookies.splice(idx, 1);
-      if (!expired && value !== '') this.cookies.push({ name, value, host: url.host, path });
+      if (!expired && value !== '') this.cookies.push({ name, value, host: url.hostname, path });
     }
   }
 

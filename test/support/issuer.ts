@@ -41,8 +41,8 @@ export interface IssuerProcess {
 }
 
 /**
- * Runs `oidc-issuer start` as a child process (what `npm start` runs) on a free port and waits
- * for `/healthz`. `env` adds variables (REDIS_URL, OIDC_CONFIG, …).
+ * Runs `oidc-issuer start` as a child process (what `npm start` runs) on a free port (or
+ * `env.PORT`) and waits for `/healthz`. `env` adds variables (REDIS_URL, OIDC_CONFIG, ISSUER, …).
  */
 export async function spawnIssuer(
   env: Record<string, string> = {},
@@ -50,7 +50,7 @@ export async function spawnIssuer(
 ): Promise<IssuerProcess> {
   if (!existsSync(CLI))
     throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it)`);
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const url = env.ISSUER ?? `http://127.0.0.1:${port}`;
   let output = '';
   const child = spawn(process.execPath, [CLI, 'start', ...args], {
