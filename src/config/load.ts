@@ -170,7 +170,21 @@ function crossFieldProblems(c: IssuerConfig): string[] {
     if (usesRedirect && cl.redirectUris.length === 0) {
       problems.push(`${at}.redirectUris: required for the authorization_code grant`);
     }
-    if (!cl.secret && cl.grantTypes.includes('client_credentials')) {
+    if (cl.authMethod === 'private_key_jwt' && !cl.jwks) {
+      problems.push(`${at}.jwks: required for authMethod private_key_jwt`);
+    }
+    if (cl.authMethod?.startsWith('client_secret') && !cl.secret) {
+      problems.push(`${at}.secret: required for authMethod ${cl.authMethod}`);
+    }
+    const privateMembers = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+    cl.jwks?.keys.forEach((k, j) => {
+      if (privateMembers.some((m) => m in k)) {
+        problems.push(
+          `${at}.jwks.keys.${j}: must be a public key (no private or symmetric members)`,
+        );
+      }
+    });
+    if (!cl.secret && !cl.jwks && cl.grantTypes.includes('client_credentials')) {
       problems.push(`${at}.secret: client_credentials needs a confidential client (set a secret)`);
     }
     cl.resources.forEach((r, j) => {

@@ -44,6 +44,15 @@ const client = z.strictObject({
   id: z.string().min(1),
   name: z.string().optional(),
   secret: z.string().min(1).optional(),
+  /**
+   * Token endpoint authentication. Default: `client_secret_basic` with a secret, `none` without.
+   * `client_secret_jwt` needs `secret`; `private_key_jwt` needs `jwks` (public keys only).
+   */
+  authMethod: z
+    .enum(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'])
+    .optional(),
+  /** The client's public keys for `private_key_jwt` (a JWK set). */
+  jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
   redirectUris: z.array(redirectUri).default([]),
   postLogoutRedirectUris: z.array(redirectUri).default([]),
   grantTypes: z.array(grantType).min(1).default(['authorization_code', 'refresh_token']),

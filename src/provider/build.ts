@@ -214,9 +214,9 @@ function toClientMetadata(defaultAlg: SigningAlg) {
     return {
       client_id: c.id,
       ...(c.name ? { client_name: c.name } : {}),
-      ...(c.secret
-        ? { client_secret: c.secret, token_endpoint_auth_method: 'client_secret_basic' }
-        : { token_endpoint_auth_method: 'none' }),
+      ...(c.secret ? { client_secret: c.secret } : {}),
+      token_endpoint_auth_method: c.authMethod ?? (c.secret ? 'client_secret_basic' : 'none'),
+      ...(c.jwks ? { jwks: c.jwks as unknown as ClientMetadata['jwks'] } : {}),
       redirect_uris: c.redirectUris,
       post_logout_redirect_uris: c.postLogoutRedirectUris,
       grant_types: grants,
