@@ -306,8 +306,24 @@ export class KeyRingManager {
   async #update(
     updater: (current: KeyRing | undefined, fresh: FreshKey) => KeyRing | undefined,
   ): Promise<KeyRing> {
-    await this.#fillPool();
+    // One candidate per algorithm covers every update but the first ring; waiting for a full
+    // pool each time would put RSA generation (~100 ms) in front of every rotation.
+    const ready = this.#policy.algorithms.every((alg) => (this.#pool.get(alg)?.length ?? 0) > 0);
+    if (!ready || !this.#ring) await this.#fillPool();
+    try {
+      return await this.#updateOnce(updater);
+    } catch (err) {
+      if (!(err instanceof KeyError && err.code === 'NO_CANDIDATE_KEY')) throw err;
+      await this.#fillPool();
+      return this.#updateOnce(updater);
+    }
+  }
+
+  async #updateOnce(
+    updater: (current: KeyRing | undefined, fresh: FreshKey) => KeyRing | undefined,
+  ): Promise<KeyRing> {
     const handedOut = new Set<string>();
+    let refused = false;
     let result: { ring: KeyRing | undefined; changed: boolean };
     try {
       result = await this.#store.update((current) => {
@@ -322,9 +338,16 @@ export class KeyRingManager {
           handedOut.add(candidate.kid);
           return candidate;
         };
-        return updater(current, fresh);
+        try {
+          return updater(current, fresh);
+        } catch (err) {
+          refused = true;
+          throw err;
+        }
       });
     } catch (err) {
+      // The updater refused (e.g. KID_EXISTS): nothing was written and the store was fine.
+      if (refused) throw err;
       // A write whose reply was lost may have landed: never offer those candidates again.
       this.#discardCandidates(handedOut);
       this.#noteFailure(err);
