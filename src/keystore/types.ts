@@ -85,7 +85,10 @@ export interface KeyRingStore {
   update(
     updater: (current: KeyRing | undefined) => KeyRing | undefined,
   ): Promise<{ ring: KeyRing | undefined; changed: boolean }>;
-  /** Calls `onChange` when another writer changed the ring; resolves to an unsubscribe. */
+  /**
+   * Calls `onChange` when another writer changed the ring; it may also call it when nothing
+   * changed (its own writes, reconnections), so listeners re-read. Resolves to an unsubscribe.
+   */
   subscribe(onChange: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
