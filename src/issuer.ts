@@ -9,6 +9,7 @@ import type { IssuerConfig } from './config/schema.js';
 import type { AdminExtension } from './http/admin.js';
 import { createApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
+import { tokenMintRoutes } from './http/mint.js';
 import { Views } from './http/views.js';
 import { FileKeyRingStore } from './keystore/file-ring-store.js';
 import { buildJwksDocument, type JwksDocument } from './keystore/jwks.js';
@@ -192,7 +193,10 @@ export async function startIssuer(
       hasActiveKey: () => host.current !== undefined,
       keyRingInSync: () => keyRing.isInSync(config.keys.refreshInterval * IN_SYNC_BOUND_FACTOR),
     },
-    adminExtensions: options.adminExtensions ?? [],
+    adminExtensions: [
+      tokenMintRoutes({ config, ring: () => keyRing.current(), clock }),
+      ...(options.adminExtensions ?? []),
+    ],
   });
   appHandler = app.callback();
 
