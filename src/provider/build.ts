@@ -59,6 +59,14 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     conformIdTokenClaims: false,
     clockTolerance: secondsOf(config.clockTolerance),
     pkce: { required: () => true },
+    // Key-locating URL headers are never dereferenced; refusing them makes a client that relies
+    // on them fail loudly instead of passing with a key it did not mean (RFC 8725 §3.10).
+    assertJwtClientAuthClaimsAndHeader: async (_ctx, _claims, header) => {
+      for (const name of ['jku', 'x5u']) {
+        if (name in header)
+          throw new errors.InvalidClientAuth(`the ${name} header is not accepted`);
+      }
+    },
     enabledJWA: {
       idTokenSigningAlgValues: [...config.keys.algorithms],
       userinfoSigningAlgValues: [...config.keys.algorithms],
