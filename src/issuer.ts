@@ -12,10 +12,9 @@ import { Metrics } from './http/metrics.js';
 import { tokenMintRoutes } from './http/mint.js';
 import { Views } from './http/views.js';
 import { FileKeyRingStore } from './keystore/file-ring-store.js';
-import { buildJwksDocument, type JwksDocument } from './keystore/jwks.js';
+import { importKeyDirectory } from './keystore/import-dir.js';
 import { KeyRingManager } from './keystore/manager.js';
 import { MemoryKeyRingStore } from './keystore/memory-ring-store.js';
-import { providerKeys, stateAt } from './keystore/policy.js';
 import { RedisKeyRingStore } from './keystore/redis-ring-store.js';
 import type { KeyRing, KeyRingStore, RotationPolicy } from './keystore/types.js';
 import { createLogger } from './log.js';
@@ -130,13 +129,9 @@ export async function startIssuer(
   });
   const metrics = new Metrics(() => keyRing.current(), clock);
 
-  let jwksDoc: JwksDocument | undefined;
   let providerFingerprint = '';
   const applyRing = (ring: KeyRing) => {
-    const now = clock();
-    const doc = buildJwksDocument(ring, now, policy);
-    if (doc.etag !== jwksDoc?.etag) jwksDoc = doc;
-    const signingKeys = providerKeys(ring, now);
+    const signingKeys = keyRing.signingKeys();
     const fingerprint = JSON.stringify([signingKeys.map((k) => k.kid), ring.cookieKeys]);
     if (fingerprint === providerFingerprint || signingKeys.length === 0) return;
     providerFingerprint = fingerprint;
@@ -145,11 +140,7 @@ export async function startIssuer(
     );
     metrics.providerSwaps.inc();
     logger.info(
-      {
-        kids: signingKeys.map(
-          (k) => `${k.kid}:${stateAt(ring.keys.find((e) => e.kid === k.kid)!, now)}`,
-        ),
-      },
+      { signingKid: signingKeys[0]?.kid, kids: signingKeys.map((k) => k.kid) },
       'provider rebuilt from key ring',
     );
   };
@@ -168,6 +159,21 @@ export async function startIssuer(
     if (warning) logger.warn(warning);
   }
   await keyRing.start();
+  if (!options.ephemeralKeys && keyRing.current()) {
+    try {
+      const imported = await importKeyDirectory(config.keys.dir, keyRing);
+      if (imported.length > 0)
+        logger.info(
+          { kids: imported, dir: config.keys.dir },
+          'imported keys from the keys folder as next keys',
+        );
+    } catch (err) {
+      await keyRing.stop();
+      server.close();
+      client?.disconnect();
+      throw err;
+    }
+  }
   const ring = keyRing.current();
   if (ring) applyRing(ring);
 
@@ -180,7 +186,7 @@ export async function startIssuer(
     metrics,
     clock,
     keys: keyRing,
-    jwks: () => jwksDoc,
+    jwks: () => keyRing.jwks(),
     csrfSecret: () => keyRing.current()?.cookieKeys[0] ?? 'no-ring-yet',
     readiness: {
       storeReachable: async () => {

@@ -2,11 +2,15 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { bodyParser } from '@koa/bodyparser';
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { toPublicJwk } from '../keystore/export.js';
-import { publishedKeys } from '../keystore/policy.js';
+import { KeyError, StoreUnavailableError } from '../errors.js';
+import { summarizeRing } from '../keystore/export.js';
+import { RotationTooEarlyError } from '../keystore/manager.js';
 import { type KeyRing, SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
 
-/** The key-ring operations the admin API exposes (implemented by the key ring manager). */
+/**
+ * The key-ring operations the admin API exposes (implemented by the key ring manager). `rotate`
+ * and `revoke` must resolve to public data only: the result is sent as the response body.
+ */
 export interface KeyAdmin {
   current(): KeyRing | undefined;
   rotate(alg?: SigningAlg): Promise<unknown>;
@@ -50,23 +54,12 @@ export function adminRoutes(
     await next();
   };
 
-  router.use('/admin', guard);
+  router.use('/admin', guard, keyErrors);
 
   router.get('/admin/keys', (ctx) => {
-    const now = clock();
-    ctx.body = {
-      keys: publishedKeys(keys.current(), now).map((k) => ({
-        kid: k.kid,
-        alg: k.alg,
-        state: k.state,
-        origin: k.origin,
-        createdAt: new Date(k.createdAt).toISOString(),
-        activateAt: new Date(k.activateAt).toISOString(),
-        retireAt: new Date(k.retireAt).toISOString(),
-        removeAt: new Date(k.removeAt).toISOString(),
-        publicJwk: toPublicJwk(k.privateJwk),
-      })),
-    };
+    const ring = keys.current();
+    if (!ring) throw new StoreUnavailableError('no key ring loaded yet');
+    ctx.body = summarizeRing(ring, clock());
   });
 
   router.post('/admin/keys/rotate', parseJson, async (ctx) => {
@@ -88,6 +81,36 @@ export function adminRoutes(
 
   for (const extend of extensions) extend(router, parseJson);
 }
+
+/** Key-ring refusals as JSON with a fitting status; the `code` is the stable part. */
+async function keyErrors(ctx: Context, next: Next) {
+  try {
+    await next();
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) {
+      ctx.status = 503;
+      ctx.body = { error: err.error, error_description: err.error_description };
+      return;
+    }
+    if (!(err instanceof KeyError)) throw err;
+    ctx.status = KEY_ERROR_STATUS[err.code] ?? 400;
+    ctx.body = {
+      error: err.code.toLowerCase(),
+      error_description: err.message,
+      ...(err instanceof RotationTooEarlyError
+        ? { notBefore: new Date(err.notBefore).toISOString() }
+        : {}),
+    };
+  }
+}
+
+const KEY_ERROR_STATUS: Record<string, number> = {
+  KID_NOT_FOUND: 404,
+  ROTATION_TOO_EARLY: 409,
+  NO_NEXT_KEY: 409,
+  KID_EXISTS: 409,
+  KID_REVOKED: 409,
+};
 
 function bearerMatches(header: string, token: string): boolean {
   const match = /^Bearer\s+(.+)$/i.exec(header);

@@ -1,0 +1,55 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KeyError } from '../errors.js';
+import { parsePrivateKeys } from './import.js';
+import type { KeyRingManager } from './manager.js';
+
+/** Files in the keys folder that are read as private keys at start (the ring file is not). */
+const KEY_FILE = /\.(pem|key|jwk|jwks|json)$/i;
+const RING_FILE = 'keyring.json';
+
+/**
+ * Imports the private keys found in `dir` (PEM as `openssl genpkey` writes them, JWK or JWK
+ * set) that the ring does not hold yet. Each enters as its algorithm's `next` key, so it is
+ * published for the pre-publication lead before it signs. Several instances importing the same
+ * file at once add it once. A file that cannot be parsed stops the start with its name.
+ * @returns the kids added.
+ */
+export async function importKeyDirectory(dir: string, manager: KeyRingManager): Promise<string[]> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter(
+      (n) => KEY_FILE.test(n) && n !== RING_FILE && !n.startsWith('.'),
+    );
+  } catch {
+    return [];
+  }
+  const added: string[] = [];
+  for (const name of names.sort()) {
+    const file = join(dir, name);
+    let keys: Awaited<ReturnType<typeof parsePrivateKeys>>;
+    try {
+      keys = await parsePrivateKeys(readFileSync(file));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new KeyError(
+        err instanceof KeyError ? err.code : 'KEY_PARSE_FAILED',
+        `${file}: ${reason}`,
+        { cause: err },
+      );
+    }
+    const ring = manager.current();
+    const known = new Set([...(ring?.keys.map((k) => k.kid) ?? []), ...(ring?.revokedKids ?? [])]);
+    const fresh = keys.filter((k) => !known.has(k.kid));
+    if (fresh.length === 0) continue;
+    try {
+      await manager.import(fresh);
+      added.push(...fresh.map((k) => k.kid));
+    } catch (err) {
+      // Another instance imported the same file a moment earlier.
+      if (err instanceof KeyError && err.code === 'KID_EXISTS') continue;
+      throw err;
+    }
+  }
+  return added;
+}
