@@ -27,20 +27,35 @@ const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 const PRIVATE_LABELS = new Set(['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY']);
 const PUBLIC_LABELS = new Set(['PUBLIC KEY', 'RSA PUBLIC KEY', 'CERTIFICATE']);
 const MIN_RSA_BITS = 2048;
+/** Larger RSA keys sign so slowly that one would stall every token request. */
+const MAX_RSA_BITS = 8192;
+/** Key inputs larger than this are refused before parsing (dozens of 8192-bit PEMs fit). */
+export const MAX_KEY_INPUT_BYTES = 512 * 1024;
+/** At most this many keys in one input: each costs a signature check, and a ring stays small. */
+export const MAX_KEYS_PER_INPUT = 32;
 
 /**
  * Every private key in `input`: one or more PEM blocks (PKCS#8 `PRIVATE KEY`, PKCS#1
  * `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`), a private JWK, or a JWK set `{ "keys": [...] }`.
  * Each result has its RFC 7638 thumbprint as `kid` (a `kid` in the input is replaced), its
  * `alg` and `use: "sig"`.
+ * At most `MAX_KEY_INPUT_BYTES` of input and `MAX_KEYS_PER_INPUT` keys.
  * @throws KeyError `KEY_PARSE_FAILED`, `KEY_NOT_PRIVATE`, `KEY_ENCRYPTED`, `KEY_SYMMETRIC`,
- *   `KEY_TYPE_UNSUPPORTED`, `KEY_TOO_SMALL`, `KEY_ALG_UNSUPPORTED`, `KEY_ALG_MISMATCH`,
- *   `KEY_USE_INVALID`, `KEY_INCONSISTENT`.
+ *   `KEY_TYPE_UNSUPPORTED`, `KEY_TOO_SMALL`, `KEY_TOO_LARGE`, `KEY_ALG_UNSUPPORTED`,
+ *   `KEY_ALG_MISMATCH`, `KEY_USE_INVALID`, `KEY_INCONSISTENT`, `KEY_INPUT_TOO_LARGE`,
+ *   `KEY_TOO_MANY`.
  */
 export async function parsePrivateKeys(
   input: string | Buffer,
   options: ParseKeyOptions = {},
 ): Promise<SigningJwk[]> {
+  const size = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
+  if (size > MAX_KEY_INPUT_BYTES) {
+    throw new KeyError(
+      'KEY_INPUT_TOO_LARGE',
+      `the key input is ${size} bytes; at most ${MAX_KEY_INPUT_BYTES} are accepted`,
+    );
+  }
   const text = input.toString().trim();
   if (text.startsWith('{')) {
     let parsed: unknown;
@@ -52,6 +67,7 @@ export async function parsePrivateKeys(
     const set = parsed as { keys?: unknown };
     if (Array.isArray(set.keys)) {
       if (set.keys.length === 0) throw new KeyError('KEY_PARSE_FAILED', 'the JWK set is empty');
+      assertKeyCount(set.keys.length);
       return Promise.all(set.keys.map((k) => normalizePrivateJwk(k as JWK, options)));
     }
     return [await normalizePrivateJwk(parsed as JWK, options)];
@@ -63,6 +79,7 @@ export async function parsePrivateKeys(
       'expected a PEM private key, a private JWK or a JWK set',
     );
   }
+  assertKeyCount(blocks.filter(([, label]) => label !== 'EC PARAMETERS').length);
   const keys: SigningJwk[] = [];
   for (const [pem, label] of blocks) {
     // `openssl ecparam -genkey` writes the curve parameters in a block of their own.
@@ -144,6 +161,12 @@ function algFor(key: KeyObject, requested: SigningAlg | undefined): SigningAlg {
           `RSA keys need at least ${MIN_RSA_BITS} bits (got ${details.modulusLength})`,
         );
       }
+      if ((details.modulusLength ?? 0) > MAX_RSA_BITS) {
+        throw new KeyError(
+          'KEY_TOO_LARGE',
+          `RSA keys may have at most ${MAX_RSA_BITS} bits (got ${details.modulusLength})`,
+        );
+      }
       allowed = ['RS256', 'PS256'];
       break;
     case 'ec':
@@ -170,6 +193,15 @@ function algFor(key: KeyObject, requested: SigningAlg | undefined): SigningAlg {
     );
   }
   return requested;
+}
+
+function assertKeyCount(count: number): void {
+  if (count > MAX_KEYS_PER_INPUT) {
+    throw new KeyError(
+      'KEY_TOO_MANY',
+      `the input holds ${count} keys; at most ${MAX_KEYS_PER_INPUT} are accepted at once`,
+    );
+  }
 }
 
 /** Signs a random message with the private key and verifies it with the stated public key. */
