@@ -1,0 +1,64 @@
+/**
+ * oidc-issuer as a library. For tests, `createTestIssuer` is the entry point:
+ *
+ * ```ts
+ * import { createTestIssuer } from 'oidc-issuer';
+ * const issuer = await createTestIssuer();
+ * const token = await issuer.mintToken({ sub: 'alice', scope: 'api:read' });
+ * const { id_token } = await issuer.login({ username: 'alice' });
+ * await issuer.stop();
+ * ```
+ *
+ * The other exports are the building blocks the `oidc-issuer` command uses.
+ */
+export { DEMO_API_AUDIENCE, demoConfig } from './config/demo.js';
+export { ENV, type LoadOptions, loadConfig, validateConfig } from './config/load.js';
+export type {
+  ClientConfig,
+  IssuerConfig,
+  RawConfig,
+  ResourceServerConfig,
+  UserConfig,
+} from './config/schema.js';
+export { ConfigError, IssuerError, KeyError, StoreUnavailableError } from './errors.js';
+export type { AdminExtension } from './http/admin.js';
+export { type IssuerOptions, type RunningIssuer, startIssuer } from './issuer.js';
+export type { KeyRingSummary, KeySummary } from './keystore/export.js';
+export { generateSigningKey } from './keystore/generate.js';
+export { parsePrivateKeys } from './keystore/import.js';
+export { RotationTooEarlyError } from './keystore/manager.js';
+export { type KeyState, SIGNING_ALGS, type SigningAlg } from './keystore/types.js';
+export {
+  createTestIssuer,
+  type TestIssuer,
+  type TestIssuerOptions,
+  type TestLoginRequest,
+  type TestLoginResult,
+  type TestUser,
+} from './test-issuer.js';
+export { type DecodedJwt, decodeJwt, type TimeClaim, timeClaims } from './tokens/decode.js';
+export { TokenError } from './tokens/errors.js';
+export {
+  type Finding,
+  type InspectReport,
+  inspectKeys,
+  type KeyReport,
+  type Severity,
+} from './tokens/jwk-inspect.js';
+export { type LoginRequest, type LoginTokens, loginWithCode } from './tokens/login-flow.js';
+export {
+  DEFAULT_MINT_CLIENT_ID,
+  type MintedToken,
+  type MintRequest,
+  type MintSource,
+  mintToken,
+  parseMintRequest,
+} from './tokens/mint.js';
+export {
+  type Problem,
+  type ProblemCode,
+  type Verdict,
+  type VerdictKey,
+  type VerifyOptions,
+  verifyToken,
+} from './tokens/verify.js';

@@ -1,0 +1,274 @@
+/**
+ * An issuer inside your own test process: started on a free port from the demo config (or
+ * an empty one) plus your users and clients, with helpers that mint tokens, sign a user in
+ * through the real pages, rotate keys and stop. Exported from the package root.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JWK, JWTPayload } from 'jose';
+import { demoConfig } from './config/demo.js';
+import { validateConfig } from './config/load.js';
+import type { IssuerConfig, RawConfig } from './config/schema.js';
+import { type RunningIssuer, startIssuer } from './issuer.js';
+import type { KeyRingSummary } from './keystore/export.js';
+import { publicJwks } from './keystore/export.js';
+import { RotationTooEarlyError } from './keystore/manager.js';
+import type { SigningAlg } from './keystore/types.js';
+import { createLogger } from './log.js';
+import { decodeJwt } from './tokens/decode.js';
+import { TokenError } from './tokens/errors.js';
+import { type LoginTokens, loginWithCode } from './tokens/login-flow.js';
+import { type MintedToken, type MintRequest, mintToken, parseMintRequest } from './tokens/mint.js';
+import { type Verdict, type VerifyOptions, verifyToken } from './tokens/verify.js';
+
+type RawUser = NonNullable<RawConfig['users']>[number];
+
+/** A test user; `password` defaults to the username and `sub` to the username. */
+export type TestUser = Omit<RawUser, 'password'> & { password?: string };
+
+/** How to start a test issuer. Everything is optional. */
+export interface TestIssuerOptions {
+  /**
+   * Start from the built-in demo config (users alice/bob, clients demo-spa, demo-web,
+   * demo-service, the API http://localhost:4000/api). Default true. Lists you pass (`users`,
+   * `clients`, `resourceServers`, `scopes`) replace the demo's; objects (`login`, `ttl`,
+   * `keys`) are merged field by field.
+   */
+  demo?: boolean;
+  users?: TestUser[];
+  clients?: RawConfig['clients'];
+  resourceServers?: RawConfig['resourceServers'];
+  scopes?: RawConfig['scopes'];
+  login?: Partial<NonNullable<RawConfig['login']>>;
+  ttl?: Partial<NonNullable<RawConfig['ttl']>>;
+  /**
+   * Key ring policy. Unlike a server, a test issuer defaults `prePublication` to 1 ms so
+   * `rotateKeys()` can rotate at once.
+   */
+  keys?: Partial<NonNullable<RawConfig['keys']>>;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default `http://<host>:<port>` once listening. */
+  issuer?: string;
+  /** Share the key ring and sessions through Redis (default: all in memory). */
+  redisUrl?: string;
+  redisNamespace?: string;
+  /** Turns on the admin API and `POST /admin/tokens` with this bearer token (≥ 16 characters). */
+  adminToken?: string;
+  /** Default `silent`. */
+  logLevel?: RawConfig['logLevel'];
+  /** Epoch ms; for tests that move time. */
+  clock?: () => number;
+  /** Any other setting, applied last. */
+  config?: Partial<RawConfig>;
+}
+
+/** What `login` needs; only `username` is required. */
+export interface TestLoginRequest {
+  username: string;
+  /** Default: the configured user's password; for other names the "any user" form is used. */
+  password?: string;
+  /** Claims typed on the "any user" form (names that are not configured users). */
+  claims?: Record<string, unknown>;
+  /** Default: `demo-web` with the demo config, else the first client allowed the code grant. */
+  clientId?: string;
+  /** Default: the configured secret of the client. */
+  clientSecret?: string;
+  /** Default: the client's first redirect URI. */
+  redirectUri?: string;
+  /** Default: the client's scopes that are not API scopes, plus the API's when `resource` is set. */
+  scope?: string;
+  /** An API audience, for a JWT access token for it. */
+  resource?: string;
+  /** More authorization request parameters (nonce, prompt, max_age…). */
+  params?: Record<string, string>;
+}
+
+/** Tokens from the token endpoint, plus the ID token's claims decoded. */
+export type TestLoginResult = LoginTokens & { idTokenClaims?: JWTPayload };
+
+/** A running test issuer. */
+export interface TestIssuer {
+  /** The issuer identifier and base URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  readonly port: number;
+  readonly discoveryUrl: string;
+  readonly jwksUrl: string;
+  readonly config: IssuerConfig;
+  /** The underlying issuer (HTTP server, key ring manager, provider host). */
+  readonly running: RunningIssuer;
+  /** A signed token (see `MintRequest`; access token for the demo API by default). */
+  mintToken(request?: MintRequest): Promise<string>;
+  /** Like `mintToken`, with the header and claims. */
+  mint(request?: MintRequest): Promise<MintedToken>;
+  /** Signs `username` in through the real login and consent pages (code + PKCE). */
+  login(request: TestLoginRequest): Promise<TestLoginResult>;
+  /** A client_credentials grant; the secret defaults to the configured one. */
+  clientCredentials(request: {
+    clientId: string;
+    clientSecret?: string;
+    scope?: string;
+    resource?: string;
+  }): Promise<LoginTokens>;
+  /** Verifies a token against this issuer (iss pinned), as `oidc-issuer token verify` does. */
+  verify(token: string, options?: Omit<VerifyOptions, 'issuer'>): Promise<Verdict>;
+  /** Rotates the signing key (next → active → retiring); old tokens keep verifying. */
+  rotateKeys(alg?: SigningAlg): Promise<KeyRingSummary>;
+  /** Emergency revocation: the key is unpublished at once. */
+  revokeKey(kid: string): Promise<KeyRingSummary>;
+  /** The published JWK set, exactly as `/jwks` serves it. */
+  jwks(): Promise<{ keys: JWK[] }>;
+  /** The kid that signs now (for `alg`, default the first configured algorithm). */
+  activeKid(alg?: SigningAlg): string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts an issuer on a free loopback port inside this process. */
+export async function createTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
+  const demo = options.demo ?? true;
+  const base: RawConfig = demo ? demoConfig() : {};
+  const raw: Record<string, unknown> = {
+    ...base,
+    port: options.port ?? 0,
+    host: options.host ?? '127.0.0.1',
+    logLevel: options.logLevel ?? 'silent',
+  };
+  if (options.users) {
+    raw.users = options.users.map((u) => ({ ...u, password: u.password ?? u.username }));
+  }
+  if (options.clients) raw.clients = options.clients;
+  if (options.resourceServers) raw.resourceServers = options.resourceServers;
+  if (options.scopes) raw.scopes = options.scopes;
+  raw.login = { ...base.login, ...options.login };
+  raw.ttl = { ...base.ttl, ...options.ttl };
+  raw.keys = { prePublication: '1ms', ...base.keys, ...options.keys };
+  if (options.issuer) raw.issuer = options.issuer;
+  else if (options.port) raw.issuer = `http://${options.host ?? '127.0.0.1'}:${options.port}`;
+  if (options.redisUrl || options.redisNamespace) {
+    raw.redis = {
+      ...(options.redisUrl ? { url: options.redisUrl } : {}),
+      ...(options.redisNamespace ? { namespace: options.redisNamespace } : {}),
+    };
+  }
+  if (options.adminToken) raw.admin = { token: options.adminToken };
+  Object.assign(raw, options.config ?? {});
+
+  const config = validateConfig(raw, { demo });
+  const running = await startIssuer(config, {
+    ephemeralKeys: true,
+    issuerFromPort: !options.issuer && !options.port,
+    logger: createLogger(config.logLevel),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const clock = options.clock ?? Date.now;
+  const cfg = running.config;
+  const url = running.url;
+  const source = { config: cfg, ring: () => running.keyRing.current(), clock };
+  const mint = (request: MintRequest = {}) => mintToken(source, parseMintRequest(request));
+
+  return {
+    url,
+    port: running.port,
+    discoveryUrl: `${url}/.well-known/openid-configuration`,
+    jwksUrl: `${url}/jwks`,
+    config: cfg,
+    running,
+    mint,
+    mintToken: async (request) => (await mint(request)).token,
+    async login(request) {
+      const client = request.clientId
+        ? cfg.clients.find((c) => c.id === request.clientId)
+        : ((demo ? cfg.clients.find((c) => c.id === 'demo-web') : undefined) ??
+          cfg.clients.find((c) => c.grantTypes.includes('authorization_code')));
+      if (!client) {
+        throw new TokenError(
+          'LOGIN_FAILED',
+          request.clientId
+            ? `no client ${request.clientId} is configured`
+            : 'no client allowed the authorization_code grant is configured',
+        );
+      }
+      const redirectUri = request.redirectUri ?? client.redirectUris[0];
+      if (!redirectUri)
+        throw new TokenError('LOGIN_FAILED', `client ${client.id} has no redirect URI`);
+      const apiScopes = new Set(cfg.resourceServers.flatMap((r) => r.scopes));
+      const resourceScopes = request.resource
+        ? (cfg.resourceServers.find((r) => r.audience === request.resource)?.scopes ?? [])
+        : [];
+      const scope =
+        request.scope ??
+        client.scopes.filter((s) => !apiScopes.has(s) || resourceScopes.includes(s)).join(' ');
+      const user = cfg.users.find((u) => u.username === request.username);
+      const secret = request.clientSecret ?? client.secret;
+      const password = request.password ?? user?.password;
+      const tokens = await loginWithCode({
+        issuer: url,
+        clientId: client.id,
+        redirectUri,
+        username: request.username,
+        scope,
+        ...(secret !== undefined ? { clientSecret: secret } : {}),
+        ...(password !== undefined ? { password } : {}),
+        ...(request.claims ? { claims: request.claims } : {}),
+        ...(request.resource ? { resource: request.resource } : {}),
+        ...(request.params ? { extraParams: request.params } : {}),
+      });
+      return tokens.id_token
+        ? { ...tokens, idTokenClaims: decodeJwt(tokens.id_token).claims }
+        : tokens;
+    },
+    async clientCredentials(request) {
+      const secret =
+        request.clientSecret ?? cfg.clients.find((c) => c.id === request.clientId)?.secret ?? '';
+      const enc = encodeURIComponent;
+      const res = await fetch(`${url}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${enc(request.clientId)}:${enc(secret)}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          ...(request.scope ? { scope: request.scope } : {}),
+          ...(request.resource ? { resource: request.resource } : {}),
+        }),
+      });
+      const body = (await res.json()) as LoginTokens & {
+        error?: string;
+        error_description?: string;
+      };
+      if (!res.ok) {
+        throw new TokenError(
+          'LOGIN_FAILED',
+          `client_credentials for ${request.clientId}: HTTP ${res.status} ${body.error ?? ''} ${body.error_description ?? ''}`.trim(),
+        );
+      }
+      return body;
+    },
+    verify: (token, verifyOptions = {}) => verifyToken(token, { ...verifyOptions, issuer: url }),
+    async rotateKeys(alg) {
+      for (;;) {
+        try {
+          return await running.keyRing.rotate(alg);
+        } catch (err) {
+          // The next key must have been published for `prePublication`; wait when that is short.
+          if (!(err instanceof RotationTooEarlyError) || err.notBefore - clock() > 5000) throw err;
+          await sleep(Math.max(err.notBefore - clock(), 1));
+        }
+      }
+    },
+    revokeKey: (kid) => running.keyRing.revoke(kid),
+    async jwks() {
+      const doc = running.keyRing.jwks();
+      return doc
+        ? (JSON.parse(doc.body.toString('utf8')) as { keys: JWK[] })
+        : publicJwks(running.keyRing.current(), clock());
+    },
+    activeKid(alg) {
+      const wanted = alg ?? cfg.keys.algorithms[0];
+      return running.keyRing.signingKeys().find((k) => k.alg === wanted)?.kid;
+    },
+    stop: () => running.close(),
+  };
+}

@@ -1,0 +1,303 @@
+/**
+ * Looks at a JWK, a JWK set or PEM keys and reports what each key is and what is wrong with
+ * it, the way a verifier (or an attacker) would see it. For `oidc-issuer jwk inspect`.
+ */
+import {
+  createPrivateKey,
+  createPublicKey,
+  type JsonWebKey,
+  type KeyObject,
+  X509Certificate,
+} from 'node:crypto';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import { TokenError } from './errors.js';
+
+export type Severity = 'error' | 'warning' | 'note';
+
+/** One finding. `code` is fixed; `message` is for people. */
+export interface Finding {
+  severity: Severity;
+  code: string;
+  message: string;
+}
+
+/** What one key is. */
+export interface KeyReport {
+  /** Position in the input (0-based). */
+  index: number;
+  kty?: string;
+  crv?: string;
+  /** RSA modulus size. */
+  bits?: number;
+  alg?: string;
+  use?: string;
+  kid?: string;
+  /** RFC 7638 SHA-256 thumbprint of the public key. */
+  thumbprint?: string;
+  /** The input holds private (or secret) members for this key. */
+  private: boolean;
+  findings: Finding[];
+}
+
+export interface InspectReport {
+  /** `jwks` for `{"keys": […]}`, `jwk` for one key, `pem` for PEM blocks. */
+  kind: 'jwk' | 'jwks' | 'pem';
+  keys: KeyReport[];
+  /** Findings about the set as a whole (duplicate kids, empty set). */
+  findings: Finding[];
+  errors: number;
+  warnings: number;
+}
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+const MIN_RSA_BITS = 2048;
+const ALGS_FOR: Record<string, string[]> = {
+  RSA: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'RSA-OAEP', 'RSA-OAEP-256'],
+  'EC:P-256': ['ES256', 'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A256KW'],
+  'EC:P-384': ['ES384', 'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A256KW'],
+  'EC:P-521': ['ES512', 'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A256KW'],
+  'EC:secp256k1': ['ES256K'],
+  'OKP:Ed25519': ['EdDSA', 'Ed25519'],
+  'OKP:Ed448': ['EdDSA', 'Ed448'],
+  'OKP:X25519': ['ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A256KW'],
+  oct: ['HS256', 'HS384', 'HS512', 'A128KW', 'A256KW', 'dir', 'A128GCM', 'A256GCM'],
+};
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+/**
+ * Inspects `input`: a JWK or JWK set (JSON text or an already parsed object), or PEM text
+ * (public keys, private keys, certificates).
+ * @throws TokenError `INPUT_INVALID` when it is none of those.
+ */
+export async function inspectKeys(input: string | Record<string, unknown>): Promise<InspectReport> {
+  let report: InspectReport;
+  if (typeof input === 'string' && !input.trim().startsWith('{')) {
+    report = await inspectPem(input);
+  } else {
+    const doc = typeof input === 'string' ? parseJson(input) : input;
+    if (Array.isArray(doc.keys)) {
+      const keys = doc.keys as unknown[];
+      report = { kind: 'jwks', keys: [], findings: [], errors: 0, warnings: 0 };
+      if (keys.length === 0) {
+        report.findings.push({
+          severity: 'error',
+          code: 'EMPTY_SET',
+          message: 'the set has no keys',
+        });
+      }
+      for (const [i, k] of keys.entries()) report.keys.push(await inspectJwk(k, i, true));
+      const seen = new Map<string, number>();
+      for (const k of report.keys)
+        if (k.kid !== undefined) seen.set(k.kid, (seen.get(k.kid) ?? 0) + 1);
+      for (const [kid, count] of seen) {
+        if (count > 1) {
+          report.findings.push({
+            severity: 'error',
+            code: 'DUPLICATE_KID',
+            message: `kid ${kid} appears ${count} times; verifiers pick one of them arbitrarily or reject the set`,
+          });
+        }
+      }
+      if (keys.length > 1 && report.keys.some((k) => k.kid === undefined)) {
+        report.findings.push({
+          severity: 'error',
+          code: 'MISSING_KID_IN_SET',
+          message: 'a set of several keys needs a kid on every key, or verifiers cannot choose',
+        });
+      }
+    } else {
+      report = {
+        kind: 'jwk',
+        keys: [await inspectJwk(doc, 0, false)],
+        findings: [],
+        errors: 0,
+        warnings: 0,
+      };
+    }
+  }
+  const all = [...report.findings, ...report.keys.flatMap((k) => k.findings)];
+  report.errors = all.filter((f) => f.severity === 'error').length;
+  report.warnings = all.filter((f) => f.severity === 'warning').length;
+  return report;
+}
+
+async function inspectJwk(value: unknown, index: number, inSet: boolean): Promise<KeyReport> {
+  const report: KeyReport = { index, private: false, findings: [] };
+  const add = (severity: Severity, code: string, message: string) =>
+    report.findings.push({ severity, code, message });
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    add('error', 'NOT_A_KEY', 'not a JSON object');
+    return report;
+  }
+  const jwk = value as JWK & Record<string, unknown>;
+  const str = (name: string) => (typeof jwk[name] === 'string' ? (jwk[name] as string) : undefined);
+  report.kty = str('kty');
+  report.crv = str('crv');
+  report.alg = str('alg');
+  report.use = str('use');
+  report.kid = str('kid');
+  const privateMembers = PRIVATE_MEMBERS.filter((m) => jwk[m] !== undefined);
+  report.private = privateMembers.length > 0;
+
+  if (report.kty === undefined) {
+    add('error', 'UNKNOWN_KTY', 'no kty');
+    return report;
+  }
+  if (!['RSA', 'EC', 'OKP', 'oct'].includes(report.kty)) {
+    add(
+      'error',
+      'UNKNOWN_KTY',
+      `unknown kty ${JSON.stringify(report.kty)}; some verifiers reject the whole set for it`,
+    );
+    return report;
+  }
+  if (report.kty === 'oct') {
+    add(
+      inSet ? 'error' : 'warning',
+      'SYMMETRIC_KEY',
+      inSet
+        ? 'a symmetric (oct) key in a JWK set publishes a shared secret'
+        : 'a symmetric (oct) key is a shared secret; never publish it',
+    );
+  }
+  if (report.private && inSet) {
+    add(
+      'error',
+      'PRIVATE_IN_SET',
+      `private members (${privateMembers.join(', ')}) in a JWK set: anyone who fetches it can sign`,
+    );
+  }
+  if (report.kty !== 'oct') {
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, ...publicMembers } = jwk;
+    let publicKey: KeyObject | undefined;
+    try {
+      publicKey = createPublicKey({ key: publicMembers as JsonWebKey, format: 'jwk' });
+    } catch (e) {
+      add('error', 'INVALID_KEY', `not a usable ${report.kty} key: ${(e as Error).message}`);
+    }
+    if (publicKey) {
+      const bits = publicKey.asymmetricKeyDetails?.modulusLength;
+      if (bits !== undefined) report.bits = bits;
+      if (report.kty === 'RSA' && bits !== undefined && bits < MIN_RSA_BITS) {
+        add(
+          'error',
+          'RSA_TOO_SMALL',
+          `RSA ${bits} bits; at least ${MIN_RSA_BITS} are required (RFC 7518, and most verifiers)`,
+        );
+      }
+      if (report.private && jwk.d !== undefined) checkPair(jwk, publicKey, add);
+    }
+  }
+  try {
+    report.thumbprint = await calculateJwkThumbprint(jwk, 'sha256');
+  } catch {
+    // An invalid key has already been reported above.
+  }
+  const family =
+    report.kty === 'EC' || report.kty === 'OKP' ? `${report.kty}:${report.crv}` : report.kty;
+  const allowed = ALGS_FOR[family];
+  if (report.alg === undefined) {
+    add('warning', 'MISSING_ALG', 'no alg: verifiers must guess which algorithm the key is for');
+  } else if (allowed && !allowed.includes(report.alg)) {
+    add(
+      'error',
+      'ALG_MISMATCH',
+      `alg ${report.alg} does not fit a ${family.replace(':', ' ')} key (${allowed.filter((a) => !a.includes('-') && !a.startsWith('A') && a !== 'dir').join(', ')})`,
+    );
+  }
+  if (report.use !== undefined && report.use !== 'sig') {
+    add(
+      'note',
+      'NOT_FOR_SIGNING',
+      `use is ${JSON.stringify(report.use)}: not for verifying signatures`,
+    );
+  }
+  if (report.kid === undefined) {
+    add(
+      'warning',
+      'MISSING_KID',
+      report.thumbprint
+        ? `no kid (its RFC 7638 thumbprint would be ${report.thumbprint})`
+        : 'no kid',
+    );
+  } else if (report.thumbprint && report.kid !== report.thumbprint) {
+    add(
+      'note',
+      'KID_NOT_THUMBPRINT',
+      'the kid is not the RFC 7638 thumbprint (fine, just not self-describing)',
+    );
+  }
+  return report;
+}
+
+function checkPair(
+  jwk: JWK,
+  publicKey: KeyObject,
+  add: (s: Severity, c: string, m: string) => void,
+): void {
+  try {
+    const derived = createPublicKey(createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' }));
+    if (!derived.equals(publicKey)) {
+      add('error', 'KEY_INCONSISTENT', 'the private part does not belong to the public part');
+    }
+  } catch (e) {
+    add('error', 'INVALID_KEY', `the private part is not usable: ${(e as Error).message}`);
+  }
+}
+
+async function inspectPem(text: string): Promise<InspectReport> {
+  const blocks = [...text.matchAll(PEM_BLOCK)];
+  if (blocks.length === 0) {
+    throw new TokenError('INPUT_INVALID', 'expected a JWK, a JWK set or PEM text');
+  }
+  const report: InspectReport = { kind: 'pem', keys: [], findings: [], errors: 0, warnings: 0 };
+  for (const [i, match] of blocks.entries()) {
+    const [pem, label] = match;
+    if (label === 'EC PARAMETERS') continue;
+    let key: KeyObject;
+    let isPrivate = false;
+    try {
+      if (label === 'CERTIFICATE') key = new X509Certificate(pem).publicKey;
+      else if (label?.includes('PRIVATE')) {
+        key = createPrivateKey(pem);
+        isPrivate = true;
+      } else key = createPublicKey(pem);
+    } catch (e) {
+      report.keys.push({
+        index: i,
+        private: !!label?.includes('PRIVATE'),
+        findings: [
+          {
+            severity: 'error',
+            code: 'INVALID_KEY',
+            message: `cannot read the ${label} block: ${(e as Error).message}`,
+          },
+        ],
+      });
+      continue;
+    }
+    const jwk = key.export({ format: 'jwk' }) as JWK;
+    const keyReport = await inspectJwk(jwk, i, false);
+    // A PEM carries neither kid nor alg; that is expected, not a problem of the file.
+    keyReport.findings = keyReport.findings.filter(
+      (f) => f.code !== 'MISSING_ALG' && f.code !== 'MISSING_KID',
+    );
+    keyReport.private = isPrivate;
+    report.keys.push(keyReport);
+  }
+  return report;
+}
+
+function parseJson(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new TokenError('INPUT_INVALID', `not valid JSON (${(e as Error).message})`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TokenError('INPUT_INVALID', 'expected a JSON object (a JWK or {"keys": [...]})');
+  }
+  return value as Record<string, unknown>;
+}
