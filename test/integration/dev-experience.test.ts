@@ -1,0 +1,297 @@
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningIssuer } from '../../src/issuer.js';
+import { Browser } from '../support/browser.js';
+import { spawnIssuer, startTestIssuer, waitFor } from '../support/issuer.js';
+
+const CALLBACK = 'http://localhost:3001/callback';
+const API = 'http://localhost:4000/api';
+let issuer: RunningIssuer;
+
+beforeAll(async () => {
+  issuer = await startTestIssuer({
+    login: { userPicker: true, anyUser: true, headless: true },
+    resourceServers: [
+      { audience: API, scopes: ['api:read', 'api:write'] },
+      { audience: 'urn:opaque-api', scopes: ['opaque:read'], format: 'opaque' },
+    ],
+    clients: [
+      {
+        id: 'demo-web',
+        secret: 'demo-web-secret',
+        redirectUris: [CALLBACK],
+        postLogoutRedirectUris: ['http://localhost:3001/'],
+        grantTypes: ['authorization_code', 'refresh_token', 'device_code'],
+        scopes: ['openid', 'profile', 'email', 'groups', 'offline_access', 'api:read'],
+        resources: [API],
+      },
+      {
+        id: 'first-party',
+        secret: 'first-party-secret',
+        redirectUris: [CALLBACK],
+        skipConsent: true,
+        scopes: ['openid', 'profile', 'email', 'groups'],
+      },
+      {
+        id: 'opaque-svc',
+        secret: 'opaque-svc-secret',
+        grantTypes: ['client_credentials'],
+        scopes: ['opaque:read'],
+        resources: ['urn:opaque-api'],
+      },
+    ],
+  });
+});
+afterAll(async () => {
+  await issuer?.close();
+});
+
+const discover = (clientId: string, secret: string) =>
+  oidc.discovery(new URL(issuer.url), clientId, secret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
+
+async function startAuthorization(clientId: string, params: Record<string, string> = {}) {
+  const config = await discover(clientId, `${clientId}-secret`);
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: CALLBACK,
+    scope: 'openid profile email groups',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state: 'x',
+    ...params,
+  });
+  return { config, verifier, url: url.toString() };
+}
+
+describe('login page modes', () => {
+  it('lists the test users and signs one in with a single click', async () => {
+    const { config, verifier, url } = await startAuthorization('first-party');
+    const browser = new Browser();
+    const login = await browser.follow(url, {}, CALLBACK);
+    expect(login.body).toContain('data-user="alice"');
+    expect(login.body).toContain('data-user="bob"');
+    // first-party skips consent: the pick lands straight on the callback.
+    const done = await browser.submit(login, /\/login$/, { action: 'pick' }, CALLBACK, 1);
+    expect(done.status).toBe(0);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), {
+      pkceCodeVerifier: verifier,
+      expectedState: 'x',
+    });
+    expect(tokens.claims()?.sub).toBe('bob');
+  });
+
+  it('signs in any username with claims typed on the page, visible in tokens and userinfo', async () => {
+    const { config, verifier, url } = await startAuthorization('first-party');
+    const browser = new Browser();
+    const login = await browser.follow(url, {}, CALLBACK);
+    const done = await browser.submit(
+      login,
+      /\/login$/,
+      { username: 'carol', password: '', claims: '{"email":"carol@example.test","groups":["qa"]}' },
+      CALLBACK,
+      -1,
+    );
+    expect(done.status).toBe(0);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), {
+      pkceCodeVerifier: verifier,
+      expectedState: 'x',
+    });
+    const idClaims = decodeJwt(tokens.id_token!);
+    expect(idClaims).toMatchObject({
+      sub: 'carol',
+      email: 'carol@example.test',
+      groups: ['qa'],
+      preferred_username: 'carol',
+    });
+    expect(await oidc.fetchUserInfo(config, tokens.access_token, 'carol')).toMatchObject({
+      email: 'carol@example.test',
+    });
+  });
+
+  it('refuses a configured user with a wrong password, and claims that are not a JSON object', async () => {
+    const { url } = await startAuthorization('first-party');
+    const browser = new Browser();
+    const login = await browser.follow(url, {}, CALLBACK);
+    const wrong = await browser.submit(
+      login,
+      /\/login$/,
+      { username: 'alice', password: 'nope' },
+      CALLBACK,
+      -1,
+    );
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toContain('Unknown username or wrong password');
+    const badClaims = await browser.submit(
+      login,
+      /\/login$/,
+      { username: 'dave', claims: '[1,2]' },
+      CALLBACK,
+      -1,
+    );
+    expect(badClaims.status).toBe(401);
+    expect(badClaims.body).toContain('must be a JSON object');
+  });
+
+  it('logs in headlessly with login_hint when enabled', async () => {
+    const { config, verifier, url } = await startAuthorization('first-party', {
+      login_hint: 'alice',
+    });
+    const done = await new Browser().follow(url, {}, CALLBACK);
+    expect(done.status).toBe(0);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), {
+      pkceCodeVerifier: verifier,
+      expectedState: 'x',
+    });
+    expect(tokens.claims()?.sub).toBe('alice');
+  });
+
+  it('sends access_denied back to the client when the user aborts at consent', async () => {
+    const { url } = await startAuthorization('demo-web');
+    const browser = new Browser();
+    const login = await browser.follow(url, {}, CALLBACK);
+    const consent = await browser.submit(
+      login,
+      /\/login$/,
+      { username: 'alice', password: 'alice' },
+      CALLBACK,
+      -1,
+    );
+    const denied = await browser.submit(consent, /\/abort$/, {}, CALLBACK);
+    expect(denied.status).toBe(0);
+    expect(new URL(denied.url).searchParams.get('error')).toBe('access_denied');
+  });
+});
+
+describe('grants and formats', () => {
+  it('runs the device authorization grant through the verification page', async () => {
+    const basic = `Basic ${Buffer.from('demo-web:demo-web-secret').toString('base64')}`;
+    const start = await fetch(`${issuer.url}/device/auth`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'scope=openid%20email',
+    });
+    expect(start.status).toBe(200);
+    const device = (await start.json()) as {
+      device_code: string;
+      user_code: string;
+      verification_uri: string;
+    };
+    const pending = await fetch(`${issuer.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: device.device_code,
+      }),
+    });
+    expect(((await pending.json()) as { error: string }).error).toBe('authorization_pending');
+
+    const browser = new Browser();
+    const input = await browser.request(device.verification_uri);
+    expect(input.status).toBe(200);
+    const confirm = await browser.submit(input, /\/device$/, { user_code: device.user_code });
+    expect(confirm.status, confirm.body).toBe(200);
+    const login = await browser.submit(confirm, /\/device$/, {});
+    const consent = await browser.submit(
+      login,
+      /\/login$/,
+      { username: 'bob', password: 'bob' },
+      undefined,
+      -1,
+    );
+    const success = await browser.submit(consent, /\/confirm$/, {});
+    expect(success.status).toBe(200);
+    expect(success.body).toContain('Your device is signed in');
+
+    const tokens = await fetch(`${issuer.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+        device_code: device.device_code,
+      }),
+    });
+    expect(tokens.status).toBe(200);
+    const body = (await tokens.json()) as { id_token: string };
+    expect(decodeJwt(body.id_token).sub).toBe('bob');
+  });
+
+  it('issues opaque access tokens for a resource server that asks for them, introspectable', async () => {
+    const basic = `Basic ${Buffer.from('opaque-svc:opaque-svc-secret').toString('base64')}`;
+    const res = await fetch(`${issuer.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&scope=opaque:read',
+    });
+    expect(res.status).toBe(200);
+    const { access_token: token } = (await res.json()) as { access_token: string };
+    expect(token.split('.')).toHaveLength(1);
+    const introspection = await fetch(`${issuer.url}/token/introspection`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }),
+    });
+    expect(await introspection.json()).toMatchObject({
+      active: true,
+      client_id: 'opaque-svc',
+      aud: 'urn:opaque-api',
+    });
+  });
+
+  it('refuses a resource the client is not allowed', async () => {
+    const basic = `Basic ${Buffer.from('opaque-svc:opaque-svc-secret').toString('base64')}`;
+    const res = await fetch(`${issuer.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&resource=${encodeURIComponent(API)}`,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_target');
+  });
+});
+
+describe('the process', () => {
+  it('stops cleanly, leaving no handles behind', async () => {
+    const before = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
+    const extra = await startTestIssuer();
+    await fetch(`${extra.url}/.well-known/openid-configuration`);
+    await extra.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const after = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
+    expect(after).toBeLessThanOrEqual(before);
+  });
+
+  it('prints the issuer, discovery URL and demo credentials, and warns on a non-loopback address', async () => {
+    const child = await spawnIssuer({ HOST: '0.0.0.0' });
+    try {
+      await waitFor(async () => child.output().includes('NON-LOOPBACK'), 5000, 'the start-up banner and warning');
+      const out = child.output();
+      expect(out).toContain(`discovery   ${child.url}/.well-known/openid-configuration`);
+      expect(out).toContain('demo-service-secret');
+      expect(out).toContain('DEMO CREDENTIALS ARE BEING SERVED ON A NON-LOOPBACK ADDRESS');
+      const jwks = createRemoteJWKSet(new URL(`${child.url}/jwks`));
+      const res = await fetch(`${child.url}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from('demo-service:demo-service-secret').toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=client_credentials',
+      });
+      const { access_token: token } = (await res.json()) as { access_token: string };
+      await jwtVerify(token, jwks, { issuer: child.url, audience: API });
+    } finally {
+      await child.stop();
+    }
+    const quiet = await spawnIssuer({ HOST: '127.0.0.1' });
+    try {
+      await waitFor(async () => quiet.output().includes('discovery'), 5000, 'the start-up banner');
+      expect(quiet.output()).not.toContain('NON-LOOPBACK');
+    } finally {
+      await quiet.stop();
+    }
+  });
+});
