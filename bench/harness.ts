@@ -1,0 +1,538 @@
+/**
+ * The benchmark harness: starts each target as its own pinned process, loads it from a separate
+ * pinned load-generator process, verifies sample tokens with jose, and collects medians.
+ * `runBench` is the whole run; `bench/run.ts` writes the reports, the smoke test calls it tiny.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../src/paths.js';
+import type { BenchAlg } from './fixtures.js';
+import { percentile, runOneFlow } from './flow.js';
+import { type HttpLoadResult, LoadGenerator } from './load.js';
+import { defaultPinning, type Pinning, spawnPinned, track } from './procs.js';
+import { type BenchRedis, startBenchRedis, statsDelta } from './redis-server.js';
+import { measureRotation, type RotationResult } from './rotation.js';
+import {
+  accessTokenExpectations,
+  flowSpec,
+  idTokenExpectations,
+  launchTarget,
+  type RunningTarget,
+  TARGET_IDS,
+  type TargetId,
+  tokenRequest,
+} from './targets.js';
+import { tokensFrom, verifyTokens } from './verify.js';
+
+export const SCENARIO_IDS = [
+  'token',
+  'jwks',
+  'jwks-304',
+  'discovery',
+  'hello',
+  'code-flow',
+] as const;
+export type ScenarioId = (typeof SCENARIO_IDS)[number];
+
+export interface BenchOptions {
+  targets: TargetId[];
+  /** The first alg gets every scenario; the others only `token`. */
+  algs: BenchAlg[];
+  scenarios: ScenarioId[];
+  /** Seconds per measured run. */
+  durationSec: number;
+  /** Seconds of unmeasured load before the runs of each scenario. */
+  warmupSec: number;
+  /** Measured runs per scenario; the report shows their median. */
+  repeats: number;
+  /** autocannon connections. */
+  connections: number;
+  /** Code flows in flight at once. */
+  flowConcurrency: number;
+  /** Timed starts per target (0: skip start-up timing). */
+  startupRepeats: number;
+  /** Admin rotations across three Redis instances (0: skip). */
+  rotations: number;
+  /** Measure node:crypto signatures/s on one core. */
+  signing: boolean;
+  /** Count Redis commands per token request and per code flow (needs ours-redis). */
+  redisRoundTrips: boolean;
+  /** How long a target idles after start before its idle RSS is read. */
+  idleSettleMs: number;
+  /** Cores for targets and load; `false` runs unpinned. Default: `defaultPinning()`. */
+  pin: Pinning | false | undefined;
+  log: (line: string) => void;
+}
+
+export const DEFAULT_OPTIONS: BenchOptions = {
+  targets: [...TARGET_IDS],
+  algs: ['RS256', 'ES256'],
+  scenarios: [...SCENARIO_IDS],
+  durationSec: 5,
+  warmupSec: 1,
+  repeats: 3,
+  connections: 10,
+  flowConcurrency: 4,
+  startupRepeats: 3,
+  rotations: 20,
+  signing: true,
+  redisRoundTrips: true,
+  idleSettleMs: 1000,
+  pin: undefined,
+  log: (line) => process.stderr.write(`${line}\n`),
+};
+
+export interface RunSample {
+  /** Requests (or flows) per second. */
+  rps: number;
+  /** Latency in ms. */
+  p50: number;
+  p99: number;
+  total: number;
+  statusCodes?: Record<string, number>;
+}
+
+export interface ScenarioResult {
+  target: TargetId;
+  alg: BenchAlg;
+  scenario: ScenarioId;
+  runs: RunSample[];
+  /** Median of each metric over the runs. */
+  median: { rps: number; p50: number; p99: number };
+  /** Tokens verified with jose (before the runs and sampled from every run). */
+  verified: number;
+  /** HTTP requests per code flow. */
+  requestsPerFlow?: number;
+  /** Set when the scenario could not be measured or a run did not count. */
+  error?: string;
+}
+
+export interface SessionResult {
+  target: TargetId;
+  alg: BenchAlg;
+  readyMs: number;
+  rssIdleMiB: number | undefined;
+  rssAfterLoadMiB: number | undefined;
+}
+
+export interface StartupResult {
+  target: TargetId;
+  /** First start: for our issuer an empty key ring (keys are generated). */
+  coldMs: number;
+  /** Later starts: the key ring exists. */
+  warmMs: number[];
+  warmMedianMs: number;
+}
+
+export interface RedisRoundTrips {
+  /** Commands per second while idle (key ring refresh, readiness), subtracted below. */
+  idlePerSecond: number;
+  perTokenRequest: { total: number; byCommand: Record<string, number> };
+  perCodeFlow: { total: number; byCommand: Record<string, number> };
+}
+
+export interface BenchResults {
+  meta: {
+    date: string;
+    node: string;
+    cpuModel: string;
+    cores: number;
+    os: string;
+    loadAverageBefore: number[];
+    loadAverageAfter: number[];
+    pinning: Pinning | null;
+    tasksetNote: string;
+    options: Omit<BenchOptions, 'log' | 'pin'>;
+    wallSeconds: number;
+  };
+  signing?: Record<string, number>;
+  scenarios: ScenarioResult[];
+  sessions: SessionResult[];
+  startup: StartupResult[];
+  rotation?: RotationResult;
+  redisRoundTrips?: RedisRoundTrips;
+}
+
+/** Which scenarios a target runs: everything it serves for the first alg, `token` for others. */
+export function scenariosFor(id: TargetId, primaryAlg: boolean): ScenarioId[] {
+  if (id === 'koa-hello') return primaryAlg ? ['hello'] : [];
+  if (!primaryAlg) return ['token'];
+  if (id === 'ours-memory') return ['token', 'jwks', 'jwks-304', 'discovery', 'code-flow'];
+  if (id === 'ours-redis') return ['token', 'code-flow'];
+  return ['token', 'jwks', 'discovery', 'code-flow'];
+}
+
+const median = (values: number[]) => percentile(values, 50);
+
+/** Runs the benchmark described by `partial` (merged over `DEFAULT_OPTIONS`). */
+export async function runBench(partial: Partial<BenchOptions> = {}): Promise<BenchResults> {
+  const options: BenchOptions = { ...DEFAULT_OPTIONS, ...partial };
+  const { log } = options;
+  const pinning = options.pin === false ? undefined : (options.pin ?? defaultPinning());
+  const started = performance.now();
+  const workDir = mkdtempSync(join(tmpdir(), 'oidc-issuer-bench-'));
+  const load = new LoadGenerator();
+  let redis: BenchRedis | undefined;
+  const results: BenchResults = {
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      cores: availableParallelism(),
+      os: `${process.platform} ${release()}`,
+      loadAverageBefore: loadavg().map((l) => Math.round(l * 100) / 100),
+      loadAverageAfter: [],
+      pinning: pinning ?? null,
+      tasksetNote: pinning
+        ? `targets and the signing ceiling on core ${pinning.target}; load generator and redis-server on core(s) ${pinning.load} (taskset -c)`
+        : 'not pinned (taskset missing, one core, or --no-pin)',
+      options: withoutFunctions(options),
+      wallSeconds: 0,
+    },
+    scenarios: [],
+    sessions: [],
+    startup: [],
+  };
+  try {
+    if (options.signing) {
+      log('signing ceiling …');
+      results.signing = await signingCeiling(options.algs, pinning?.target);
+    }
+    const needsRedis =
+      (options.targets.includes('ours-redis') &&
+        (options.scenarios.length > 0 || options.startupRepeats > 0)) ||
+      options.rotations > 0;
+    if (needsRedis) redis = await startBenchRedis(pinning?.load);
+    await load.start(pinning?.load);
+
+    for (const [i, alg] of options.algs.entries()) {
+      for (const id of options.targets) {
+        const scenarios = scenariosFor(id, i === 0).filter((s) => options.scenarios.includes(s));
+        if (scenarios.length === 0) continue;
+        await session(id, alg, scenarios, {
+          options,
+          load,
+          redis,
+          workDir,
+          cores: pinning?.target,
+          results,
+        });
+      }
+    }
+
+    if (options.startupRepeats > 0) {
+      for (const id of options.targets) {
+        log(`start-up: ${id} …`);
+        results.startup.push(
+          await measureStartup(id, options.algs[0] ?? 'RS256', options.startupRepeats, {
+            workDir,
+            cores: pinning?.target,
+            redisUrl: redis?.url,
+          }),
+        );
+      }
+    }
+
+    if (options.rotations > 0 && redis) {
+      log(`rotation: ${options.rotations} rotations over three Redis instances …`);
+      results.rotation = await measureRotation({
+        redisUrl: redis.url,
+        workDir,
+        cores: pinning?.target,
+        rotations: options.rotations,
+        alg: options.algs[0] ?? 'RS256',
+      });
+    }
+  } finally {
+    await load.stop();
+    await redis?.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  results.meta.loadAverageAfter = loadavg().map((l) => Math.round(l * 100) / 100);
+  results.meta.wallSeconds = Math.round((performance.now() - started) / 1000);
+  return results;
+}
+
+interface SessionContext {
+  options: BenchOptions;
+  load: LoadGenerator;
+  redis: BenchRedis | undefined;
+  workDir: string;
+  cores: string | undefined;
+  results: BenchResults;
+}
+
+/** One target process: idle RSS, every scenario, RSS after the load, stop. */
+async function session(
+  id: TargetId,
+  alg: BenchAlg,
+  scenarios: ScenarioId[],
+  ctx: SessionContext,
+): Promise<void> {
+  const { options, log } = { options: ctx.options, log: ctx.options.log };
+  const target = await launchTarget(id, alg, {
+    workDir: ctx.workDir,
+    cores: ctx.cores,
+    redisUrl: ctx.redis?.url,
+    redisNamespace: `bench-${alg}`,
+  });
+  try {
+    await new Promise((r) => setTimeout(r, options.idleSettleMs));
+    const record: SessionResult = {
+      target: id,
+      alg,
+      readyMs: target.readyMs,
+      rssIdleMiB: target.rss(),
+      rssAfterLoadMiB: undefined,
+    };
+    ctx.results.sessions.push(record);
+    if (id === 'ours-redis' && ctx.redis && options.redisRoundTrips && alg === options.algs[0]) {
+      log(`${id}: counting Redis commands …`);
+      ctx.results.redisRoundTrips = await countRoundTrips(target, ctx.redis);
+    }
+    for (const scenario of scenarios) {
+      log(`${id} ${alg} ${scenario} …`);
+      const result = await measureScenario(target, scenario, ctx).catch(
+        (err: Error): ScenarioResult => ({
+          target: id,
+          alg,
+          scenario,
+          runs: [],
+          median: { rps: 0, p50: 0, p99: 0 },
+          verified: 0,
+          error: err.message,
+        }),
+      );
+      if (result.error) log(`  ✗ ${result.error}`);
+      else
+        log(
+          `  ${result.median.rps.toFixed(0)}/s p50 ${result.median.p50.toFixed(2)} ms p99 ${result.median.p99.toFixed(2)} ms`,
+        );
+      ctx.results.scenarios.push(result);
+    }
+    record.rssAfterLoadMiB = target.rss();
+  } finally {
+    await target.stop();
+  }
+}
+
+async function measureScenario(
+  target: RunningTarget,
+  scenario: ScenarioId,
+  ctx: SessionContext,
+): Promise<ScenarioResult> {
+  const { options, load } = ctx;
+  const result: ScenarioResult = {
+    target: target.id,
+    alg: target.alg,
+    scenario,
+    runs: [],
+    median: { rps: 0, p50: 0, p99: 0 },
+    verified: 0,
+  };
+  if (scenario === 'code-flow') {
+    const spec = flowSpec(target);
+    const expect = idTokenExpectations(target);
+    const first = await runOneFlow(spec);
+    result.verified += await verifyTokens([first.idToken], expect);
+    result.requestsPerFlow = first.requests;
+    const job = { spec, concurrency: options.flowConcurrency };
+    if (options.warmupSec > 0) await load.flows({ ...job, durationMs: options.warmupSec * 1000 });
+    for (let r = 0; r < options.repeats; r += 1) {
+      const stats = await load.flows({ ...job, durationMs: options.durationSec * 1000 });
+      if (stats.errors > 0) {
+        throw new Error(`${stats.errors} flows failed (first: ${stats.firstError})`);
+      }
+      result.verified += await verifyTokens(stats.samples, expect);
+      result.runs.push({
+        rps: stats.perSecond,
+        p50: stats.p50,
+        p99: stats.p99,
+        total: stats.flows,
+      });
+    }
+  } else {
+    const request = await httpRequestFor(target, scenario);
+    if (scenario === 'token') {
+      const res = await fetch(`${target.url}${request.path}`, {
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+      });
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${body}`);
+      result.verified += await verifyTokens(
+        tokensFrom([body], 'access_token'),
+        accessTokenExpectations(target),
+      );
+    }
+    const job = {
+      url: `${target.url}${request.path}`,
+      method: request.method,
+      headers: request.headers,
+      ...(request.body !== undefined ? { body: request.body } : {}),
+      connections: options.connections,
+      collect: scenario === 'token' ? 3 : 0,
+    };
+    if (options.warmupSec > 0) await load.http({ ...job, durationSec: options.warmupSec });
+    for (let r = 0; r < options.repeats; r += 1) {
+      const run = await load.http({ ...job, durationSec: options.durationSec });
+      checkStatuses(run, request.expectStatus);
+      if (scenario === 'token') {
+        result.verified += await verifyTokens(
+          tokensFrom(run.bodies, 'access_token'),
+          accessTokenExpectations(target),
+        );
+      }
+      result.runs.push({
+        rps: run.rps,
+        p50: run.p50,
+        p99: run.p99,
+        total: run.total,
+        statusCodes: run.statusCodes,
+      });
+    }
+  }
+  result.median = {
+    rps: median(result.runs.map((r) => r.rps)),
+    p50: median(result.runs.map((r) => r.p50)),
+    p99: median(result.runs.map((r) => r.p99)),
+  };
+  return result;
+}
+
+/** A run counts only when every answer had the expected status and nothing failed. */
+function checkStatuses(run: HttpLoadResult, expected: number): void {
+  const unexpected = Object.entries(run.statusCodes).filter(([code]) => Number(code) !== expected);
+  if (run.errors > 0 || run.timeouts > 0 || unexpected.length > 0 || run.total === 0) {
+    throw new Error(
+      `run did not count: statuses ${JSON.stringify(run.statusCodes)}, errors ${run.errors}, timeouts ${run.timeouts}`,
+    );
+  }
+}
+
+async function httpRequestFor(
+  target: RunningTarget,
+  scenario: Exclude<ScenarioId, 'code-flow'>,
+): Promise<{
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+  expectStatus: number;
+}> {
+  switch (scenario) {
+    case 'token':
+      return { method: 'POST', ...tokenRequest(target), expectStatus: 200 };
+    case 'hello':
+      return { method: 'GET', path: '/hello', headers: {}, expectStatus: 200 };
+    case 'discovery':
+      return { method: 'GET', path: target.readyPath, headers: {}, expectStatus: 200 };
+    case 'jwks':
+    case 'jwks-304': {
+      const path = new URL(target.discovery!.jwksUri).pathname;
+      if (scenario === 'jwks') return { method: 'GET', path, headers: {}, expectStatus: 200 };
+      const etag = (await fetch(`${target.url}${path}`)).headers.get('etag');
+      if (!etag) throw new Error(`${target.id} sends no ETag on its JWKS`);
+      return { method: 'GET', path, headers: { 'if-none-match': etag }, expectStatus: 304 };
+    }
+  }
+}
+
+/** Redis commands per client_credentials request and per code flow, idle traffic subtracted. */
+async function countRoundTrips(target: RunningTarget, redis: BenchRedis): Promise<RedisRoundTrips> {
+  const idleMs = 2000;
+  const s0 = await redis.commandStats();
+  await new Promise((r) => setTimeout(r, idleMs));
+  const s1 = await redis.commandStats();
+  const idle = total(statsDelta(s0, s1)) / (idleMs / 1000);
+
+  const per = async (n: number, once: () => Promise<void>) => {
+    const before = await redis.commandStats();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i += 1) await once();
+    const seconds = (performance.now() - t0) / 1000;
+    const delta = statsDelta(before, await redis.commandStats());
+    const byCommand: Record<string, number> = {};
+    for (const [cmd, calls] of Object.entries(delta)) byCommand[cmd] = round2(calls / n);
+    return { total: round2(Math.max(total(delta) - idle * seconds, 0) / n), byCommand };
+  };
+  const request = tokenRequest(target);
+  const perTokenRequest = await per(100, async () => {
+    const res = await fetch(`${target.url}${request.path}`, {
+      method: 'POST',
+      headers: request.headers,
+      body: request.body,
+    });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`token request answered ${res.status}`);
+  });
+  const spec = flowSpec(target);
+  const perCodeFlow = await per(30, async () => {
+    await runOneFlow(spec);
+  });
+  return { idlePerSecond: round2(idle), perTokenRequest, perCodeFlow };
+}
+
+/** Start-up to the first discovery 200: one cold start, then `repeats` warm ones. */
+async function measureStartup(
+  id: TargetId,
+  alg: BenchAlg,
+  repeats: number,
+  ctx: { workDir: string; cores: string | undefined; redisUrl: string | undefined },
+): Promise<StartupResult> {
+  const family = `startup-${id}-${Date.now()}`;
+  const launchCtx = {
+    workDir: ctx.workDir,
+    cores: ctx.cores,
+    keysDir: join(ctx.workDir, family),
+    redisNamespace: family,
+    ...(ctx.redisUrl ? { redisUrl: ctx.redisUrl } : {}),
+  };
+  const times: number[] = [];
+  for (let i = 0; i <= repeats; i += 1) {
+    const target = await launchTarget(id, alg, launchCtx);
+    times.push(target.readyMs);
+    await target.stop();
+  }
+  const [coldMs = 0, ...warmMs] = times;
+  return { target: id, coldMs, warmMs, warmMedianMs: median(warmMs) };
+}
+
+/** node:crypto signatures per second on the target core, per alg. */
+async function signingCeiling(
+  algs: BenchAlg[],
+  cores: string | undefined,
+): Promise<Record<string, number>> {
+  const script = join(PACKAGE_ROOT, 'dist', 'bench', 'servers', 'sign-ceiling.js');
+  const child = track(spawnPinned(cores, process.execPath, [script, ...algs]));
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`sign-ceiling exited with ${code}`);
+  return JSON.parse(out) as Record<string, number>;
+}
+
+/** The git commit the numbers belong to (with `+dirty` when the tree has changes). */
+export function gitDescribe(): string {
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty=+dirty'], {
+      cwd: PACKAGE_ROOT,
+      encoding: 'utf8',
+    }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const total = (delta: Record<string, number>) => Object.values(delta).reduce((a, b) => a + b, 0);
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+function withoutFunctions(options: BenchOptions): Omit<BenchOptions, 'log' | 'pin'> {
+  const { log: _log, pin: _pin, ...rest } = options;
+  return rest;
+}

@@ -1,0 +1,126 @@
+/** Child processes for the benchmark: spawn pinned to a core, wait for HTTP, read RSS, stop. */
+import { type ChildProcess, execFileSync, type StdioOptions, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
+
+/**
+ * Which cores the harness uses: targets (and the signing ceiling) on `target`, the load
+ * generator and redis-server on `load`. Undefined when pinning is off or impossible.
+ */
+export interface Pinning {
+  target: string;
+  load: string;
+}
+
+/** Pins targets to core 0 and load to core 1 when `taskset` exists and there are ≥ 2 cores. */
+export function defaultPinning(): Pinning | undefined {
+  if (availableParallelism() < 2) return undefined;
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  return { target: '0', load: `1-${availableParallelism() - 1}` };
+}
+
+/** Spawns `command args` on `cores` (via `taskset -c`, which execs, so the pid is the command's). */
+export function spawnPinned(
+  cores: string | undefined,
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions } = {},
+): ChildProcess {
+  const stdio = options.stdio ?? ['ignore', 'pipe', 'pipe'];
+  const env = options.env ?? process.env;
+  if (!cores) return spawn(command, args, { env, stdio });
+  return spawn('taskset', ['-c', cores, command, ...args], { env, stdio });
+}
+
+/** Collects a child's stdout and stderr (the last 64 KiB) for error messages. */
+export function captureOutput(child: ChildProcess): () => string {
+  let output = '';
+  const add = (d: Buffer) => {
+    output = (output + d.toString()).slice(-65_536);
+  };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  return () => output;
+}
+
+/** Polls `url` every `intervalMs` until it answers 200; resolves to the ms from `since`. */
+export async function waitForOk(
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+  { since = performance.now(), timeoutMs = 20_000, intervalMs = 5 } = {},
+): Promise<number> {
+  const deadline = since + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `${url}: the process exited (${child.exitCode ?? child.signalCode}):\n${output()}`,
+      );
+    }
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200) return performance.now() - since;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`${url} did not answer 200 within ${timeoutMs} ms:\n${output()}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Resident memory of `pid` in MiB (VmRSS from /proc/<pid>/status), undefined off Linux. */
+export function rssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
+export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => {
+        if (addr && typeof addr === 'object') resolve(addr.port);
+        else reject(new Error('no free port'));
+      });
+    });
+  });
+}
+
+/** Kills every child still registered when the harness process exits (even on a crash). */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+export function track(child: ChildProcess): ChildProcess {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}

@@ -1,0 +1,106 @@
+/**
+ * `npm run bench`: runs the whole benchmark, prints the ratios, writes BENCHMARKS.md and
+ * bench/results/latest.json. Flags (all optional):
+ *   --quick                    1 run of 2 s per scenario, 1 timed start, 5 rotations
+ *   --duration <s> --repeats <n> --warmup <s> --connections <n>
+ *   --targets a,b  --algs RS256,ES256  --scenarios token,jwks,…
+ *   --rotations <n> --startup <n> --no-signing --no-pin
+ *   --no-write                 print only
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PACKAGE_ROOT } from '../src/paths.js';
+import type { BenchAlg } from './fixtures.js';
+import {
+  type BenchOptions,
+  gitDescribe,
+  runBench,
+  SCENARIO_IDS,
+  type ScenarioId,
+} from './harness.js';
+import { computeRatios, preservedNotes, ratioLines, renderMarkdown } from './report.js';
+import { TARGET_IDS, type TargetId } from './targets.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    repeats: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string' },
+    targets: { type: 'string' },
+    algs: { type: 'string' },
+    scenarios: { type: 'string' },
+    rotations: { type: 'string' },
+    startup: { type: 'string' },
+    'no-signing': { type: 'boolean', default: false },
+    'no-pin': { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+
+function list<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  what: string,
+): T[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const item of items) {
+    if (!allowed.includes(item as T))
+      throw new Error(`--${what}: unknown ${item} (one of ${allowed.join(', ')})`);
+  }
+  return items as T[];
+}
+const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+
+const options: Partial<BenchOptions> = {
+  ...(values.quick
+    ? { durationSec: 2, repeats: 1, warmupSec: 1, startupRepeats: 1, rotations: 5 }
+    : {}),
+};
+const set = <K extends keyof BenchOptions>(key: K, value: BenchOptions[K] | undefined) => {
+  if (value !== undefined) options[key] = value;
+};
+set('durationSec', num(values.duration));
+set('repeats', num(values.repeats));
+set('warmupSec', num(values.warmup));
+set('connections', num(values.connections));
+set('rotations', num(values.rotations));
+set('startupRepeats', num(values.startup));
+set('targets', list<TargetId>(values.targets, TARGET_IDS, 'targets'));
+set('algs', list<BenchAlg>(values.algs, ['RS256', 'ES256'], 'algs'));
+set('scenarios', list<ScenarioId>(values.scenarios, SCENARIO_IDS, 'scenarios'));
+if (values['no-signing']) options.signing = false;
+if (values['no-pin']) options.pin = false;
+
+const results = await runBench(options);
+const ratios = computeRatios(results);
+process.stdout.write(`\nRatios:\n${ratioLines(ratios).join('\n')}\n`);
+
+if (!values['no-write']) {
+  const command = ['npm run bench', ...process.argv.slice(2)].join(' ');
+  const file = join(PACKAGE_ROOT, 'BENCHMARKS.md');
+  let previous: string | undefined;
+  try {
+    previous = readFileSync(file, 'utf8');
+  } catch {
+    previous = undefined;
+  }
+  const commit = gitDescribe();
+  writeFileSync(
+    file,
+    renderMarkdown(results, ratios, { command, commit, notes: preservedNotes(previous) }),
+  );
+  const dir = join(PACKAGE_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'latest.json'),
+    `${JSON.stringify({ commit, command, ...results, ratios }, null, 2)}\n`,
+  );
+  process.stdout.write(`\nWrote BENCHMARKS.md and bench/results/latest.json\n`);
+}
