@@ -168,4 +168,4 @@ export async function promptNone(
   return callbackParams(page);
 }
 
-export { Browser };
+export { Browser, type Page };
