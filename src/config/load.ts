@@ -93,7 +93,8 @@ function readConfigFile(file: string): Record<string, unknown> {
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError([`${file}: the top level must be a mapping of settings`]);
   }
-  return data as Record<string, unknown>;
+  // A YAML section whose settings are all commented out reads as null: treat it as absent.
+  return Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null));
 }
 
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {

@@ -116,3 +116,11 @@ describe('configuration', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('docs/config.example.yaml', () => {
+  it('is a valid configuration', () => {
+    const config = loadConfig({ file: join(import.meta.dirname, '..', '..', 'docs', 'config.example.yaml'), env: {} });
+    expect(config.clients.map((c) => c.id)).toEqual(['my-spa', 'my-web', 'my-worker']);
+    expect(config.keys.algorithms).toEqual(['RS256', 'ES256']);
+  });
+});
