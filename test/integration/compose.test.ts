@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DEMO_API_AUDIENCE, demoConfig } from '../../src/config/demo.js';
@@ -240,16 +240,20 @@ describe('the compose replicas, run from their own environment', () => {
     const [one, two] = running;
     if (!one || !two) throw new Error('replicas did not start');
     const issuerUrl = envOf(services.issuer ?? {}).ISSUER;
-    const discovery = await (
+    const discovery = (await (
       await fetch(`http://127.0.0.1:${one.port}/.well-known/openid-configuration`)
-    ).json();
+    ).json()) as { issuer: string };
     expect(discovery.issuer).toBe(issuerUrl);
 
-    const jwks = await Promise.all(
-      running.map(async (p) => (await fetch(`http://127.0.0.1:${p.port}/jwks`)).json()),
+    const [jwksOne, jwksTwo] = await Promise.all(
+      running.map(
+        async (p) =>
+          (await (await fetch(`http://127.0.0.1:${p.port}/jwks`)).json()) as JSONWebKeySet,
+      ),
     );
-    expect(jwks[0].keys.length).toBeGreaterThan(0);
-    expect(jwks[1]).toEqual(jwks[0]);
+    if (!jwksOne) throw new Error('no JWKS');
+    expect(jwksOne.keys.length).toBeGreaterThan(0);
+    expect(jwksTwo).toEqual(jwksOne);
 
     // A code issued through replica one's login pages is redeemed at replica two: sessions,
     // interactions and codes live in the shared Redis.
@@ -287,7 +291,7 @@ describe('the compose replicas, run from their own environment', () => {
     });
     expect(token.status).toBe(200);
     const { id_token } = (await token.json()) as { id_token: string };
-    const { payload } = await jwtVerify(id_token, createLocalJWKSet(jwks[0]), {
+    const { payload } = await jwtVerify(id_token, createLocalJWKSet(jwksOne), {
       issuer: issuerUrl,
       audience: 'demo-web',
     });
