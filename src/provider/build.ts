@@ -1,4 +1,5 @@
 import type { JWK } from 'jose';
+import type Koa from 'koa';
 import Provider, {
   type AdapterFactory,
   type ClientMetadata,
@@ -212,6 +213,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  provider.use(restartDeviceFormWithoutSession);
   return provider;
 }
 
@@ -233,4 +235,21 @@ function toClientMetadata(defaultAlg: SigningAlg) {
       id_token_signed_response_alg: c.idTokenSigningAlg ?? defaultAlg,
     };
   };
+}
+
+/**
+ * oidc-provider 9.13 answers 500 when the device form is posted without a stored session: its
+ * error page mints a fresh xsrf secret on a session that was never saved, then fails to persist
+ * it. Send the browser back to the form (which starts a session) instead.
+ */
+async function restartDeviceFormWithoutSession(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  try {
+    await next();
+  } catch (err) {
+    const unsaved =
+      err instanceof TypeError && err.message.includes('previously persisted Sessions');
+    if (!unsaved || ctx.method !== 'POST' || ctx.path !== '/device') throw err;
+    ctx.status = 303;
+    ctx.redirect('/device');
+  }
 }
