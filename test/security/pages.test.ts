@@ -142,6 +142,20 @@ describe('headers on every HTML page', () => {
   });
 });
 
+describe('device form posted without a session (found by the fuzz run: was a 500)', () => {
+  it('sends the browser back to the form instead of failing', async () => {
+    for (const body of ['', 'user_code=ABCD-EFGH', 'xsrf=forged&user_code=ABCD-EFGH&confirm=yes']) {
+      const page = await new Browser().request(`${url}/device`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+      expect(page.status, page.body).toBe(303);
+      expect(page.headers.get('location')).toBe('/device');
+    }
+  });
+});
+
 describe('cookies', () => {
   it('interaction and session cookies are HttpOnly and SameSite=Lax', async () => {
     const browser = new Browser();
