@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
-import { startIssuer } from '../issuer.js';
 
 /** `oidc-issuer start`: run the server until SIGINT/SIGTERM. */
 export function registerStart(program: Command): void {
@@ -21,6 +20,8 @@ export function registerStart(program: Command): void {
           ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
         },
       });
+      // Loaded here so the other commands do not load oidc-provider (and its runtime warning).
+      const { startIssuer } = await import('../issuer.js');
       const issuer = await startIssuer(config);
       process.stderr.write(banner(config, issuer.port));
       if (config.demo && !isLoopback(config.host)) {

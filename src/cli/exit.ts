@@ -1,0 +1,76 @@
+/**
+ * Exit codes every `oidc-issuer` command keeps, so scripts can rely on them:
+ *
+ * | code | meaning |
+ * |------|---------|
+ * | 0 | done; the token is valid; no errors found |
+ * | 1 | the answer is no, or the operation was refused: invalid token, errors in a key set, rotation too early, unknown kid |
+ * | 2 | usage or input error: unknown command or option, missing argument, unreadable file, input that is not a JWT/JSON/key, invalid configuration |
+ * | 3 | something needed could not be reached: Redis, the issuer's discovery document or JWKS |
+ */
+import { CommanderError } from 'commander';
+import { ConfigError, IssuerError, KeyError, StoreUnavailableError } from '../errors.js';
+import { TokenError } from '../tokens/errors.js';
+
+export const EXIT = { ok: 0, no: 1, usage: 2, unreachable: 3 } as const;
+
+/** A usage or input error (exit 2); the message says what to fix. */
+export class UsageError extends IssuerError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** Ends a command with `code` after it has printed its own output (e.g. an invalid verdict). */
+export class ExitStatus extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+const INPUT_CODES = new Set([
+  'TOKEN_MALFORMED',
+  'MINT_OPTIONS_INVALID',
+  'INPUT_UNREADABLE',
+  'INPUT_INVALID',
+  'KEY_PARSE_FAILED',
+  'KEY_NOT_PRIVATE',
+  'KEY_ENCRYPTED',
+  'KEY_SYMMETRIC',
+  'KEY_TYPE_UNSUPPORTED',
+  'KEY_TOO_SMALL',
+  'KEY_ALG_UNSUPPORTED',
+  'KEY_ALG_MISMATCH',
+  'KEY_USE_INVALID',
+  'KEY_INCONSISTENT',
+  'KEY_INPUT_TOO_LARGE',
+  'KEY_TOO_LARGE',
+  'KEY_TOO_MANY',
+  'KEYRING_SECRET_WEAK',
+]);
+const UNREACHABLE_CODES = new Set(['DISCOVERY_FAILED', 'JWKS_UNAVAILABLE', 'STORE_UNAVAILABLE']);
+
+/** The exit code and the one-line message (no stack) for an error thrown by a command. */
+export function describeFailure(err: unknown): { code: number; message?: string } {
+  if (err instanceof ExitStatus) return { code: err.code };
+  if (err instanceof CommanderError) {
+    const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
+    // Commander has printed its own message already.
+    return { code: ok || err.exitCode === 0 ? EXIT.ok : EXIT.usage };
+  }
+  if (err instanceof ConfigError || err instanceof UsageError) {
+    return { code: EXIT.usage, message: err.message };
+  }
+  if (err instanceof StoreUnavailableError) {
+    return { code: EXIT.unreachable, message: `the store is unreachable: ${err.error_detail}` };
+  }
+  if (err instanceof TokenError || err instanceof KeyError || err instanceof IssuerError) {
+    const code = INPUT_CODES.has(err.code)
+      ? EXIT.usage
+      : UNREACHABLE_CODES.has(err.code)
+        ? EXIT.unreachable
+        : EXIT.no;
+    return { code, message: `${err.message} (${err.code})` };
+  }
+  return { code: EXIT.no };
+}

@@ -1,0 +1,150 @@
+/** `oidc-issuer jwk …`: generate signing keys and inspect JWKs, JWK sets and PEM keys. */
+import { createPrivateKey, type JsonWebKey } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { publicKeyPem, toPublicJwk } from '../keystore/export.js';
+import { generateSigningKey } from '../keystore/generate.js';
+import { SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
+import { type Finding, type InspectReport, inspectKeys } from '../tokens/jwk-inspect.js';
+import { fetchJson, isHttpUrl, readText } from '../tokens/key-source.js';
+import { EXIT, ExitStatus } from './exit.js';
+import { printJson, println } from './io.js';
+
+export function registerJwk(program: Command): void {
+  const jwk = program
+    .command('jwk')
+    .description('generate signing keys; inspect JWKs, JWK sets and PEM keys');
+
+  jwk
+    .command('generate')
+    .description('generate a signing key: private JWK, public JWK and the PEM pair')
+    .addOption(new Option('--alg <alg>', 'algorithm').choices([...SIGNING_ALGS]).default('RS256'))
+    .option(
+      '--out-dir <dir>',
+      'write <kid>.private.pem, <kid>.private.jwk (mode 0600), <kid>.public.pem, <kid>.public.jwk',
+    )
+    .option('--json', 'print {"kid", "alg", "privateJwk", "publicJwk", "privatePem", "publicPem"}')
+    .addHelpText(
+      'after',
+      '\nTo have an issuer import the key at start, copy only <kid>.private.pem into its keys/ folder\n(it reads every .pem/.jwk/.json there as a private key).',
+    )
+    .action(async (flags: { alg: SigningAlg; outDir?: string; json?: boolean }) => {
+      const privateJwk = await generateSigningKey(flags.alg);
+      const publicJwk = toPublicJwk(privateJwk);
+      const privatePem = createPrivateKey({ key: privateJwk as JsonWebKey, format: 'jwk' })
+        .export({ type: 'pkcs8', format: 'pem' })
+        .toString();
+      const publicPem = publicKeyPem(privateJwk);
+      const kid = privateJwk.kid;
+      if (flags.outDir) {
+        await mkdir(flags.outDir, { recursive: true });
+        const files: [string, string, number][] = [
+          [`${kid}.private.pem`, privatePem, 0o600],
+          [`${kid}.private.jwk`, `${JSON.stringify(privateJwk, null, 2)}\n`, 0o600],
+          [`${kid}.public.pem`, publicPem, 0o644],
+          [`${kid}.public.jwk`, `${JSON.stringify(publicJwk, null, 2)}\n`, 0o644],
+        ];
+        for (const [name, data, mode] of files) {
+          await writeFile(join(flags.outDir, name), data, { mode, flag: 'wx' });
+        }
+        if (flags.json)
+          printJson({ kid, alg: flags.alg, files: files.map(([n]) => join(flags.outDir!, n)) });
+        else
+          println(
+            `${flags.alg} key ${kid}`,
+            ...files.map(([n]) => `  wrote ${join(flags.outDir!, n)}`),
+          );
+        return;
+      }
+      if (flags.json) {
+        printJson({ kid, alg: flags.alg, privateJwk, publicJwk, privatePem, publicPem });
+        return;
+      }
+      println(
+        `kid  ${kid}`,
+        `alg  ${flags.alg}`,
+        '',
+        'private JWK (keep it secret):',
+        JSON.stringify(privateJwk, null, 2),
+        '',
+        'public JWK:',
+        JSON.stringify(publicJwk, null, 2),
+        '',
+        'private key, PKCS#8 PEM (keep it secret):',
+        privatePem.trimEnd(),
+        '',
+        'public key, SPKI PEM:',
+        publicPem.trimEnd(),
+      );
+    });
+
+  jwk
+    .command('inspect')
+    .description(
+      'describe each key (kty, curve or modulus size, alg, use, kid, RFC 7638 thumbprint, private or not) and list problems',
+    )
+    .argument('<input>', 'a file, inline JSON, a JWKS or discovery URL, or - for stdin')
+    .option('--json', 'print the report as JSON')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 no errors (warnings allowed), 1 errors found, 2 unreadable input, 3 URL unreachable.',
+    )
+    .action(async (input: string, flags: { json?: boolean }) => {
+      const report = await inspectKeys(await readInput(input));
+      if (flags.json) printJson(report);
+      else println(renderReport(report));
+      if (report.errors > 0) throw new ExitStatus(EXIT.no);
+    });
+}
+
+/** Inline JSON, a URL (a discovery document is followed to its jwks_uri), stdin or a file. */
+async function readInput(input: string): Promise<string | Record<string, unknown>> {
+  if (input.trim().startsWith('{')) return input;
+  if (isHttpUrl(input)) {
+    const doc = await fetchJson(input, 'JWKS_UNAVAILABLE', 'document', {});
+    if (!('keys' in doc) && typeof doc.jwks_uri === 'string') {
+      return fetchJson(doc.jwks_uri, 'JWKS_UNAVAILABLE', 'JWKS', {});
+    }
+    return doc;
+  }
+  return readText(input);
+}
+
+const MARK: Record<Finding['severity'], string> = {
+  error: '✗ error',
+  warning: '! warning',
+  note: '· note',
+};
+
+/** The human-readable report of `jwk inspect`. */
+export function renderReport(report: InspectReport): string {
+  const title = {
+    jwk: 'JWK',
+    jwks: `JWK set with ${report.keys.length} key(s)`,
+    pem: `PEM with ${report.keys.length} key(s)`,
+  }[report.kind];
+  const lines = [title];
+  for (const k of report.keys) {
+    const shape = [k.kty, k.crv, k.bits ? `${k.bits} bits` : undefined].filter(Boolean).join(' ');
+    lines.push(
+      '',
+      `[${k.index}] ${shape || '(unknown key)'}${k.private ? '  PRIVATE' : '  public'}`,
+      `    kid         ${k.kid ?? '(none)'}`,
+      `    alg         ${k.alg ?? '(none)'}`,
+      `    use         ${k.use ?? '(none)'}`,
+      `    thumbprint  ${k.thumbprint ?? '(n/a)'}`,
+      ...k.findings.map((f) => `    ${MARK[f.severity]} ${f.code}: ${f.message}`),
+    );
+  }
+  if (report.findings.length > 0) {
+    lines.push(
+      '',
+      'set:',
+      ...report.findings.map((f) => `    ${MARK[f.severity]} ${f.code}: ${f.message}`),
+    );
+  }
+  lines.push('', `${report.errors} error(s), ${report.warnings} warning(s)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,78 @@
+/** Opens the configured key ring store the way the server does, for the `keys` commands. */
+import { join } from 'node:path';
+import type { Cluster, Redis } from 'ioredis';
+import type { IssuerConfig } from '../config/schema.js';
+import { StoreUnavailableError } from '../errors.js';
+import { FileKeyRingStore } from '../keystore/file-ring-store.js';
+import { KeyRingManager } from '../keystore/manager.js';
+import { RedisKeyRingStore } from '../keystore/redis-ring-store.js';
+import type { KeyRingStore, RotationPolicy } from '../keystore/types.js';
+import { createRedisClient } from '../store/redis.js';
+
+/** A store and a manager over it; `close` releases connections so the process can exit. */
+export interface OpenRing {
+  store: KeyRingStore;
+  manager: KeyRingManager;
+  /** `redis (redis://host:port, namespace ns)` or `file keys/keyring.json`. */
+  where: string;
+  close(): Promise<void>;
+}
+
+const CONNECT_WAIT_MS = 5000;
+
+/**
+ * The ring store `startIssuer` would use for `config`: Redis when `redis.url` is set, else the
+ * file `keys.dir/keyring.json`. A change written through the manager is announced to running
+ * instances (Redis pub/sub; a file is re-read by the server every `keys.refreshInterval`).
+ * @throws StoreUnavailableError when Redis does not answer within 5 s.
+ */
+export async function openKeyRing(config: IssuerConfig): Promise<OpenRing> {
+  const policy: RotationPolicy = {
+    algorithms: [...config.keys.algorithms],
+    rotationPeriod: config.keys.rotationPeriod,
+    prePublication: config.keys.prePublication,
+    retention: config.keys.retention,
+  };
+  const secret = config.keys.secret;
+  let client: Redis | Cluster | undefined;
+  let store: KeyRingStore;
+  let where: string;
+  if (config.redis.url) {
+    client = createRedisClient(config.redis.url);
+    await waitReady(client, config.redis.url);
+    store = new RedisKeyRingStore(client, config.redis.namespace, secret ? { secret } : {});
+    where = `redis (${config.redis.url.replace(/\/\/([^@/]*)@/, '//***@')}, namespace ${config.redis.namespace})`;
+  } else {
+    const path = join(config.keys.dir, 'keyring.json');
+    store = new FileKeyRingStore(path, secret ? { secret } : {});
+    where = `file ${path}`;
+  }
+  const manager = new KeyRingManager({ store, policy });
+  return {
+    store,
+    manager,
+    where,
+    async close() {
+      await manager.stop();
+      await store.close();
+      client?.disconnect();
+    },
+  };
+}
+
+async function waitReady(client: Redis | Cluster, url: string): Promise<void> {
+  if (client.status === 'ready') return;
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), CONNECT_WAIT_MS);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  if (!ready) {
+    client.disconnect();
+    throw new StoreUnavailableError(
+      `no answer from ${url.replace(/\/\/([^@/]*)@/, '//***@')} within ${CONNECT_WAIT_MS / 1000} s`,
+    );
+  }
+}
