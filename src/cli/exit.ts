@@ -5,7 +5,7 @@
  * |------|---------|
  * | 0 | done; the token is valid; no errors found |
  * | 1 | the answer is no, or the operation was refused: invalid token, errors in a key set, rotation too early, unknown kid |
- * | 2 | usage or input error: unknown command or option, missing argument, unreadable file, input that is not a JWT/JSON/key, invalid configuration |
+ * | 2 | usage or input error: unknown command or option, missing argument, unreadable file, input that is not a JWT/JSON/key, a token whose keys cannot be located without --issuer/--jwks, invalid configuration |
  * | 3 | something needed could not be reached: Redis, the issuer's discovery document or JWKS |
  */
 import { CommanderError } from 'commander';
@@ -33,6 +33,7 @@ const INPUT_CODES = new Set([
   'MINT_OPTIONS_INVALID',
   'INPUT_UNREADABLE',
   'INPUT_INVALID',
+  'ISSUER_UNUSABLE',
   'KEY_PARSE_FAILED',
   'KEY_NOT_PRIVATE',
   'KEY_ENCRYPTED',

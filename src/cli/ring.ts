@@ -62,17 +62,23 @@ export async function openKeyRing(config: IssuerConfig): Promise<OpenRing> {
 
 async function waitReady(client: Redis | Cluster, url: string): Promise<void> {
   if (client.status === 'ready') return;
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), CONNECT_WAIT_MS);
+  const failure = await new Promise<string | undefined>((resolve) => {
+    const timer = setTimeout(
+      () => resolve(`no answer within ${CONNECT_WAIT_MS / 1000} s`),
+      CONNECT_WAIT_MS,
+    );
     client.once('ready', () => {
       clearTimeout(timer);
-      resolve(true);
+      resolve(undefined);
+    });
+    // A one-shot command does not wait through reconnects: the first failure is the answer.
+    client.once('error', (err: Error) => {
+      clearTimeout(timer);
+      resolve(err.message);
     });
   });
-  if (!ready) {
+  if (failure !== undefined) {
     client.disconnect();
-    throw new StoreUnavailableError(
-      `no answer from ${url.replace(/\/\/([^@/]*)@/, '//***@')} within ${CONNECT_WAIT_MS / 1000} s`,
-    );
+    throw new StoreUnavailableError(`${url.replace(/\/\/([^@/]*)@/, '//***@')}: ${failure}`);
   }
 }
