@@ -27,6 +27,16 @@ export const GRANTABLE_MODELS: ReadonlySet<string> = new Set([
   'PreAuthorizedCode',
 ]);
 
+/**
+ * Lookups by a longer id, uid or user code answer "not found" without touching the store:
+ * every id the issuer mints is far shorter, and a token, kid or client_id sent by a client must
+ * not become an arbitrarily long key name.
+ */
+export const MAX_LOOKUP_LENGTH = 512;
+
+export const lookupable = (id: unknown): id is string =>
+  typeof id === 'string' && id.length > 0 && id.length <= MAX_LOOKUP_LENGTH;
+
 /** The model oidc-provider uses for client assertion / DPoP `jti` replay detection. */
 export const REPLAY_MODEL = 'ReplayDetection';
 

@@ -6,6 +6,7 @@ import {
   GRANT_MODEL,
   GRANTABLE_MODELS,
   indexesOf,
+  lookupable,
   type ModelAdapterFactory,
   REPLAY_MODEL,
   recordTtlMs,
@@ -102,15 +103,18 @@ class MemoryModelAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (!lookupable(id)) return undefined;
     return this.parse(this.store.get(this.names.model(this.model, id)));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (!lookupable(uid)) return undefined;
     const id = this.store.get(this.names.uid(uid));
     return id === undefined ? undefined : this.find(id);
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (!lookupable(userCode)) return undefined;
     const id = this.store.get(this.names.userCode(userCode));
     return id === undefined ? undefined : this.find(id);
   }

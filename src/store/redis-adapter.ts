@@ -7,6 +7,7 @@ import {
   GRANT_MODEL,
   GRANTABLE_MODELS,
   indexesOf,
+  lookupable,
   type ModelAdapterFactory,
   REPLAY_MODEL,
   recordTtlMs,
@@ -124,17 +125,20 @@ class RedisModelAdapter implements Adapter {
 
   /** One GET; undefined when absent or expired. */
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (!lookupable(id)) return undefined;
     const raw = await call(() => this.redis.get(this.names.model(this.model, id)));
     return parse(raw);
   }
 
   /** The session whose `uid` this is; undefined when the index or its record is gone. */
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (!lookupable(uid)) return undefined;
     return this.findByIndex(this.names.uid(uid));
   }
 
   /** The device code whose `userCode` this is; undefined when the index or record is gone. */
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (!lookupable(userCode)) return undefined;
     return this.findByIndex(this.names.userCode(userCode));
   }
 
