@@ -1,0 +1,185 @@
+/**
+ * Checklist item 13 with real processes: three issuer processes share one redis-server, and 20
+ * redemptions of one code are spread over them at once → exactly one 200. Also item 18's "no
+ * store pattern lookup": hostile kids and token values sent to every lookup endpoint never turn
+ * into a KEYS/SCAN pattern or an oversized key name (checked with MONITOR on the real server).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
+import { freePort } from '../support/ports.js';
+import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
+import { Browser, basic, WEB, WEB_CALLBACK } from './flows.js';
+
+let redis: TestRedis;
+let instances: IssuerProcess[];
+let issuer: string;
+const base = (i: number) => `http://127.0.0.1:${instances[i % instances.length]!.port}`;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const ports = [await freePort(), await freePort(), await freePort()];
+  issuer = `http://127.0.0.1:${ports[0]}`;
+  const namespace = uniqueNamespace('race');
+  instances = await Promise.all(
+    ports.map((port) =>
+      spawnIssuer({
+        PORT: String(port),
+        ISSUER: issuer,
+        REDIS_URL: redis.url,
+        REDIS_NAMESPACE: namespace,
+        LOG_LEVEL: 'warn',
+      }),
+    ),
+  );
+  await Promise.all(
+    instances.map((i) =>
+      waitFor(async () => (await fetch(`http://127.0.0.1:${i.port}/readyz`)).ok, 15_000, 'readyz'),
+    ),
+  );
+}, 60_000);
+afterAll(async () => {
+  await Promise.all((instances ?? []).map((i) => i.stop()));
+  await redis?.stop();
+});
+
+async function codeFrom(instance: number) {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const browser = new Browser();
+  const url = `${base(instance)}/auth?${new URLSearchParams({
+    client_id: WEB.id,
+    response_type: 'code',
+    redirect_uri: WEB_CALLBACK,
+    scope: 'openid offline_access',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  })}`;
+  const login = await browser.follow(url, {}, WEB_CALLBACK);
+  const consent = await browser.submit(
+    login,
+    /\/login$/,
+    { username: 'alice', password: 'alice' },
+    WEB_CALLBACK,
+    -1,
+  );
+  const done = await browser.submit(consent, /\/confirm$/, {}, WEB_CALLBACK);
+  const code = new URL(done.url).searchParams.get('code');
+  expect(code).toBeTruthy();
+  return { code: code!, verifier };
+}
+
+describe('13. parallel redemptions of one code over three instances', () => {
+  it.each([1, 2, 3])('exactly one 200 out of 20 (round %i)', async () => {
+    const { code, verifier } = await codeFrom(0);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const res = await fetch(`${base(i)}/token`, {
+          method: 'POST',
+          headers: {
+            authorization: basic(WEB.id, WEB.secret),
+            'content-type': 'application/x-www-form-urlencoded',
+          },
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            code,
+            code_verifier: verifier,
+            redirect_uri: WEB_CALLBACK,
+          }),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      }),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(
+      statuses.filter((s) => s === 200),
+      String(statuses),
+    ).toHaveLength(1);
+    for (const a of answers.filter((x) => x.status !== 200)) {
+      expect(a.status).toBe(400);
+      expect(a.body.error).toBe('invalid_grant');
+    }
+  });
+});
+
+describe('18. hostile kids and token values never become store patterns', () => {
+  it('no KEYS/SCAN and no oversized key names reach Redis', async () => {
+    const monitor = new Redis(redis.url);
+    const commands: string[][] = [];
+    const m = await monitor.monitor();
+    m.on('monitor', (_time: string, args: string[]) => commands.push(args));
+    try {
+      const { privateKey } = await generateKeyPair('RS256');
+      const hostile = ['*', '../x', '{a}', '?*[a-z]', 'k'.repeat(10 * 1024)];
+      for (const value of hostile) {
+        const hint = await new SignJWT({ sub: 'alice', aud: WEB.id })
+          .setProtectedHeader({ alg: 'RS256', kid: value })
+          .setIssuer(issuer)
+          .setIssuedAt()
+          .setExpirationTime('1h')
+          .sign(privateKey);
+        const requests: [string, RequestInit][] = [
+          [`/session/end?id_token_hint=${hint}`, {}],
+          [`/me`, { headers: { authorization: `Bearer ${value}` } }],
+          ['/token/introspection', { method: 'POST', body: new URLSearchParams({ token: value }) }],
+          ['/token/revocation', { method: 'POST', body: new URLSearchParams({ token: value }) }],
+          [
+            '/token',
+            {
+              method: 'POST',
+              body: new URLSearchParams({
+                grant_type: 'authorization_code',
+                code: value,
+                code_verifier: 'a'.repeat(43),
+                redirect_uri: WEB_CALLBACK,
+              }),
+            },
+          ],
+          [
+            '/token',
+            {
+              method: 'POST',
+              body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: value }),
+            },
+          ],
+          [`/interaction/${encodeURIComponent(value)}`, {}],
+          [`/device?user_code=${encodeURIComponent(value)}`, {}],
+        ];
+        for (const [path, init] of requests) {
+          const headers = new Headers(init.headers);
+          if (init.method === 'POST') {
+            headers.set('content-type', 'application/x-www-form-urlencoded');
+            if (!path.startsWith('/token?') && !headers.has('authorization')) {
+              headers.set('authorization', basic(WEB.id, WEB.secret));
+            }
+          }
+          const res = await fetch(`${base(1)}${path}`, { ...init, headers });
+          await res.arrayBuffer();
+          expect(res.status, path).toBeLessThan(500);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      monitor.disconnect();
+    }
+    expect(commands.length).toBeGreaterThan(0);
+    const patterns = commands.filter(([cmd]) =>
+      /^(keys|scan|sscan|hscan|zscan|psubscribe)$/i.test(cmd ?? ''),
+    );
+    expect(patterns).toEqual([]);
+    const keyNames = commands.flatMap((args) => {
+      const cmd = args[0]?.toLowerCase();
+      if (cmd === 'evalsha' || cmd === 'eval') return args.slice(3, 3 + Number(args[2]));
+      return args[1] === undefined ? [] : [args[1]];
+    });
+    const longest = Math.max(...keyNames.map((k) => k.length));
+    expect(longest, 'a key name built from request input').toBeLessThan(512);
+    // Exact lookups such as GET …:AccessToken:* are harmless (GET takes no pattern); what
+    // matters is that no pattern command runs and no huge input becomes a key name.
+    expect(keyNames.filter((k) => k.includes('k'.repeat(64))).map((k) => k.slice(0, 100))).toEqual(
+      [],
+    );
+  });
+});
