@@ -101,6 +101,16 @@ describe('13. parallel redemptions of one code over three instances', () => {
       expect(a.status).toBe(400);
       expect(a.body.error).toBe('invalid_grant');
     }
+    // The code was replayed, so what it bought is revoked too (item 12), on every instance.
+    const winner = answers.find((a) => a.status === 200)!;
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 3; i += 1) {
+      const me = await fetch(`${base(i)}/me`, {
+        headers: { authorization: `Bearer ${winner.body.access_token}` },
+      });
+      await me.arrayBuffer();
+      expect(me.status, `userinfo on instance ${i}`).toBe(401);
+    }
   });
 });
 
