@@ -7,6 +7,9 @@ import {
   createPublicKey,
   type JsonWebKey,
   type KeyObject,
+  randomBytes,
+  sign,
+  verify,
   X509Certificate,
 } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
@@ -231,19 +234,29 @@ async function inspectJwk(value: unknown, index: number, inSet: boolean): Promis
   return report;
 }
 
+/** Signs a random message with the private part and verifies it with the stated public part. */
 function checkPair(
   jwk: JWK,
   publicKey: KeyObject,
   add: (s: Severity, c: string, m: string) => void,
 ): void {
+  let privateKey: KeyObject;
   try {
-    const derived = createPublicKey(createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' }));
-    if (!derived.equals(publicKey)) {
-      add('error', 'KEY_INCONSISTENT', 'the private part does not belong to the public part');
-    }
+    privateKey = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
   } catch (e) {
     add('error', 'INVALID_KEY', `the private part is not usable: ${(e as Error).message}`);
+    return;
   }
+  // Node builds an EC private key from d plus the stated x/y without checking they belong together.
+  const digest = privateKey.asymmetricKeyType?.startsWith('ed') ? null : 'sha256';
+  const message = randomBytes(32);
+  let ok = false;
+  try {
+    ok = verify(digest, message, publicKey, sign(digest, message, privateKey));
+  } catch {
+    ok = false;
+  }
+  if (!ok) add('error', 'KEY_INCONSISTENT', 'the private part does not belong to the public part');
 }
 
 async function inspectPem(text: string): Promise<InspectReport> {
