@@ -392,7 +392,7 @@ export class KeyRingManager {
   #armTransition(ring: KeyRing, now: number): void {
     clearTimeout(this.#transitionTimer);
     if (!this.#running) return;
-    const at = nextTransitionAt(ring, now);
+    const at = nextTransitionAt(ring, now, this.#policy);
     if (at === undefined) return;
     this.#transitionTimer = setTimeout(
       () => {

@@ -187,6 +187,11 @@ function planAlg(
     if (signer && signer.retireAt < successor.activateAt) {
       extendSigning(signer, successor.activateAt, policy);
     }
+    // Shortly before the successor takes over, mint the key after it, so the JWKS a verifier
+    // fetches on first meeting the successor's kid already holds the one that follows.
+    if (inPolicy && waiting.length === 1 && successor.activateAt - now <= mintAhead(policy)) {
+      return [...sorted, newEntry(fresh(alg), 'generated', now, successor.retireAt, policy)];
+    }
     return sorted;
   }
   if (!inPolicy || !signer) return sorted;
@@ -223,9 +228,11 @@ function withKeys(ring: KeyRing | undefined, keys: KeyEntry[], now: number): Key
  * The ring brought up to date at `now`, or `undefined` when nothing changes:
  * - an empty ring gets, per policy algorithm, an active key that signs at once and a `next`;
  * - a policy algorithm missing from a live ring gets a `next` (it signs after the lead);
- * - whenever an algorithm's newest key has become active, a fresh `next` is minted that
- *   activates when the active key retires (never sooner than `prePublication` from now; the
- *   active key keeps signing until then);
+ * - half a pre-publication lead before an algorithm's `next` key starts signing, the key after
+ *   it is minted (`mintAhead`), activating when that `next` retires;
+ * - whenever an algorithm's newest key has become active anyway (nobody planned in time), a
+ *   fresh `next` is minted that activates when the active key retires (never sooner than
+ *   `prePublication` from now; the active key keeps signing until then);
  * - keys past `removeAt` are dropped;
  * - an algorithm no longer in the policy keeps its keys until they retire and are removed,
  *   without new ones.
@@ -360,13 +367,15 @@ export function importKey(
   if (options.activateNow) {
     const imported = newEntry(jwk, 'imported', now, now, policy);
     if (signer) demote(signer, now, policy);
-    // The waiting key stays (it is already published) and follows the imported one.
-    for (const k of live.filter(isWaiting)) {
-      k.activateAt = Math.max(k.activateAt, imported.retireAt);
-      k.retireAt = k.activateAt + policy.rotationPeriod;
-      k.removeAt = k.retireAt + policy.retention;
+    // The first waiting key stays (it is already published) and follows the imported one; a
+    // key minted ahead after it never signed, so it is dropped and minted again in time.
+    const [following, ...ahead] = live.filter(isWaiting).sort(byActivation);
+    if (following) {
+      following.activateAt = Math.max(following.activateAt, imported.retireAt);
+      following.retireAt = following.activateAt + policy.rotationPeriod;
+      following.removeAt = following.retireAt + policy.retention;
     }
-    keys = [...live, imported];
+    keys = [...live.filter((k) => !ahead.includes(k)), imported];
   } else {
     // The waiting key never signed, so unpublishing it is safe; the imported key takes its turn.
     const activateAt = Math.max(now + policy.prePublication, signer?.retireAt ?? 0);
@@ -411,13 +420,34 @@ export function reassertRing(
   return merged;
 }
 
-/** The earliest stored timestamp after `now` at which some key changes state. */
-export function nextTransitionAt(ring: KeyRing | undefined, now: number): number | undefined {
+/**
+ * How long before a `next` key starts signing the key after it is minted: half the
+ * pre-publication lead. A verifier that refetches the JWKS the moment it meets the new signer's
+ * kid then finds its successor too, and that successor is still published for a whole rotation
+ * period (≥ the lead) before it signs.
+ */
+export function mintAhead(policy: Pick<RotationPolicy, 'prePublication'>): number {
+  return Math.floor(policy.prePublication / 2);
+}
+
+/**
+ * The earliest time after `now` at which some key changes state (a stored timestamp) or, with
+ * `policy`, at which a waiting key's successor is due to be minted (see `mintAhead`).
+ */
+export function nextTransitionAt(
+  ring: KeyRing | undefined,
+  now: number,
+  policy?: Pick<RotationPolicy, 'prePublication'>,
+): number | undefined {
   let next: number | undefined;
+  const consider = (t: number) => {
+    if (t > now && (next === undefined || t < next)) next = t;
+  };
   for (const k of ring?.keys ?? []) {
-    for (const t of [k.activateAt, k.retireAt, k.removeAt]) {
-      if (t > now && (next === undefined || t < next)) next = t;
-    }
+    consider(k.activateAt);
+    consider(k.retireAt);
+    consider(k.removeAt);
+    if (policy) consider(k.activateAt - mintAhead(policy));
   }
   return next;
 }

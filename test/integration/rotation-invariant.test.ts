@@ -20,10 +20,12 @@ import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js
  * different caching check every token.
  *
  * jose's createRemoteJWKSet (defaults: 10 min cache, refetch on an unknown kid at most every
- * 30 s) sees the active and the next key in each fetch, so it keeps up as long as two rotation
- * periods cover its 30 s cooldown: hence a 16 s period here (production periods are days).
+ * 30 s) refetches when it first meets a kid it lacks; each fetch holds the signer and the key
+ * after it (minted half a lead ahead), so it refetches every second rotation, and keeps up as
+ * long as two rotation periods, less the delay before its first fetch, cover its 30 s cooldown:
+ * hence a 20 s period here (production periods are days).
  */
-const PERIOD_S = 16;
+const PERIOD_S = 20;
 const LEAD_S = 4;
 const TOKEN_TTL_S = 5;
 const RUN_MS = 3 * PERIOD_S * 1000 + 4000;

@@ -3,7 +3,7 @@ import { KeyError, StoreUnavailableError } from '../../src/errors.js';
 import { generateSigningKey } from '../../src/keystore/generate.js';
 import { KeyRingManager, RotationTooEarlyError } from '../../src/keystore/manager.js';
 import { MemoryKeyRingStore } from '../../src/keystore/memory-ring-store.js';
-import { publishedKeys, stateAt } from '../../src/keystore/policy.js';
+import { mintAhead, publishedKeys, stateAt } from '../../src/keystore/policy.js';
 import type { KeyRing, KeyRingStore, RotationPolicy } from '../../src/keystore/types.js';
 
 const S = 1000;
@@ -75,7 +75,7 @@ describe('KeyRingManager', () => {
     expect(a!.isInSync(0)).toBe(false);
   });
 
-  it('fires at a transition and mints the fresh next key through the store', async () => {
+  it('mints the key after next through the store ahead of a transition, then fires at it', async () => {
     const store = new MemoryKeyRingStore();
     let now = T0;
     const m = manager(store, () => now);
@@ -84,18 +84,23 @@ describe('KeyRingManager', () => {
     const seen: string[] = [];
     m.onChange(() => seen.push(m.signingKeys()[0]!.kid));
 
-    now = b!.activateAt - 1;
+    now = b!.activateAt - mintAhead(policy) - 1;
     await m.refresh();
     expect(seen).toEqual([]);
 
-    now = b!.activateAt;
+    now = b!.activateAt - mintAhead(policy);
     await m.refresh();
-    expect(seen).toEqual([b!.kid]);
+    expect(seen).toEqual([a!.kid]);
     const stored = await store.load();
     expect(stored!.keys).toHaveLength(3);
     const fresh = stored!.keys.find((k) => k.kid !== a!.kid && k.kid !== b!.kid)!;
     expect(fresh.activateAt).toBe(b!.retireAt);
     expect(kids(m.current())).toEqual(kids(stored));
+
+    now = b!.activateAt;
+    await m.refresh();
+    expect(seen).toEqual([a!.kid, b!.kid]);
+    expect((await store.load())!.keys).toHaveLength(3);
   });
 
   it('fires on its own timer exactly when a key changes state', async () => {

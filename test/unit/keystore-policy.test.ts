@@ -4,6 +4,7 @@ import type { KeyError } from '../../src/errors.js';
 import {
   activeKid,
   importKey,
+  mintAhead,
   nextTransitionAt,
   planRing,
   providerKeys,
@@ -145,7 +146,21 @@ describe('planRing', () => {
   it('changes nothing while no transition has passed', () => {
     const ring = first();
     expect(planRing(ring, policy, T0, counter())).toBeUndefined();
-    expect(planRing(ring, policy, T0 + 100 * S - 1, counter())).toBeUndefined();
+    expect(planRing(ring, policy, T0 + 100 * S - mintAhead(policy) - 1, counter())).toBeUndefined();
+  });
+
+  it('mints the key after next half a lead before next starts signing', () => {
+    const ring = first();
+    const [a, b] = ring.keys;
+    const at = T0 + 100 * S - mintAhead(policy);
+    expect(nextTransitionAt(ring, T0, policy)).toBe(at);
+    const planned = planRing(ring, policy, at, counter())!;
+    const c = planned.keys.find((k) => k.kid !== a!.kid && k.kid !== b!.kid)!;
+    expect(c).toMatchObject({ createdAt: at, activateAt: byKid(planned, b!.kid).retireAt });
+    expect(states(planned, at)).toEqual({ [a!.kid]: 'active', [b!.kid]: 'next', [c.kid]: 'next' });
+    // At the switch nothing more is minted: the JWKS already held the successor's successor.
+    expect(planRing(planned, policy, T0 + 100 * S, counter())).toBeUndefined();
+    expect(planRing(planned, policy, at, counter())).toBeUndefined();
   });
 
   it('mints a fresh next key at the moment the next key becomes active', () => {
@@ -436,7 +451,12 @@ describe('invariants under any sequence of operations', () => {
           signedUntil.set(signer.kid, now);
           const states = publishedKeys(ring, now).map((k) => k.state);
           expect(states.filter((s) => s === 'active')).toHaveLength(1);
-          expect(states.filter((s) => s === 'next')).toHaveLength(1);
+          // One key waits; a second (its successor) only within `mintAhead` of the first's turn.
+          const waiting = publishedKeys(ring, now).filter((k) => k.state === 'next');
+          expect(waiting.length).toBeGreaterThanOrEqual(1);
+          expect(waiting.length).toBeLessThanOrEqual(2);
+          if (waiting.length === 2)
+            expect(waiting[0]!.activateAt - now).toBeLessThanOrEqual(mintAhead(policy));
           expect(new Set(ring.keys.map((k) => k.kid)).size).toBe(ring.keys.length);
           const published = new Set(publishedKeys(ring, now).map((k) => k.kid));
           for (const [kid, last] of signedUntil) {
@@ -449,11 +469,11 @@ describe('invariants under any sequence of operations', () => {
           if (o.kind === 'wait') {
             // Instances plan at every transition, so step through them.
             const end = now + o.ms;
-            for (let t = nextTransitionAt(ring, now); t !== undefined && t <= end; ) {
+            for (let t = nextTransitionAt(ring, now, policy); t !== undefined && t <= end; ) {
               now = t;
               ring = planRing(ring, policy, now, fresh) ?? ring;
               check();
-              t = nextTransitionAt(ring, now);
+              t = nextTransitionAt(ring, now, policy);
             }
             now = end;
           } else if (o.kind === 'rotate') {
