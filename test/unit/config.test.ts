@@ -31,14 +31,21 @@ describe('configuration', () => {
 
   it('applies environment overrides, and the default issuer follows the port', () => {
     const config = loadConfig({
-      env: { PORT: '4100', REDIS_URL: 'redis://127.0.0.1:6390', LOG_LEVEL: 'debug', ADMIN_TOKEN: 'x'.repeat(20) },
+      env: {
+        PORT: '4100',
+        REDIS_URL: 'redis://127.0.0.1:6390',
+        LOG_LEVEL: 'debug',
+        ADMIN_TOKEN: 'x'.repeat(20),
+      },
     });
     expect(config.port).toBe(4100);
     expect(config.issuer).toBe('http://localhost:4100');
     expect(config.redis.url).toBe('redis://127.0.0.1:6390');
     expect(config.logLevel).toBe('debug');
     expect(config.admin.token).toBe('x'.repeat(20));
-    expect(loadConfig({ env: { PORT: '4100', ISSUER: 'http://issuer.test' } }).issuer).toBe('http://issuer.test');
+    expect(loadConfig({ env: { PORT: '4100', ISSUER: 'http://issuer.test' } }).issuer).toBe(
+      'http://issuer.test',
+    );
   });
 
   it('reads YAML files, parses durations and is not in demo mode', () => {
@@ -82,7 +89,10 @@ describe('configuration', () => {
   });
 
   it('refuses a key policy that would drop keys before their tokens expire', () => {
-    const problems = problemsOf({ ttl: { accessToken: '2h' }, keys: { retention: '1h', rotationPeriod: '1h', prePublication: '2h' } });
+    const problems = problemsOf({
+      ttl: { accessToken: '2h' },
+      keys: { retention: '1h', rotationPeriod: '1h', prePublication: '2h' },
+    });
     expect(problems.some((p) => p.startsWith('keys.retention:'))).toBe(true);
     expect(problems.some((p) => p.startsWith('keys.rotationPeriod:'))).toBe(true);
   });
@@ -90,14 +100,21 @@ describe('configuration', () => {
   it('checks references between clients, resource servers and algorithms', () => {
     const problems = problemsOf({
       clients: [
-        { id: 'svc', grantTypes: ['client_credentials'], resources: ['http://nowhere'], scopes: ['api:read'] },
+        {
+          id: 'svc',
+          grantTypes: ['client_credentials'],
+          resources: ['http://nowhere'],
+          scopes: ['api:read'],
+        },
         { id: 'svc', secret: 's', grantTypes: ['authorization_code'], idTokenSigningAlg: 'ES256' },
       ],
     });
     const text = problems.join('\n');
     expect(text).toContain('clients: duplicate id "svc"');
     expect(text).toContain('clients.0.secret: client_credentials needs a confidential client');
-    expect(text).toContain('clients.0.resources.0: no resource server has audience "http://nowhere"');
+    expect(text).toContain(
+      'clients.0.resources.0: no resource server has audience "http://nowhere"',
+    );
     expect(text).toContain('clients.0.scopes.0: unknown scope "api:read"');
     expect(text).toContain('clients.1.redirectUris: required for the authorization_code grant');
     expect(text).toContain('clients.1.idTokenSigningAlg: ES256 is not in keys.algorithms');
@@ -107,7 +124,10 @@ describe('configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ port: 'eighty', typo: true, users: [{ username: 'x' }] }));
-    const run = spawnSync(process.execPath, [CLI, 'start', '--config', file], { encoding: 'utf8', timeout: 15_000 });
+    const run = spawnSync(process.execPath, [CLI, 'start', '--config', file], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('invalid configuration');
     expect(run.stderr).toMatch(/port: /);
@@ -119,7 +139,10 @@ describe('configuration', () => {
 
 describe('docs/config.example.yaml', () => {
   it('is a valid configuration', () => {
-    const config = loadConfig({ file: join(import.meta.dirname, '..', '..', 'docs', 'config.example.yaml'), env: {} });
+    const config = loadConfig({
+      file: join(import.meta.dirname, '..', '..', 'docs', 'config.example.yaml'),
+      env: {},
+    });
     expect(config.clients.map((c) => c.id)).toEqual(['my-spa', 'my-web', 'my-worker']);
     expect(config.keys.algorithms).toEqual(['RS256', 'ES256']);
   });
