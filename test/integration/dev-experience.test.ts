@@ -267,7 +267,11 @@ describe('the process', () => {
   it('prints the issuer, discovery URL and demo credentials, and warns on a non-loopback address', async () => {
     const child = await spawnIssuer({ HOST: '0.0.0.0' });
     try {
-      await waitFor(async () => child.output().includes('NON-LOOPBACK'), 5000, 'the start-up banner and warning');
+      await waitFor(
+        async () => child.output().includes('NON-LOOPBACK'),
+        5000,
+        'the start-up banner and warning',
+      );
       const out = child.output();
       expect(out).toContain(`discovery   ${child.url}/.well-known/openid-configuration`);
       expect(out).toContain('demo-service-secret');
