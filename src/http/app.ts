@@ -9,6 +9,7 @@ import type { Accounts } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/host.js';
 import { type AdminExtension, adminRoutes, type KeyAdmin } from './admin.js';
 import { healthRoutes, type ReadinessChecks } from './health.js';
+import { homeRoute } from './home.js';
 import { interactionRoutes } from './interactions.js';
 import { serveJwks } from './jwks.js';
 import { endpointOf, type Metrics } from './metrics.js';
@@ -31,8 +32,9 @@ export interface AppDeps {
 
 /**
  * The koa app. Every request passes, in this order:
- *   request id + access log → metrics → our routes (health, metrics, JWKS, interaction pages,
- *   admin, static CSS) → the current oidc-provider (discovery, authorize, token, userinfo, …).
+ *   request id + access log → metrics → our routes (home page, health, metrics, JWKS,
+ *   interaction pages, admin, static CSS) → the current oidc-provider (discovery, authorize,
+ *   token, userinfo, …).
  */
 export function createApp(deps: AppDeps): Koa {
   const { config, logger, host, metrics } = deps;
@@ -65,6 +67,7 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   const router = new Router();
+  homeRoute(router, config, deps.views);
   healthRoutes(router, deps.readiness);
   router.get('/metrics', async (ctx) => {
     ctx.type = metrics.registry.contentType;

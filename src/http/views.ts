@@ -12,7 +12,7 @@ export class Views {
   constructor(private readonly demo: boolean) {}
 
   render(
-    view: 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'device',
+    view: 'index' | 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'device',
     data: Record<string, unknown>,
   ): string {
     return this.#eta.render(`./${view}`, { demo: this.demo, ...data });

@@ -253,6 +253,41 @@ describe('grants and formats', () => {
   });
 });
 
+describe('the home page', () => {
+  it('shows the endpoints, demo users and clients, a sign-in link and a token command', async () => {
+    const res = await fetch(`${issuer.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    const html = await res.text();
+    expect(html).toContain(`${issuer.url}/.well-known/openid-configuration`);
+    expect(html).toContain('first-party-secret');
+    const link = /href="([^"]*\/auth\?[^"]*)"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
+    expect(link).toBeDefined();
+    const login = await new Browser().follow(link!, {}, CALLBACK);
+    expect(login.status).toBe(200);
+    expect(login.body).toContain('Sign in');
+  });
+
+  it('shows no client secret outside the demo config', async () => {
+    const own = await startTestIssuer(
+      {
+        clients: [
+          { id: 'svc', secret: 'a-real-secret', grantTypes: ['client_credentials'], scopes: [] },
+        ],
+      },
+      false,
+    );
+    try {
+      const html = await (await fetch(`${own.url}/`)).text();
+      expect(html).toContain('svc');
+      expect(html).not.toContain('a-real-secret');
+      expect(html).toContain('&lt;secret&gt;');
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('the process', () => {
   it('stops cleanly, leaving no handles behind', async () => {
     const before = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
