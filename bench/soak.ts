@@ -16,7 +16,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  type JSONWebKeySet,
+  jwtVerify,
+} from 'jose';
 import { demoConfig } from '../src/config/demo.js';
 import { Browser } from '../test/support/browser.js';
 import { type IssuerProcess, spawnIssuer } from '../test/support/issuer.js';
@@ -133,7 +139,7 @@ async function main() {
   async function accept(token: string) {
     stats.tokensVerified += 1;
     await verify(token, pick());
-    live.push({ token, exp: Date.now() + TOKEN_TTL_S * 1000 });
+    live.push({ token, exp: Number(decodeJwt(token).exp) * 1000 });
   }
 
   async function tokenCall(base: string, form: Record<string, string>, auth: string) {
@@ -278,7 +284,9 @@ async function main() {
           fail('reverify', `jwks from ${base}: ${(err as Error).message}`);
           continue;
         }
-        for (const { token } of live) {
+        for (const { token, exp } of live) {
+          // An expired token failing is the verifier doing its job, not a lost key.
+          if (exp <= Date.now() + 1000) continue;
           stats.reverifications += 1;
           await verify(token, base);
         }
