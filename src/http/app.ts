@@ -59,7 +59,7 @@ export function createApp(deps: AppDeps): Koa {
       metrics.requests.inc({ endpoint, method: ctx.method, status: String(status) });
       metrics.duration.observe({ endpoint }, seconds);
       if (status === 503) metrics.storeErrors.inc();
-      logger.debug(
+      logger.info(
         { reqId, method: ctx.method, path: ctx.path, status, ms: Math.round(seconds * 1000) },
         'request',
       );

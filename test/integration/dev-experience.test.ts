@@ -288,6 +288,44 @@ describe('the home page', () => {
   });
 });
 
+describe('observability', () => {
+  it('exposes Prometheus metrics for requests, tokens, logins, keys and the JWKS', async () => {
+    const basic = `Basic ${Buffer.from('opaque-svc:opaque-svc-secret').toString('base64')}`;
+    await fetch(`${issuer.url}/token`, {
+      method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&scope=opaque:read',
+    });
+    await fetch(`${issuer.url}/jwks`);
+    const res = await fetch(`${issuer.url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(
+      /oidc_issuer_tokens_issued_total\{grant_type="client_credentials"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /oidc_issuer_http_requests_total\{endpoint="token",method="POST",status="200"\} [1-9]/,
+    );
+    expect(text).toMatch(/oidc_issuer_jwks_requests_total\{status="200"\} [1-9]/);
+    expect(text).toMatch(
+      /oidc_issuer_logins_total\{method="(pick|password|any-user|headless)"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /oidc_issuer_signing_key_age_seconds\{kid="[^"]+",alg="RS256",state="active"\}/,
+    );
+    expect(text).toMatch(/oidc_issuer_key_next_transition_seconds \d/);
+  });
+
+  it('answers with a request id, echoing a well-formed one', async () => {
+    const own = await fetch(`${issuer.url}/healthz`, { headers: { 'x-request-id': 'trace-123' } });
+    expect(own.headers.get('x-request-id')).toBe('trace-123');
+    const minted = await fetch(`${issuer.url}/healthz`, {
+      headers: { 'x-request-id': 'bad id\twith spaces' },
+    });
+    expect(minted.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
 describe('the process', () => {
   it('stops cleanly, leaving no handles behind', async () => {
     const before = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
