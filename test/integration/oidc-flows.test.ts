@@ -217,6 +217,26 @@ describe('refusals', () => {
     expect(page.body).not.toMatch(/at .*\.js:\d+/);
   });
 
+  it('refuses a post_logout_redirect_uri the client did not register, without redirecting', async () => {
+    const config = await discover('demo-web', 'demo-web-secret');
+    const browser = new Browser();
+    const { callback, verifier, state } = await signIn(config, browser, {});
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    for (const target of ['http://evil.example/', 'http://localhost:3001/other']) {
+      const end = oidc.buildEndSessionUrl(config, {
+        id_token_hint: tokens.id_token!,
+        post_logout_redirect_uri: target,
+      });
+      const page = await browser.request(end.toString());
+      expect(page.status).toBe(400);
+      expect(page.headers.get('location')).toBeNull();
+      expect(page.body).toContain('post_logout_redirect_uri');
+    }
+  });
+
   it('answers invalid_grant to a reused code and revokes the tokens issued from it', async () => {
     const config = await discover('demo-web', 'demo-web-secret');
     const { callback, verifier, state } = await signIn(config, new Browser(), {});
