@@ -16,7 +16,7 @@ import { importKeyDirectory } from './keystore/import-dir.js';
 import { KeyRingManager } from './keystore/manager.js';
 import { MemoryKeyRingStore } from './keystore/memory-ring-store.js';
 import { RedisKeyRingStore } from './keystore/redis-ring-store.js';
-import type { KeyRing, KeyRingStore, RotationPolicy } from './keystore/types.js';
+import type { KeyRing, KeyRingStore, RotationPolicy, SigningAlg } from './keystore/types.js';
 import { createLogger } from './log.js';
 import { Accounts, DYNAMIC_ACCOUNT_MODEL } from './provider/accounts.js';
 import { buildProvider } from './provider/build.js';
@@ -175,7 +175,10 @@ export async function startIssuer(
     }
   }
   const ring = keyRing.current();
-  if (ring) applyRing(ring);
+  if (ring) {
+    applyRing(ring);
+    warnAboutWaitingAlgorithms(ring, policy.algorithms, clock(), logger);
+  }
 
   const app = createApp({
     config,
@@ -228,6 +231,27 @@ export async function startIssuer(
       if (client) client.disconnect();
     },
   };
+}
+
+/**
+ * An algorithm added to a live ring is published for the pre-publication lead before it signs;
+ * until then clients and resource servers configured for it cannot get tokens. Say so.
+ */
+function warnAboutWaitingAlgorithms(
+  ring: KeyRing,
+  algorithms: readonly SigningAlg[],
+  now: number,
+  logger: Logger,
+): void {
+  for (const alg of algorithms) {
+    const keys = ring.keys.filter((k) => k.alg === alg);
+    if (keys.some((k) => k.activateAt <= now)) continue;
+    const first = Math.min(...keys.map((k) => k.activateAt));
+    logger.warn(
+      { alg, signsFrom: Number.isFinite(first) ? new Date(first).toISOString() : undefined },
+      `${alg} was added to a key ring that is in use: its first key is published now and signs after keys.prePublication; until then clients and resource servers that use ${alg} cannot get tokens (import a key with \`oidc-issuer keys import --activate-now\` to sign at once)`,
+    );
+  }
 }
 
 function urlHost(host: string): string {
