@@ -1,9 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import type { Cluster, Redis } from 'ioredis';
 import type Koa from 'koa';
-import type { AdapterFactory } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { IssuerConfig } from './config/schema.js';
 import type { AdminExtension } from './http/admin.js';
@@ -11,12 +8,10 @@ import { createApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { tokenMintRoutes } from './http/mint.js';
 import { Views } from './http/views.js';
-import { FileKeyRingStore } from './keystore/file-ring-store.js';
+import { openRingStore, rotationPolicyOf } from './keystore/configured.js';
 import { importKeyDirectory } from './keystore/import-dir.js';
 import { KeyRingManager } from './keystore/manager.js';
-import { MemoryKeyRingStore } from './keystore/memory-ring-store.js';
-import { RedisKeyRingStore } from './keystore/redis-ring-store.js';
-import type { KeyRing, KeyRingStore, RotationPolicy, SigningAlg } from './keystore/types.js';
+import type { KeyRing, SigningAlg } from './keystore/types.js';
 import { createLogger } from './log.js';
 import { Accounts, DYNAMIC_ACCOUNT_MODEL } from './provider/accounts.js';
 import { buildProvider } from './provider/build.js';
@@ -82,32 +77,17 @@ export async function startIssuer(
       ? Object.freeze({ ...initial, issuer: `http://${urlHost(initial.host)}:${port}` })
       : initial;
 
-  const policy: RotationPolicy = {
-    algorithms: [...config.keys.algorithms],
-    rotationPeriod: config.keys.rotationPeriod,
-    prePublication: config.keys.prePublication,
-    retention: config.keys.retention,
-  };
+  const policy = rotationPolicyOf(config);
 
-  let client: Redis | Cluster | undefined;
-  let adapter: AdapterFactory;
-  let ringStore: KeyRingStore;
-  const secret = config.keys.secret;
-  if (config.redis.url) {
-    client = createRedisClient(config.redis.url, {
-      logger: (msg, err) => logger.warn({ err }, msg),
-    });
-    adapter = createRedisAdapter(client, config.redis.namespace, {
-      clockTolerance: config.clockTolerance / 1000,
-    });
-    ringStore = new RedisKeyRingStore(client, config.redis.namespace, { secret });
-  } else {
-    adapter = createMemoryAdapter({ clockTolerance: config.clockTolerance / 1000 });
-    ringStore = options.ephemeralKeys
-      ? new MemoryKeyRingStore()
-      : new FileKeyRingStore(join(config.keys.dir, 'keyring.json'), { secret });
-  }
-  if (!secret) {
+  const client = config.redis.url
+    ? createRedisClient(config.redis.url, { logger: (msg, err) => logger.warn({ err }, msg) })
+    : undefined;
+  const adapterOptions = { clockTolerance: config.clockTolerance / 1000 };
+  const adapter = client
+    ? createRedisAdapter(client, config.redis.namespace, adapterOptions)
+    : createMemoryAdapter(adapterOptions);
+  const { store: ringStore } = openRingStore(config, client, { ephemeral: options.ephemeralKeys });
+  if (!config.keys.secret) {
     logger.warn(
       'keys.secret (KEYSTORE_SECRET) is not set: private signing keys are stored unencrypted',
     );

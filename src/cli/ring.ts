@@ -1,13 +1,11 @@
 /** Opens the configured key ring store the way the server does, for the `keys` commands. */
-import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import type { IssuerConfig } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
-import { FileKeyRingStore } from '../keystore/file-ring-store.js';
+import { openRingStore, rotationPolicyOf } from '../keystore/configured.js';
 import { KeyRingManager } from '../keystore/manager.js';
-import { RedisKeyRingStore } from '../keystore/redis-ring-store.js';
-import type { KeyRingStore, RotationPolicy } from '../keystore/types.js';
-import { createRedisClient } from '../store/redis.js';
+import type { KeyRingStore } from '../keystore/types.js';
+import { createRedisClient, redactUrl } from '../store/redis.js';
 
 /** A store and a manager over it; `close` releases connections so the process can exit. */
 export interface OpenRing {
@@ -27,27 +25,13 @@ const CONNECT_WAIT_MS = 5000;
  * @throws StoreUnavailableError when Redis does not answer within 5 s.
  */
 export async function openKeyRing(config: IssuerConfig): Promise<OpenRing> {
-  const policy: RotationPolicy = {
-    algorithms: [...config.keys.algorithms],
-    rotationPeriod: config.keys.rotationPeriod,
-    prePublication: config.keys.prePublication,
-    retention: config.keys.retention,
-  };
-  const secret = config.keys.secret;
   let client: Redis | Cluster | undefined;
-  let store: KeyRingStore;
-  let where: string;
   if (config.redis.url) {
     client = createRedisClient(config.redis.url);
     await waitReady(client, config.redis.url);
-    store = new RedisKeyRingStore(client, config.redis.namespace, secret ? { secret } : {});
-    where = `redis (${config.redis.url.replace(/\/\/([^@/]*)@/, '//***@')}, namespace ${config.redis.namespace})`;
-  } else {
-    const path = join(config.keys.dir, 'keyring.json');
-    store = new FileKeyRingStore(path, secret ? { secret } : {});
-    where = `file ${path}`;
   }
-  const manager = new KeyRingManager({ store, policy });
+  const { store, where } = openRingStore(config, client);
+  const manager = new KeyRingManager({ store, policy: rotationPolicyOf(config) });
   return {
     store,
     manager,
@@ -79,6 +63,6 @@ async function waitReady(client: Redis | Cluster, url: string): Promise<void> {
   });
   if (failure !== undefined) {
     client.disconnect();
-    throw new StoreUnavailableError(`${url.replace(/\/\/([^@/]*)@/, '//***@')}: ${failure}`);
+    throw new StoreUnavailableError(`${redactUrl(url)}: ${failure}`);
   }
 }

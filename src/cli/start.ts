@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
+import { redactUrl } from '../store/redis.js';
 
 /** `oidc-issuer start`: run the server until SIGINT/SIGTERM. */
 export function registerStart(program: Command): void {
@@ -66,8 +67,4 @@ function banner(config: IssuerConfig, port: number): string {
     );
   }
   return `${lines.join('\n')}\n\n`;
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
 }

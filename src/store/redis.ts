@@ -183,3 +183,8 @@ export function wrapStoreError(err: unknown): unknown {
   const message = err instanceof Error ? err.message : String(err);
   return new StoreUnavailableError(`redis unavailable: ${message}`, { cause: err });
 }
+
+/** A Redis URL with any credentials masked, for logs and messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
+}
