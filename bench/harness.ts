@@ -91,6 +91,8 @@ export interface RunSample {
   p50: number;
   p99: number;
   total: number;
+  /** Target CPU (all threads) per request or flow, in ms. */
+  cpuMs?: number;
   statusCodes?: Record<string, number>;
 }
 
@@ -100,7 +102,7 @@ export interface ScenarioResult {
   scenario: ScenarioId;
   runs: RunSample[];
   /** Median of each metric over the runs. */
-  median: { rps: number; p50: number; p99: number };
+  median: { rps: number; p50: number; p99: number; cpuMs?: number };
   /** Tokens verified with jose (before the runs and sampled from every run). */
   verified: number;
   /** HTTP requests per code flow. */
@@ -208,18 +210,14 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
     await load.start(pinning?.load);
 
     for (const [i, alg] of options.algs.entries()) {
-      for (const id of options.targets) {
-        const scenarios = scenariosFor(id, i === 0).filter((s) => options.scenarios.includes(s));
-        if (scenarios.length === 0) continue;
-        await session(id, alg, scenarios, {
-          options,
-          load,
-          redis,
-          workDir,
-          cores: pinning?.target,
-          results,
-        });
-      }
+      const plan = options.targets
+        .map((id) => ({
+          id,
+          scenarios: scenariosFor(id, i === 0).filter((s) => options.scenarios.includes(s)),
+        }))
+        .filter((p) => p.scenarios.length > 0);
+      if (plan.length === 0) continue;
+      await algRound(alg, plan, { options, load, redis, workDir, cores: pinning?.target, results });
     }
 
     if (options.startupRepeats > 0) {
@@ -264,65 +262,96 @@ interface SessionContext {
   results: BenchResults;
 }
 
-/** One target process: idle RSS, every scenario, RSS after the load, stop. */
-async function session(
-  id: TargetId,
+/**
+ * Every target of one alg runs at once (idle ones cost nothing) and the runs of a scenario are
+ * interleaved target by target, so a burst of other work on the machine hits all of them alike.
+ * Per target: idle RSS, then the scenarios, then RSS after the load.
+ */
+async function algRound(
   alg: BenchAlg,
-  scenarios: ScenarioId[],
+  plan: { id: TargetId; scenarios: ScenarioId[] }[],
   ctx: SessionContext,
 ): Promise<void> {
-  const { options, log } = { options: ctx.options, log: ctx.options.log };
-  const target = await launchTarget(id, alg, {
-    workDir: ctx.workDir,
-    cores: ctx.cores,
-    redisUrl: ctx.redis?.url,
-    redisNamespace: `bench-${alg}`,
-  });
+  const { options } = ctx;
+  const { log } = options;
+  const running: { target: RunningTarget; scenarios: ScenarioId[]; record: SessionResult }[] = [];
   try {
+    for (const { id, scenarios } of plan) {
+      log(`${alg}: starting ${id} …`);
+      const target = await launchTarget(id, alg, {
+        workDir: ctx.workDir,
+        cores: ctx.cores,
+        redisUrl: ctx.redis?.url,
+        redisNamespace: `bench-${alg}`,
+      });
+      const record: SessionResult = {
+        target: id,
+        alg,
+        readyMs: target.readyMs,
+        rssIdleMiB: undefined,
+        rssAfterLoadMiB: undefined,
+      };
+      running.push({ target, scenarios, record });
+      ctx.results.sessions.push(record);
+    }
     await new Promise((r) => setTimeout(r, options.idleSettleMs));
-    const record: SessionResult = {
-      target: id,
-      alg,
-      readyMs: target.readyMs,
-      rssIdleMiB: target.rss(),
-      rssAfterLoadMiB: undefined,
-    };
-    ctx.results.sessions.push(record);
-    if (id === 'ours-redis' && ctx.redis && options.redisRoundTrips && alg === options.algs[0]) {
-      log(`${id}: counting Redis commands …`);
-      ctx.results.redisRoundTrips = await countRoundTrips(target, ctx.redis);
+    for (const r of running) r.record.rssIdleMiB = r.target.rss();
+
+    const redisTarget = running.find((r) => r.target.id === 'ours-redis')?.target;
+    if (redisTarget && ctx.redis && options.redisRoundTrips && alg === options.algs[0]) {
+      log('ours-redis: counting Redis commands …');
+      ctx.results.redisRoundTrips = await countRoundTrips(redisTarget, ctx.redis);
     }
-    for (const scenario of scenarios) {
-      log(`${id} ${alg} ${scenario} …`);
-      const result = await measureScenario(target, scenario, ctx).catch(
-        (err: Error): ScenarioResult => ({
-          target: id,
-          alg,
-          scenario,
-          runs: [],
-          median: { rps: 0, p50: 0, p99: 0 },
-          verified: 0,
-          error: err.message,
-        }),
-      );
-      if (result.error) log(`  ✗ ${result.error}`);
-      else
-        log(
-          `  ${result.median.rps.toFixed(0)}/s p50 ${result.median.p50.toFixed(2)} ms p99 ${result.median.p99.toFixed(2)} ms`,
-        );
-      ctx.results.scenarios.push(result);
+
+    for (const scenario of SCENARIO_IDS) {
+      const prepared: PreparedScenario[] = [];
+      for (const r of running.filter((x) => x.scenarios.includes(scenario))) {
+        log(`${r.target.id} ${alg} ${scenario}: checking and warming up …`);
+        prepared.push(await prepareScenario(r.target, scenario, ctx));
+      }
+      for (let rep = 0; rep < options.repeats; rep += 1) {
+        for (const p of prepared) {
+          if (p.result.error) continue;
+          await p.runOnce().catch((err: Error) => {
+            p.result.error = err.message;
+          });
+        }
+      }
+      for (const { result } of prepared) {
+        result.median = {
+          rps: median(result.runs.map((r) => r.rps)),
+          p50: median(result.runs.map((r) => r.p50)),
+          p99: median(result.runs.map((r) => r.p99)),
+          ...(result.runs.every((r) => r.cpuMs !== undefined)
+            ? { cpuMs: median(result.runs.map((r) => r.cpuMs as number)) }
+            : {}),
+        };
+        if (result.error) log(`  ✗ ${result.target} ${scenario}: ${result.error}`);
+        else
+          log(
+            `  ${result.target} ${alg} ${scenario}: ${result.median.rps.toFixed(0)}/s p50 ${result.median.p50.toFixed(2)} ms p99 ${result.median.p99.toFixed(2)} ms, CPU ${result.median.cpuMs?.toFixed(3)} ms (runs ${result.runs.map((r) => r.rps.toFixed(0)).join(', ')})`,
+          );
+        ctx.results.scenarios.push(result);
+      }
     }
-    record.rssAfterLoadMiB = target.rss();
+    for (const r of running) r.record.rssAfterLoadMiB = r.target.rss();
   } finally {
-    await target.stop();
+    await Promise.all(running.map((r) => r.target.stop()));
   }
 }
 
-async function measureScenario(
+interface PreparedScenario {
+  result: ScenarioResult;
+  /** One measured run, appended to `result.runs`; throws when the run does not count. */
+  runOnce(): Promise<void>;
+}
+
+/** Checks a first answer (verifying its token), warms up, and returns the measured-run step. */
+async function prepareScenario(
   target: RunningTarget,
   scenario: ScenarioId,
   ctx: SessionContext,
-): Promise<ScenarioResult> {
+): Promise<PreparedScenario> {
   const { options, load } = ctx;
   const result: ScenarioResult = {
     target: target.id,
@@ -332,28 +361,34 @@ async function measureScenario(
     median: { rps: 0, p50: 0, p99: 0 },
     verified: 0,
   };
-  if (scenario === 'code-flow') {
-    const spec = flowSpec(target);
-    const expect = idTokenExpectations(target);
-    const first = await runOneFlow(spec);
-    result.verified += await verifyTokens([first.idToken], expect);
-    result.requestsPerFlow = first.requests;
-    const job = { spec, concurrency: options.flowConcurrency };
-    if (options.warmupSec > 0) await load.flows({ ...job, durationMs: options.warmupSec * 1000 });
-    for (let r = 0; r < options.repeats; r += 1) {
-      const stats = await load.flows({ ...job, durationMs: options.durationSec * 1000 });
-      if (stats.errors > 0) {
-        throw new Error(`${stats.errors} flows failed (first: ${stats.firstError})`);
-      }
-      result.verified += await verifyTokens(stats.samples, expect);
-      result.runs.push({
-        rps: stats.perSecond,
-        p50: stats.p50,
-        p99: stats.p99,
-        total: stats.flows,
-      });
+  try {
+    if (scenario === 'code-flow') {
+      const spec = flowSpec(target);
+      const expect = idTokenExpectations(target);
+      const first = await runOneFlow(spec);
+      result.verified += await verifyTokens([first.idToken], expect);
+      result.requestsPerFlow = first.requests;
+      const job = { spec, concurrency: options.flowConcurrency };
+      if (options.warmupSec > 0) await load.flows({ ...job, durationMs: options.warmupSec * 1000 });
+      return {
+        result,
+        async runOnce() {
+          const cpu0 = target.cpu();
+          const stats = await load.flows({ ...job, durationMs: options.durationSec * 1000 });
+          const cpuMs = cpuPer(cpu0, target.cpu(), stats.flows);
+          if (stats.errors > 0) {
+            throw new Error(`${stats.errors} flows failed (first: ${stats.firstError})`);
+          }
+          result.verified += await verifyTokens(stats.samples, expect);
+          result.runs.push({
+            rps: stats.perSecond,
+            p50: stats.p50,
+            p99: stats.p99,
+            total: stats.flows,
+          });
+        },
+      };
     }
-  } else {
     const request = await httpRequestFor(target, scenario);
     if (scenario === 'token') {
       const res = await fetch(`${target.url}${request.path}`, {
@@ -377,30 +412,33 @@ async function measureScenario(
       collect: scenario === 'token' ? 3 : 0,
     };
     if (options.warmupSec > 0) await load.http({ ...job, durationSec: options.warmupSec });
-    for (let r = 0; r < options.repeats; r += 1) {
-      const run = await load.http({ ...job, durationSec: options.durationSec });
-      checkStatuses(run, request.expectStatus);
-      if (scenario === 'token') {
-        result.verified += await verifyTokens(
-          tokensFrom(run.bodies, 'access_token'),
-          accessTokenExpectations(target),
-        );
-      }
-      result.runs.push({
-        rps: run.rps,
-        p50: run.p50,
-        p99: run.p99,
-        total: run.total,
-        statusCodes: run.statusCodes,
-      });
-    }
+    return {
+      result,
+      async runOnce() {
+        const cpu0 = target.cpu();
+        const run = await load.http({ ...job, durationSec: options.durationSec });
+        const cpuMs = cpuPer(cpu0, target.cpu(), run.total);
+        checkStatuses(run, request.expectStatus);
+        if (scenario === 'token') {
+          result.verified += await verifyTokens(
+            tokensFrom(run.bodies, 'access_token'),
+            accessTokenExpectations(target),
+          );
+        }
+        result.runs.push({
+          rps: run.rps,
+          p50: run.p50,
+          p99: run.p99,
+          total: run.total,
+          ...(cpuMs !== undefined ? { cpuMs } : {}),
+          statusCodes: run.statusCodes,
+        });
+      },
+    };
+  } catch (err) {
+    result.error = (err as Error).message;
+    return { result, runOnce: async () => {} };
   }
-  result.median = {
-    rps: median(result.runs.map((r) => r.rps)),
-    p50: median(result.runs.map((r) => r.p50)),
-    p99: median(result.runs.map((r) => r.p99)),
-  };
-  return result;
 }
 
 /** A run counts only when every answer had the expected status and nothing failed. */
@@ -529,6 +567,10 @@ export function gitDescribe(): string {
   }
 }
 
+const cpuPer = (before: number | undefined, after: number | undefined, count: number) =>
+  before === undefined || after === undefined || count === 0
+    ? undefined
+    : ((after - before) * 1000) / count;
 const total = (delta: Record<string, number>) => Object.values(delta).reduce((a, b) => a + b, 0);
 const round2 = (n: number) => Math.round(n * 100) / 100;
 

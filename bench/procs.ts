@@ -88,6 +88,26 @@ export function rssMiB(pid: number | undefined): number | undefined {
   }
 }
 
+let clockTicks: number | undefined;
+
+/**
+ * CPU seconds (user + system, all threads) `pid` has used so far, from /proc/<pid>/stat;
+ * undefined off Linux. Unlike throughput, CPU per request hardly moves when other processes
+ * compete for the core, so it is the steadier basis for comparing targets on a busy machine.
+ */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
 export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

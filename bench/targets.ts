@@ -20,6 +20,7 @@ import {
 import type { FlowSpec } from './flow.js';
 import {
   captureOutput,
+  cpuSeconds,
   freePort,
   rssMiB,
   spawnPinned,
@@ -72,6 +73,8 @@ export interface RunningTarget {
   /** Filled from the discovery document (not for koa-hello). */
   discovery?: { jwksUri: string; tokenEndpoint: string; authorizationEndpoint: string };
   rss(): number | undefined;
+  /** CPU seconds used so far (see `cpuSeconds`). */
+  cpu(): number | undefined;
   output(): string;
   stop(): Promise<void>;
 }
@@ -178,6 +181,7 @@ export async function launchTarget(
     readyMs,
     readyPath,
     rss: () => rssMiB(child.pid),
+    cpu: () => cpuSeconds(child.pid),
     output,
     stop,
   };
