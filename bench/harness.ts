@@ -385,6 +385,7 @@ async function prepareScenario(
             p50: stats.p50,
             p99: stats.p99,
             total: stats.flows,
+            ...(cpuMs !== undefined ? { cpuMs } : {}),
           });
         },
       };
