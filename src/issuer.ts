@@ -132,6 +132,10 @@ export async function startIssuer(
     provider.on('server_error', (ctx, err) => {
       logger.error({ err, path: ctx.path }, 'oidc-provider server_error');
     });
+    // Without a listener koa prints errors it could not turn into a response to stderr.
+    provider.app.on('error', (err: Error) => {
+      logger.warn({ err }, 'oidc-provider request error');
+    });
   });
 
   if (client) {
