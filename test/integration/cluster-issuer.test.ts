@@ -1,13 +1,12 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser } from '../support/browser.js';
+import { Browser, rpClient, rpSignIn } from '../support/flows.js';
 import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
 import { freePort } from '../support/ports.js';
 import { uniqueNamespace } from '../support/redis.js';
 import { startRedisCluster, type TestRedisCluster } from '../support/redis-cluster.js';
 
-const CALLBACK = 'http://localhost:3001/callback';
 let cluster: TestRedisCluster;
 let instances: IssuerProcess[];
 let issuerUrl: string;
@@ -38,43 +37,9 @@ describe('the issuer on a three-master Redis Cluster', () => {
     );
     expect(jwksA).toBe(jwksB);
 
-    const config = await oidc.discovery(
-      new URL(issuerUrl),
-      'demo-web',
-      'demo-web-secret',
-      undefined,
-      {
-        execute: [oidc.allowInsecureRequests],
-      },
-    );
     // Token requests go to the second instance.
-    config[oidc.customFetch] = (url, options) => {
-      const target = new URL(url);
-      target.host = new URL(b).host;
-      return fetch(target, options as RequestInit);
-    };
-    const browser = new Browser();
-    const verifier = oidc.randomPKCECodeVerifier();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: CALLBACK,
-      scope: 'openid email',
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      state: 'c',
-    });
-    const login = await browser.follow(url.toString(), {}, CALLBACK);
-    const consent = await browser.submit(
-      login,
-      /\/login$/,
-      { username: 'alice', password: 'alice' },
-      CALLBACK,
-      -1,
-    );
-    const done = await browser.submit(consent, /\/confirm$/, {}, CALLBACK);
-    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), {
-      pkceCodeVerifier: verifier,
-      expectedState: 'c',
-    });
+    const config = await rpClient(issuerUrl, 'demo-web', 'demo-web-secret', b);
+    const tokens = await rpSignIn(config, new Browser(), { scope: 'openid email' });
     const { payload } = await jwtVerify(
       tokens.id_token!,
       createRemoteJWKSet(new URL(`${a}/jwks`)),

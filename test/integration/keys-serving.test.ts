@@ -10,16 +10,14 @@ import {
   type JWK,
   jwtVerify,
 } from 'jose';
-import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { type RunningIssuer, startIssuer } from '../../src/issuer.js';
 import { createLogger } from '../../src/log.js';
-import { Browser } from '../support/browser.js';
+import { Browser, rpClient, rpSignIn } from '../support/flows.js';
 import { startTestIssuer, waitFor } from '../support/issuer.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
-const CALLBACK = 'http://localhost:3001/callback';
 let issuer: RunningIssuer;
 
 beforeAll(async () => {
@@ -39,37 +37,15 @@ const admin = (path: string, init: RequestInit = {}, token = ADMIN) =>
   });
 
 async function idTokenFor(username: string): Promise<{ idToken: string; browser: Browser }> {
-  const config = await oidc.discovery(
-    new URL(issuer.url),
-    'demo-web',
-    'demo-web-secret',
-    undefined,
+  const browser = new Browser();
+  const tokens = await rpSignIn(
+    await rpClient(issuer.url, 'demo-web', 'demo-web-secret'),
+    browser,
     {
-      execute: [oidc.allowInsecureRequests],
+      username,
+      scope: 'openid',
     },
   );
-  const browser = new Browser();
-  const verifier = oidc.randomPKCECodeVerifier();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: CALLBACK,
-    scope: 'openid',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state: 'st',
-  });
-  const login = await browser.follow(url.toString(), {}, CALLBACK);
-  const consent = await browser.submit(
-    login,
-    /\/login$/,
-    { username, password: username },
-    CALLBACK,
-    -1,
-  );
-  const done = await browser.submit(consent, /\/confirm$/, {}, CALLBACK);
-  const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), {
-    pkceCodeVerifier: verifier,
-    expectedState: 'st',
-  });
   return { idToken: tokens.id_token!, browser };
 }
 

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser } from '../support/browser.js';
+import { Browser, rpClient } from '../support/flows.js';
 import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
 import { freePort } from '../support/ports.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
@@ -37,23 +37,7 @@ afterAll(async () => {
 const base = (i: number) => `http://127.0.0.1:${instances[i]!.port}`;
 
 /** An openid-client configuration whose requests go to instance `i` (same issuer everywhere). */
-async function clientVia(i: number): Promise<oidc.Configuration> {
-  const config = await oidc.discovery(
-    new URL(issuerUrl),
-    'demo-web',
-    'demo-web-secret',
-    undefined,
-    {
-      execute: [oidc.allowInsecureRequests],
-    },
-  );
-  config[oidc.customFetch] = (url, options) => {
-    const target = new URL(url);
-    target.host = new URL(base(i)).host;
-    return fetch(target, options as RequestInit);
-  };
-  return config;
-}
+const clientVia = (i: number) => rpClient(issuerUrl, 'demo-web', 'demo-web-secret', base(i));
 
 function authorizeUrl(instance: number, params: Record<string, string>): string {
   const url = new URL(`${base(instance)}/auth`);

@@ -6,7 +6,6 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningIssuer } from '../../src/issuer.js';
-import { startTestIssuer } from '../support/issuer.js';
 import {
   authUrl,
   Browser,
@@ -17,7 +16,8 @@ import {
   signIn,
   WEB_CALLBACK,
   webAuthParams,
-} from './flows.js';
+} from '../support/flows.js';
+import { startTestIssuer } from '../support/issuer.js';
 
 let issuer: RunningIssuer;
 let url: string;

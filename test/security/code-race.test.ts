@@ -8,10 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, basic, WEB, WEB_CALLBACK } from '../support/flows.js';
 import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
 import { freePort } from '../support/ports.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
-import { Browser, basic, WEB, WEB_CALLBACK } from './flows.js';
 
 let redis: TestRedis;
 let instances: IssuerProcess[];

@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyError } from '../../src/errors.js';
 import type { RunningIssuer } from '../../src/issuer.js';
 import { parsePrivateKeys } from '../../src/keystore/import.js';
-import { startTestIssuer } from '../support/issuer.js';
 import {
   authUrl,
   Browser,
@@ -22,7 +21,8 @@ import {
   WEB,
   WEB_CALLBACK,
   webAuthParams,
-} from './flows.js';
+} from '../support/flows.js';
+import { startTestIssuer } from '../support/issuer.js';
 
 const SEED = 20_261_123;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);

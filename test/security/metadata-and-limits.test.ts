@@ -13,8 +13,8 @@ import {
   MAX_KEYS_PER_INPUT,
   parsePrivateKeys,
 } from '../../src/keystore/import.js';
+import { Browser, basic, redeem, signIn, tokenRequest, WEB } from '../support/flows.js';
 import { startTestIssuer } from '../support/issuer.js';
-import { Browser, basic, redeem, signIn, tokenRequest, WEB } from './flows.js';
 
 const ADMIN = 'admin-token-for-security-tests';
 let issuer: RunningIssuer;

@@ -4,7 +4,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningIssuer } from '../../src/issuer.js';
-import { startTestIssuer } from '../support/issuer.js';
 import {
   authUrl,
   Browser,
@@ -16,7 +15,8 @@ import {
   WEB,
   WEB_CALLBACK,
   webAuthParams,
-} from './flows.js';
+} from '../support/flows.js';
+import { startTestIssuer } from '../support/issuer.js';
 
 const ADMIN = 'admin-token-for-page-tests';
 let issuer: RunningIssuer;

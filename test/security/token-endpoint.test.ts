@@ -19,7 +19,6 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEMO_API_AUDIENCE, demoConfig } from '../../src/config/demo.js';
 import type { RunningIssuer } from '../../src/issuer.js';
-import { startTestIssuer } from '../support/issuer.js';
 import {
   Browser,
   basic,
@@ -31,7 +30,8 @@ import {
   userinfoStatus,
   WEB,
   WEB_CALLBACK,
-} from './flows.js';
+} from '../support/flows.js';
+import { startTestIssuer } from '../support/issuer.js';
 
 const OTHER = { id: 'other-web', secret: 'other-web-secret' } as const;
 const HS_SECRET = 'a-client-secret-for-hs256-that-is-long-enough-0123456789';

@@ -1,11 +1,13 @@
 /**
- * Small helpers the security tests share: building authorization URLs by hand (so a test can
- * send exactly the bad parameter it is about), signing in through the real pages, redeeming
- * codes and calling the token endpoint with raw fetch.
+ * Flow helpers the tests share: building authorization URLs by hand (so a test can send exactly
+ * the bad parameter it is about), signing in through the real pages, redeeming codes and calling
+ * the token endpoint with raw fetch — and the same as a relying party runs it, with
+ * openid-client from discovery.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import * as oidc from 'openid-client';
 import { expect } from 'vitest';
-import { Browser, type Page } from '../support/browser.js';
+import { Browser, type Page } from './browser.js';
 
 export const WEB = { id: 'demo-web', secret: 'demo-web-secret' } as const;
 export const WEB_CALLBACK = 'http://localhost:3001/callback';
@@ -166,6 +168,70 @@ export async function promptNone(
     String(extra.redirect_uri ?? WEB_CALLBACK),
   );
   return callbackParams(page);
+}
+
+/**
+ * An openid-client configuration for `clientId` from the issuer's discovery. With `via`, every
+ * request goes to that base URL instead (another instance of the same issuer).
+ */
+export async function rpClient(
+  issuer: string,
+  clientId: string,
+  secret?: string,
+  via?: string,
+): Promise<oidc.Configuration> {
+  const config = await oidc.discovery(new URL(issuer), clientId, secret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
+  if (via) {
+    config[oidc.customFetch] = (url, options) => {
+      const target = new URL(url);
+      target.host = new URL(via).host;
+      return fetch(target, options as RequestInit);
+    };
+  }
+  return config;
+}
+
+/**
+ * Authorize → login as `username` → consent (when asked) → code redemption, as a relying party
+ * runs it: openid-client builds the request and checks the response. Leaves the session in
+ * `browser`.
+ */
+export async function rpSignIn(
+  config: oidc.Configuration,
+  browser: Browser,
+  options: {
+    username?: string;
+    scope?: string;
+    params?: Record<string, string>;
+    callback?: string;
+  } = {},
+): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> {
+  const callback = options.callback ?? WEB_CALLBACK;
+  const username = options.username ?? 'alice';
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: callback,
+    scope: options.scope ?? 'openid profile email',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    ...options.params,
+  });
+  let page = await browser.follow(url.toString(), {}, callback);
+  if (page.status === 200 && page.body.includes('Sign in')) {
+    page = await browser.submit(page, /\/login$/, { username, password: username }, callback, -1);
+  }
+  if (page.status === 200 && page.body.includes('Allow access')) {
+    page = await browser.submit(page, /\/confirm$/, {}, callback);
+  }
+  callbackParams(page);
+  return oidc.authorizationCodeGrant(config, new URL(page.url), {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+  });
 }
 
 export { Browser, type Page };
