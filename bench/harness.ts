@@ -36,6 +36,17 @@ export const SCENARIO_IDS = [
 ] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
+/**
+ * Scenarios whose runs are interleaved with each other (one run of each in turn, `repeats`
+ * times), so the ratios within a group (JWKS vs koa hello, 304 vs 200, ours vs bare) compare
+ * runs taken under the same background load.
+ */
+const INTERLEAVED_GROUPS: ScenarioId[][] = [
+  ['token'],
+  ['jwks', 'jwks-304', 'discovery', 'hello'],
+  ['code-flow'],
+];
+
 export interface BenchOptions {
   targets: TargetId[];
   /** The first alg gets every scenario; the others only `token`. */
@@ -70,9 +81,9 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   targets: [...TARGET_IDS],
   algs: ['RS256', 'ES256'],
   scenarios: [...SCENARIO_IDS],
-  durationSec: 5,
+  durationSec: 3,
   warmupSec: 1,
-  repeats: 3,
+  repeats: 5,
   connections: 10,
   flowConcurrency: 4,
   startupRepeats: 3,
@@ -303,11 +314,13 @@ async function algRound(
       ctx.results.redisRoundTrips = await countRoundTrips(redisTarget, ctx.redis);
     }
 
-    for (const scenario of SCENARIO_IDS) {
+    for (const group of INTERLEAVED_GROUPS) {
       const prepared: PreparedScenario[] = [];
-      for (const r of running.filter((x) => x.scenarios.includes(scenario))) {
-        log(`${r.target.id} ${alg} ${scenario}: checking and warming up …`);
-        prepared.push(await prepareScenario(r.target, scenario, ctx));
+      for (const scenario of group) {
+        for (const r of running.filter((x) => x.scenarios.includes(scenario))) {
+          log(`${r.target.id} ${alg} ${scenario}: checking and warming up …`);
+          prepared.push(await prepareScenario(r.target, scenario, ctx));
+        }
       }
       for (let rep = 0; rep < options.repeats; rep += 1) {
         for (const p of prepared) {
@@ -326,10 +339,10 @@ async function algRound(
             ? { cpuMs: median(result.runs.map((r) => r.cpuMs as number)) }
             : {}),
         };
-        if (result.error) log(`  ✗ ${result.target} ${scenario}: ${result.error}`);
+        if (result.error) log(`  ✗ ${result.target} ${result.scenario}: ${result.error}`);
         else
           log(
-            `  ${result.target} ${alg} ${scenario}: ${result.median.rps.toFixed(0)}/s p50 ${result.median.p50.toFixed(2)} ms p99 ${result.median.p99.toFixed(2)} ms, CPU ${result.median.cpuMs?.toFixed(3)} ms (runs ${result.runs.map((r) => r.rps.toFixed(0)).join(', ')})`,
+            `  ${result.target} ${alg} ${result.scenario}: ${result.median.rps.toFixed(0)}/s p50 ${result.median.p50.toFixed(2)} ms p99 ${result.median.p99.toFixed(2)} ms, CPU ${result.median.cpuMs?.toFixed(3)} ms (runs ${result.runs.map((r) => r.rps.toFixed(0)).join(', ')})`,
           );
         ctx.results.scenarios.push(result);
       }

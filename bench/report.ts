@@ -187,15 +187,26 @@ export function renderMarkdown(
     const rows = r.scenarios.filter((s) => scenarios.includes(s.scenario));
     if (rows.length === 0) return;
     out.push(`## ${title}`, '');
-    row(['target', 'alg', 'scenario', unit, 'p50 ms', 'p99 ms', 'runs', 'tokens verified']);
-    row(['---', '---', '---', '---:', '---:', '---:', '---', '---:']);
+    row([
+      'target',
+      'alg',
+      'scenario',
+      unit,
+      'p50 ms',
+      'p99 ms',
+      'CPU ms each',
+      'runs',
+      'tokens verified',
+    ]);
+    row(['---', '---', '---', '---:', '---:', '---:', '---:', '---', '---:']);
     for (const s of rows) {
       if (s.error) {
         row([
           TARGET_LABELS[s.target],
           s.alg,
           s.scenario,
-          `failed: ${s.error.replace(/\|/g, '/')}`,
+          `failed: ${s.error.replace(/\|/g, '/').replace(/\n/g, ' ')}`,
+          '',
           '',
           '',
           '',
@@ -210,6 +221,7 @@ export function renderMarkdown(
         n(s.median.rps),
         n(s.median.p50, 2),
         n(s.median.p99, 2),
+        n(s.median.cpuMs, 3),
         s.runs.map((x) => n(x.rps)).join(', '),
         s.scenario === 'token' || s.scenario === 'code-flow' ? String(s.verified) : '',
       ]);
