@@ -12,7 +12,7 @@ import type { BenchAlg } from './fixtures.js';
 import { percentile, runOneFlow } from './flow.js';
 import { type HttpLoadResult, LoadGenerator } from './load.js';
 import { defaultPinning, type Pinning, spawnPinned, track } from './procs.js';
-import { type BenchRedis, startBenchRedis, statsDelta } from './redis-server.js';
+import { type BenchRedis, type MonitoredCommand, startBenchRedis } from './redis-server.js';
 import { measureRotation, type RotationResult } from './rotation.js';
 import {
   accessTokenExpectations,
@@ -139,11 +139,18 @@ export interface StartupResult {
   warmMedianMs: number;
 }
 
+export interface RoundTripCount {
+  /** Commands the issuer sent, i.e. round trips (averages). */
+  roundTrips: number;
+  byCommand: Record<string, number>;
+  /** Commands run inside its Lua scripts (no round trips of their own). */
+  insideScripts: number;
+  insideScriptsByCommand: Record<string, number>;
+}
+
 export interface RedisRoundTrips {
-  /** Commands per second while idle (key ring refresh, readiness), subtracted below. */
-  idlePerSecond: number;
-  perTokenRequest: { total: number; byCommand: Record<string, number> };
-  perCodeFlow: { total: number; byCommand: Record<string, number> };
+  perTokenRequest: RoundTripCount;
+  perCodeFlow: RoundTripCount;
 }
 
 export interface BenchResults {
@@ -493,26 +500,36 @@ async function httpRequestFor(
   }
 }
 
-/** Redis commands per client_credentials request and per code flow, idle traffic subtracted. */
+/**
+ * Redis round trips per client_credentials request and per code flow, from MONITOR on the
+ * harness's own redis-server: commands the issuer sent (each one a round trip; EVALSHA counts
+ * once) and the commands its Lua scripts ran. Key-ring traffic (periodic re-reads) is left out.
+ */
 async function countRoundTrips(target: RunningTarget, redis: BenchRedis): Promise<RedisRoundTrips> {
-  const idleMs = 2000;
-  const s0 = await redis.commandStats();
-  await new Promise((r) => setTimeout(r, idleMs));
-  const s1 = await redis.commandStats();
-  const idle = total(statsDelta(s0, s1)) / (idleMs / 1000);
-
-  const per = async (n: number, once: () => Promise<void>) => {
-    const before = await redis.commandStats();
-    const t0 = performance.now();
+  const per = async (n: number, once: () => Promise<void>): Promise<RoundTripCount> => {
+    const recorder = await redis.monitor();
     for (let i = 0; i < n; i += 1) await once();
-    const seconds = (performance.now() - t0) / 1000;
-    const delta = statsDelta(before, await redis.commandStats());
-    const byCommand: Record<string, number> = {};
-    for (const [cmd, calls] of Object.entries(delta)) byCommand[cmd] = round2(calls / n);
-    return { total: round2(Math.max(total(delta) - idle * seconds, 0) / n), byCommand };
+    const seen = (await recorder.stop()).filter(
+      (c) =>
+        c.name !== 'ping' && c.name !== 'monitor' && !c.args.some((a) => a.endsWith(':keyring')),
+    );
+    const tally = (list: MonitoredCommand[]) => {
+      const out: Record<string, number> = {};
+      for (const c of list) out[c.name] = (out[c.name] ?? 0) + 1;
+      for (const k of Object.keys(out)) out[k] = round2((out[k] as number) / n);
+      return out;
+    };
+    const sent = seen.filter((c) => !c.fromScript);
+    const scripted = seen.filter((c) => c.fromScript);
+    return {
+      roundTrips: round2(sent.length / n),
+      byCommand: tally(sent),
+      insideScripts: round2(scripted.length / n),
+      insideScriptsByCommand: tally(scripted),
+    };
   };
   const request = tokenRequest(target);
-  const perTokenRequest = await per(100, async () => {
+  const perTokenRequest = await per(50, async () => {
     const res = await fetch(`${target.url}${request.path}`, {
       method: 'POST',
       headers: request.headers,
@@ -522,10 +539,10 @@ async function countRoundTrips(target: RunningTarget, redis: BenchRedis): Promis
     if (res.status !== 200) throw new Error(`token request answered ${res.status}`);
   });
   const spec = flowSpec(target);
-  const perCodeFlow = await per(30, async () => {
+  const perCodeFlow = await per(20, async () => {
     await runOneFlow(spec);
   });
-  return { idlePerSecond: round2(idle), perTokenRequest, perCodeFlow };
+  return { perTokenRequest, perCodeFlow };
 }
 
 /** Start-up to the first discovery 200: one cold start, then `repeats` warm ones. */
@@ -585,7 +602,6 @@ const cpuPer = (before: number | undefined, after: number | undefined, count: nu
   before === undefined || after === undefined || count === 0
     ? undefined
     : ((after - before) * 1000) / count;
-const total = (delta: Record<string, number>) => Object.values(delta).reduce((a, b) => a + b, 0);
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 function withoutFunctions(options: BenchOptions): Omit<BenchOptions, 'log' | 'pin'> {

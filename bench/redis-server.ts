@@ -1,4 +1,4 @@
-/** A throw-away redis-server for the Redis targets, and `INFO commandstats` deltas. */
+/** A throw-away redis-server for the Redis targets, with a MONITOR recorder to count round trips. */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,8 +9,8 @@ import { captureOutput, freePort, spawnPinned, stopChild, track } from './procs.
 export interface BenchRedis {
   readonly url: string;
   readonly pid: number | undefined;
-  /** Calls per command since the server started (`INFO commandstats`). */
-  commandStats(): Promise<Map<string, number>>;
+  /** Starts recording every command (`MONITOR`) until `stop()`. */
+  monitor(): Promise<CommandRecorder>;
   stop(): Promise<void>;
 }
 
@@ -62,13 +62,33 @@ export async function startBenchRedis(cores: string | undefined): Promise<BenchR
   return {
     url: `redis://127.0.0.1:${port}`,
     pid: child.pid,
-    async commandStats() {
-      const info = await client.info('commandstats');
-      const stats = new Map<string, number>();
-      for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-        stats.set(m[1] as string, Number(m[2]));
-      }
-      return stats;
+    async monitor() {
+      const seen: MonitoredCommand[] = [];
+      const markers = new Set<string>();
+      const monitor = await client.monitor();
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        const name = String(args[0]).toLowerCase();
+        if (name === 'echo' && args[1]?.startsWith('bench-marker-')) markers.add(args[1]);
+        else seen.push({ name, args: args.slice(1), fromScript: source === 'lua' });
+      });
+      // MONITOR starts (and reports) asynchronously: an ECHO seen through it marks a live edge.
+      const mark = async () => {
+        const marker = `bench-marker-${Math.random().toString(36).slice(2)}`;
+        for (let i = 0; i < 200 && !markers.has(marker); i += 1) {
+          await client.echo(marker);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        if (!markers.has(marker)) throw new Error('MONITOR did not report a marker command');
+      };
+      await mark();
+      seen.length = 0;
+      return {
+        async stop() {
+          await mark();
+          monitor.disconnect();
+          return [...seen];
+        },
+      };
     },
     async stop() {
       client.disconnect();
@@ -78,16 +98,14 @@ export async function startBenchRedis(cores: string | undefined): Promise<BenchR
   };
 }
 
-/** Per-command call counts between two `commandStats()` snapshots, without `info` itself. */
-export function statsDelta(
-  before: Map<string, number>,
-  after: Map<string, number>,
-): Record<string, number> {
-  const delta: Record<string, number> = {};
-  for (const [cmd, calls] of after) {
-    if (cmd === 'info') continue;
-    const d = calls - (before.get(cmd) ?? 0);
-    if (d > 0) delta[cmd] = d;
-  }
-  return delta;
+/** One command as MONITOR saw it. */
+export interface MonitoredCommand {
+  name: string;
+  args: string[];
+  /** Run by a Lua script on the server (no round trip of its own). */
+  fromScript: boolean;
+}
+
+export interface CommandRecorder {
+  stop(): Promise<MonitoredCommand[]>;
 }

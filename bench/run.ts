@@ -81,6 +81,12 @@ if (values['no-pin']) options.pin = false;
 const results = await runBench(options);
 const ratios = computeRatios(results);
 process.stdout.write(`\nRatios:\n${ratioLines(ratios).join('\n')}\n`);
+if (results.redisRoundTrips) {
+  const { perTokenRequest: t, perCodeFlow: f } = results.redisRoundTrips;
+  process.stdout.write(
+    `Redis round trips: ${t.roundTrips} per token request, ${f.roundTrips} per code flow (${JSON.stringify(f.byCommand)})\n`,
+  );
+}
 
 if (!values['no-write']) {
   const command = ['npm run bench', ...process.argv.slice(2)].join(' ');
