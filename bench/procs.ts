@@ -21,7 +21,8 @@ export function defaultPinning(): Pinning | undefined {
   } catch {
     return undefined;
   }
-  return { target: '0', load: `1-${availableParallelism() - 1}` };
+  const last = availableParallelism() - 1;
+  return { target: '0', load: last === 1 ? '1' : `1-${last}` };
 }
 
 /** Spawns `command args` on `cores` (via `taskset -c`, which execs, so the pid is the command's). */
