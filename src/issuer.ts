@@ -133,7 +133,7 @@ export async function startIssuer(
       logger.error({ err, path: ctx.path }, 'oidc-provider server_error');
     });
     // Without a listener koa prints errors it could not turn into a response to stderr.
-    provider.app.on('error', (err: Error) => {
+    (provider as unknown as Koa).on('error', (err: Error) => {
       logger.warn({ err }, 'oidc-provider request error');
     });
   });

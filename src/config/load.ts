@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { demoConfig } from './demo.js';
@@ -72,6 +72,12 @@ function explicitIssuer(
 ): boolean {
   if (env[ENV.issuer] || overrides?.issuer !== undefined) return true;
   return file !== undefined && raw.issuer !== undefined;
+}
+
+/** The YAML parser, loaded only when a YAML file is read (keeps it out of every start). */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

@@ -123,7 +123,6 @@ export class KeyRingManager {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    await this.#fillPool();
     await this.#syncQuietly();
     try {
       this.#unsubscribe = await this.#store.subscribe(() => void this.#syncQuietly());
@@ -306,17 +305,25 @@ export class KeyRingManager {
   async #update(
     updater: (current: KeyRing | undefined, fresh: FreshKey) => KeyRing | undefined,
   ): Promise<KeyRing> {
-    // One candidate per algorithm covers every update but the first ring; waiting for a full
-    // pool each time would put RSA generation (~100 ms) in front of every rotation.
-    const ready = this.#policy.algorithms.every((alg) => (this.#pool.get(alg)?.length ?? 0) > 0);
-    if (!ready || !this.#ring) await this.#fillPool();
+    // Most updates mint nothing, so none waits for key generation up front (RSA takes ~100 ms):
+    // an updater that needs a candidate the pool lacks fails, the pool is filled and it runs
+    // again. The pool is then refilled in the background for the next rotation.
     try {
       return await this.#updateOnce(updater);
     } catch (err) {
       if (!(err instanceof KeyError && err.code === 'NO_CANDIDATE_KEY')) throw err;
       await this.#fillPool();
       return this.#updateOnce(updater);
+    } finally {
+      this.#refillInBackground();
     }
+  }
+
+  #refillInBackground(): void {
+    if (!this.#running) return;
+    this.#fillPool().catch((err: unknown) => {
+      this.#log.warn({ err }, 'could not prepare candidate signing keys');
+    });
   }
 
   async #updateOnce(

@@ -1,5 +1,6 @@
-import { Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { IssuerError, KeyError, StoreUnavailableError } from '../errors.js';
+import { ioredis } from '../store/ioredis.js';
 import { type KeyNames, keyNames } from '../store/keys.js';
 import { stampWrite } from './ring-write.js';
 import {
@@ -93,7 +94,9 @@ export class RedisKeyRingStore implements KeyRingStore {
   async subscribe(onChange: () => void): Promise<() => Promise<void>> {
     const channel = this.#names.keyRingChannel;
     const sub: Redis | Cluster =
-      this.#client instanceof Cluster ? this.#client.duplicate() : this.#client.duplicate();
+      this.#client instanceof ioredis().Cluster
+        ? this.#client.duplicate()
+        : this.#client.duplicate();
     this.#subscribers.add(sub);
     let subscribed = false;
     let inFlight: Promise<void> | undefined;

@@ -1,5 +1,6 @@
-import { Cluster, Redis, ReplyError } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ConfigError, IssuerError, StoreUnavailableError } from '../errors.js';
+import { ioredis } from './ioredis.js';
 
 /** Options of {@link createRedisClient}. Every one has a default that bounds failures. */
 export interface RedisClientOptions {
@@ -51,14 +52,14 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     } catch {
       throw new ConfigError([`REDIS_URL: not a valid URL`]);
     }
-    client = new Redis(url, {
+    client = new (ioredis().Redis)(url, {
       ...common,
       enableOfflineQueue: false,
       retryStrategy: reconnectDelay,
     });
   } else if (scheme === 'redis+cluster://' || scheme === 'rediss+cluster://') {
     const { nodes, username, password } = parseClusterUrl(url);
-    client = new Cluster(nodes, {
+    client = new (ioredis().Cluster)(nodes, {
       enableOfflineQueue: false,
       clusterRetryStrategy: reconnectDelay,
       // A lost node connection reconnects on its own instead of waiting for a MOVED reply.
@@ -141,7 +142,7 @@ export async function pingStore(client: Redis | Cluster): Promise<boolean> {
  * CONFIG GET). On a Cluster every master is asked.
  */
 export async function checkEvictionPolicy(client: Redis | Cluster): Promise<string | undefined> {
-  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  const nodes = client instanceof ioredis().Cluster ? client.nodes('master') : [client];
   const bad = new Set<string>();
   for (const node of nodes) {
     try {
@@ -175,7 +176,7 @@ const TRANSIENT_REPLY =
 export function wrapStoreError(err: unknown): unknown {
   if (err instanceof IssuerError) return err;
   if (typeof err === 'object' && err !== null && 'expose' in err) return err;
-  if (err instanceof ReplyError) {
+  if (err instanceof ioredis().ReplyError) {
     const message = (err as Error).message;
     if (!TRANSIENT_REPLY.test(message)) return err;
     return new StoreUnavailableError(`redis refused: ${message}`, { cause: err });
