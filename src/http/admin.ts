@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { bodyParser } from '@koa/bodyparser';
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { KeyError, StoreUnavailableError } from '../errors.js';
 import { summarizeRing } from '../keystore/export.js';
 import { RotationTooEarlyError } from '../keystore/manager.js';
 import { type KeyRing, SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
+import { type BodyReader, jsonBody } from './body.js';
 
 /**
  * The key-ring operations the admin API exposes (implemented by the key ring manager). `rotate`
@@ -18,7 +18,7 @@ export interface KeyAdmin {
 }
 
 /** Extra admin routes registered by other modules (e.g. the dev token-mint endpoint). */
-export type AdminExtension = (router: Router, parseJson: ReturnType<typeof bodyParser>) => void;
+export type AdminExtension = (router: Router, parseJson: BodyReader) => void;
 
 /**
  * `/admin/*`: key listing, rotation and emergency revocation, behind `Authorization: Bearer
@@ -31,7 +31,7 @@ export function adminRoutes(
   clock: () => number,
   extensions: AdminExtension[] = [],
 ): void {
-  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' });
+  const parseJson = jsonBody(64 * 1024);
   const guard = async (ctx: Context, next: Next) => {
     ctx.set('Cache-Control', 'no-store');
     if (!token) {

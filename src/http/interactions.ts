@@ -1,5 +1,4 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
@@ -7,6 +6,7 @@ import type { IssuerConfig } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Accounts, Identity } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/host.js';
+import { formBody } from './body.js';
 import { PAGE_HEADERS, type Views } from './views.js';
 
 export interface InteractionDeps {
@@ -40,7 +40,7 @@ class PageError extends Error {
 export function interactionRoutes(deps: InteractionDeps): Router {
   const { config, host, accounts, views } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
-  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb', encoding: 'utf-8' });
+  const parseForm = formBody(16 * 1024);
 
   const csrfFor = (uid: string) =>
     createHmac('sha256', deps.csrfSecret()).update(`interaction:${uid}`).digest('base64url');
