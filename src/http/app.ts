@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import Koa from 'koa';
+import compose from 'koa-compose';
 import type { Logger } from 'pino';
 import type { IssuerConfig } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
@@ -30,6 +31,21 @@ export interface AppDeps {
   adminExtensions?: AdminExtension[];
 }
 
+const OUR_PATHS = new Set([
+  '/',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/jwks',
+  '/.well-known/jwks.json',
+]);
+const OUR_PREFIXES = ['/interaction/', '/admin/', '/_issuer/'];
+
+/** Paths served by our own routes; everything else goes straight to oidc-provider. */
+function isOurs(path: string): boolean {
+  return OUR_PATHS.has(path) || OUR_PREFIXES.some((prefix) => path.startsWith(prefix));
+}
+
 /**
  * The koa app. Every request passes, in this order:
  *   request id + access log → metrics → our routes (home page, health, metrics, JWKS,
@@ -42,28 +58,6 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true;
   app.on('error', (err, ctx) => {
     logger.error({ err, reqId: ctx?.state?.reqId, path: ctx?.path }, 'request failed');
-  });
-
-  app.use(async (ctx, next) => {
-    const started = process.hrtime.bigint();
-    const incoming = ctx.get('X-Request-Id');
-    const reqId = /^[A-Za-z0-9._-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-    ctx.state.reqId = reqId;
-    ctx.set('X-Request-Id', reqId);
-    try {
-      await next();
-    } finally {
-      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const endpoint = endpointOf(ctx.path);
-      metrics.requests.inc({ endpoint, method: ctx.method, status: String(status) });
-      metrics.duration.observe({ endpoint }, seconds);
-      if (status === 503) metrics.storeErrors.inc();
-      logger.info(
-        { reqId, method: ctx.method, path: ctx.path, status, ms: Math.round(seconds * 1000) },
-        'request',
-      );
-    }
   });
 
   const router = new Router();
@@ -83,14 +77,17 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = deps.views.stylesheet;
   });
   adminRoutes(router, config.admin.token, deps.keys, deps.clock, deps.adminExtensions);
+  const interactions = interactionRoutes({
+    ...deps,
+    onLogin: (method) => metrics.logins.inc({ method }),
+  });
+  const ourRoutes = compose([
+    router.routes(),
+    router.allowedMethods(),
+    interactions.routes(),
+  ] as Koa.Middleware[]);
 
-  app.use(router.routes());
-  app.use(router.allowedMethods());
-  app.use(
-    interactionRoutes({ ...deps, onLogin: (method) => metrics.logins.inc({ method }) }).routes(),
-  );
-
-  app.use(async (ctx) => {
+  const toProvider = async (ctx: Koa.Context) => {
     const handler = host.handler;
     if (!handler) {
       ctx.status = 503;
@@ -103,6 +100,29 @@ export function createApp(deps: AppDeps): Koa {
     }
     ctx.respond = false;
     await handler(ctx.req, ctx.res);
+  };
+
+  app.use(async (ctx) => {
+    const started = process.hrtime.bigint();
+    const incoming = ctx.get('X-Request-Id');
+    const reqId = /^[A-Za-z0-9._-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    ctx.state.reqId = reqId;
+    ctx.set('X-Request-Id', reqId);
+    try {
+      // oidc-provider's own endpoints skip our routers: they are the hot path (token, userinfo).
+      if (isOurs(ctx.path)) await ourRoutes(ctx, () => toProvider(ctx));
+      else await toProvider(ctx);
+    } finally {
+      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.observeRequest(endpointOf(ctx.path), ctx.method, status, seconds);
+      if (logger.isLevelEnabled('info')) {
+        logger.info(
+          { reqId, method: ctx.method, path: ctx.path, status, ms: Math.round(seconds * 1000) },
+          'request',
+        );
+      }
+    }
   });
 
   return app;

@@ -93,6 +93,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #requestCounters = new Map<string, { inc(): void }>();
+  readonly #durations = new Map<string, { observe(value: number): void }>();
+
+  /**
+   * Counts one finished request. The labelled children are kept, so the hot path does not
+   * rebuild label sets on every request; 503s also count as store errors.
+   */
+  observeRequest(endpoint: string, method: string, status: number, seconds: number): void {
+    const key = `${endpoint} ${method} ${status}`;
+    let counter = this.#requestCounters.get(key);
+    if (!counter) {
+      counter = this.requests.labels(endpoint, method, String(status));
+      this.#requestCounters.set(key, counter);
+    }
+    counter.inc();
+    let duration = this.#durations.get(endpoint);
+    if (!duration) {
+      duration = this.duration.labels(endpoint);
+      this.#durations.set(endpoint, duration);
+    }
+    duration.observe(seconds);
+    if (status === 503) this.storeErrors.inc();
+  }
+
   constructor(
     private readonly ring: () => KeyRing | undefined,
     private readonly clock: () => number = Date.now,
