@@ -8,7 +8,7 @@ import { createApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { tokenMintRoutes } from './http/mint.js';
 import { Views } from './http/views.js';
-import { openRingStore, rotationPolicyOf } from './keystore/configured.js';
+import { openRingStore, resealRing, rotationPolicyOf } from './keystore/configured.js';
 import { importKeyDirectory } from './keystore/import-dir.js';
 import { KeyRingManager } from './keystore/manager.js';
 import type { KeyRing, SigningAlg } from './keystore/types.js';
@@ -141,6 +141,13 @@ export async function startIssuer(
   if (client) {
     const warning = await checkEvictionPolicy(client).catch(() => undefined);
     if (warning) logger.warn(warning);
+  }
+  if (config.keys.secret && config.keys.acceptPlaintextRing) {
+    const sealed = await resealRing(ringStore).catch((err: unknown) => {
+      logger.warn({ err }, 'could not encrypt the stored key ring (keys.acceptPlaintextRing)');
+      return false;
+    });
+    if (sealed) logger.warn('the stored key ring is now encrypted; turn keys.acceptPlaintextRing off again');
   }
   await keyRing.start();
   if (!options.ephemeralKeys && keyRing.current()) {

@@ -19,6 +19,7 @@ export const ENV = {
   trustProxy: 'TRUST_PROXY',
   adminToken: 'ADMIN_TOKEN',
   keystoreSecret: 'KEYSTORE_SECRET',
+  keystoreAcceptPlaintext: 'KEYSTORE_ACCEPT_PLAINTEXT',
 } as const;
 
 export interface LoadOptions {
@@ -140,6 +141,9 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   });
   set(ENV.keystoreSecret, (v) => {
     section('keys').secret = v;
+  });
+  set(ENV.keystoreAcceptPlaintext, (v) => {
+    section('keys').acceptPlaintextRing = /^(1|true|yes)$/i.test(v);
   });
 }
 

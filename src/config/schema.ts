@@ -100,6 +100,12 @@ const keys = z
     retention: duration.prefault('30d'),
     /** Encrypts private keys at rest (AES-256-GCM). Without it keys are stored in plain text. */
     secret: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Accept a key ring stored unencrypted while `secret` is set, and encrypt it at start. Turn
+     * it on for one start when adding a secret to a ring in use; leave it off otherwise, so
+     * nobody with write access to the store can plant plaintext keys.
+     */
+    acceptPlaintextRing: z.boolean().default(false),
     /** Folder for the key ring file (memory mode) and PEM/JWK files imported at start. */
     dir: z.string().min(1).default('keys'),
     /** How often each instance re-reads the shared ring in case a change notice was missed. */

@@ -27,7 +27,9 @@ export function openRingStore(
   client: Redis | Cluster | undefined,
   { ephemeral = false } = {},
 ): { store: KeyRingStore; where: string } {
-  const codec = config.keys.secret ? { secret: config.keys.secret } : {};
+  const codec = config.keys.secret
+    ? { secret: config.keys.secret, acceptPlaintext: config.keys.acceptPlaintextRing }
+    : {};
   if (client) {
     return {
       store: new RedisKeyRingStore(client, config.redis.namespace, codec),
@@ -37,4 +39,13 @@ export function openRingStore(
   if (ephemeral) return { store: new MemoryKeyRingStore(), where: 'memory' };
   const path = join(config.keys.dir, 'keyring.json');
   return { store: new FileKeyRingStore(path, codec), where: `file ${path}` };
+}
+
+/**
+ * Rewrites the stored ring as it is, so it is sealed with the configured secret (used once when
+ * `keys.acceptPlaintextRing` lets a plaintext ring be read). Returns whether a ring was written.
+ */
+export async function resealRing(store: KeyRingStore): Promise<boolean> {
+  const { changed } = await store.update((current) => (current ? { ...current } : undefined));
+  return changed;
 }

@@ -113,8 +113,8 @@ export function deserializeRing(raw: string, options: RingCodecOptions = {}): Ke
     if (options.secret !== undefined && !options.acceptPlaintext) {
       throw new KeyError(
         'KEYRING_NOT_ENCRYPTED',
-        'a key ring secret is configured but the stored key ring is in plaintext; ' +
-          'allow plaintext once (acceptPlaintext) to encrypt it on the next write',
+        'keys.secret is set but the stored key ring is not encrypted; to encrypt it, start once ' +
+          'with keys.acceptPlaintextRing: true (or KEYSTORE_ACCEPT_PLAINTEXT=true)',
       );
     }
     ring = envelope.ring;
