@@ -31,14 +31,9 @@ export interface AppDeps {
   adminExtensions?: AdminExtension[];
 }
 
-const OUR_PATHS = new Set([
-  '/',
-  '/healthz',
-  '/readyz',
-  '/metrics',
-  '/jwks',
-  '/.well-known/jwks.json',
-]);
+/** Served first, with no router in front: verifiers poll it, and its body is precomputed. */
+const JWKS_PATHS = new Set(['/jwks', '/.well-known/jwks.json']);
+const OUR_PATHS = new Set(['/', '/healthz', '/readyz', '/metrics', ...JWKS_PATHS]);
 const OUR_PREFIXES = ['/interaction/', '/admin/', '/_issuer/'];
 
 /** Paths served by our own routes; everything else goes straight to oidc-provider. */
@@ -67,8 +62,9 @@ export function createApp(deps: AppDeps): Koa {
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.render();
   });
+  const jwksServed = { 200: metrics.jwks.labels('200'), 304: metrics.jwks.labels('304') };
   const jwks = (ctx: Koa.Context) =>
-    serveJwks(ctx, deps.jwks(), (status) => metrics.jwks.inc({ status: String(status) }));
+    serveJwks(ctx, deps.jwks(), (status) => jwksServed[status as 200 | 304]?.inc());
   router.get('/.well-known/jwks.json', jwks);
   router.get('/jwks', jwks);
   router.get('/_issuer/style.css', (ctx) => {
@@ -110,7 +106,8 @@ export function createApp(deps: AppDeps): Koa {
     ctx.set('X-Request-Id', reqId);
     try {
       // oidc-provider's own endpoints skip our routers: they are the hot path (token, userinfo).
-      if (isOurs(ctx.path)) await ourRoutes(ctx, () => toProvider(ctx));
+      if (JWKS_PATHS.has(ctx.path) && (ctx.method === 'GET' || ctx.method === 'HEAD')) jwks(ctx);
+      else if (isOurs(ctx.path)) await ourRoutes(ctx, () => toProvider(ctx));
       else await toProvider(ctx);
     } finally {
       const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
