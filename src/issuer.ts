@@ -17,7 +17,7 @@ import { Accounts, DYNAMIC_ACCOUNT_MODEL } from './provider/accounts.js';
 import { buildProvider } from './provider/build.js';
 import { ProviderHost } from './provider/host.js';
 import { createMemoryAdapter } from './store/memory-adapter.js';
-import { checkEvictionPolicy, createRedisClient, pingStore } from './store/redis.js';
+import { checkEvictionPolicy, createRedisClient, pingStore, whenReady } from './store/redis.js';
 import { createRedisAdapter } from './store/redis-adapter.js';
 
 export interface IssuerOptions {
@@ -42,6 +42,9 @@ export interface RunningIssuer {
   readonly logger: Logger;
   close(): Promise<void>;
 }
+
+/** How long the start waits for a first Redis connection before going on not-ready. */
+const STORE_CONNECT_WAIT_MS = 3000;
 
 /** How stale this instance's copy of the shared ring may get before it reports not-ready. */
 const IN_SYNC_BOUND_FACTOR = 3;
@@ -139,6 +142,10 @@ export async function startIssuer(
   });
 
   if (client) {
+    // Commands fail at once while disconnected, so let the first connection come up (bounded:
+    // with Redis down the issuer starts not-ready and catches up when it answers).
+    const late = await whenReady(client, { timeoutMs: STORE_CONNECT_WAIT_MS });
+    if (late) logger.warn({ reason: late }, 'Redis is not reachable yet; not ready until it is');
     const warning = await checkEvictionPolicy(client).catch(() => undefined);
     if (warning) logger.warn(warning);
   }
@@ -147,7 +154,8 @@ export async function startIssuer(
       logger.warn({ err }, 'could not encrypt the stored key ring (keys.acceptPlaintextRing)');
       return false;
     });
-    if (sealed) logger.warn('the stored key ring is now encrypted; turn keys.acceptPlaintextRing off again');
+    if (sealed)
+      logger.warn('the stored key ring is now encrypted; turn keys.acceptPlaintextRing off again');
   }
   await keyRing.start();
   if (!options.ephemeralKeys && keyRing.current()) {

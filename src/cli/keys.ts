@@ -119,6 +119,8 @@ export function registerKeys(program: Command): void {
       'emergency: unpublish <kid> at once (tokens it signed stop verifying); if it was signing, the next key signs at once',
     )
     .argument('<kid>', 'the key id (a unique prefix is enough)')
+    // A kid is base64url and may start with "-": read it as the argument, not an option.
+    .allowUnknownOption()
     .option('--json', 'print JSON')
     .action((kidArg: string, opts: StoreOptions) =>
       withRing(opts, async (ring) => {
@@ -172,6 +174,8 @@ export function registerKeys(program: Command): void {
   storeOptions(keys.command('export'))
     .description('print the public key of <kid> as PEM (SPKI), or as a JWK with --jwk')
     .argument('<kid>', 'the key id (a unique prefix is enough)')
+    // A kid is base64url and may start with "-": read it as the argument, not an option.
+    .allowUnknownOption()
     .option('--jwk', 'print the public JWK instead of PEM')
     .action((kidArg: string, opts: StoreOptions & { jwk?: boolean }) =>
       withRing(opts, async (ring) => {

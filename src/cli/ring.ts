@@ -5,7 +5,7 @@ import { StoreUnavailableError } from '../errors.js';
 import { openRingStore, rotationPolicyOf } from '../keystore/configured.js';
 import { KeyRingManager } from '../keystore/manager.js';
 import type { KeyRingStore } from '../keystore/types.js';
-import { createRedisClient, redactUrl } from '../store/redis.js';
+import { createRedisClient, redactUrl, whenReady } from '../store/redis.js';
 
 /** A store and a manager over it; `close` releases connections so the process can exit. */
 export interface OpenRing {
@@ -45,22 +45,7 @@ export async function openKeyRing(config: IssuerConfig): Promise<OpenRing> {
 }
 
 async function waitReady(client: Redis | Cluster, url: string): Promise<void> {
-  if (client.status === 'ready') return;
-  const failure = await new Promise<string | undefined>((resolve) => {
-    const timer = setTimeout(
-      () => resolve(`no answer within ${CONNECT_WAIT_MS / 1000} s`),
-      CONNECT_WAIT_MS,
-    );
-    client.once('ready', () => {
-      clearTimeout(timer);
-      resolve(undefined);
-    });
-    // A one-shot command does not wait through reconnects: the first failure is the answer.
-    client.once('error', (err: Error) => {
-      clearTimeout(timer);
-      resolve(err.message);
-    });
-  });
+  const failure = await whenReady(client, { timeoutMs: CONNECT_WAIT_MS, failFast: true });
   if (failure !== undefined) {
     client.disconnect();
     throw new StoreUnavailableError(`${redactUrl(url)}: ${failure}`);

@@ -189,3 +189,30 @@ export function wrapStoreError(err: unknown): unknown {
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//***@');
 }
+
+/**
+ * Waits until `client` is connected. Resolves `undefined` once it is, or a reason when
+ * `timeoutMs` passes first — or, with `failFast`, at the first connection error (a one-shot
+ * command should not wait through reconnects; a server keeps reconnecting in the background).
+ */
+export function whenReady(
+  client: Redis | Cluster,
+  { timeoutMs, failFast = false }: { timeoutMs: number; failFast?: boolean },
+): Promise<string | undefined> {
+  if (client.status === 'ready') return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const done = (reason: string | undefined) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('error', onError);
+      resolve(reason);
+    };
+    const onReady = () => done(undefined);
+    const onError = (err: Error) => {
+      if (failFast) done(err.message);
+    };
+    const timer = setTimeout(() => done(`no answer within ${timeoutMs / 1000} s`), timeoutMs);
+    client.on('ready', onReady);
+    client.on('error', onError);
+  });
+}

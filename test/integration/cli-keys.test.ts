@@ -172,6 +172,10 @@ describe('oidc-issuer keys against Redis shared with a running issuer', () => {
     const unknown = await runCli(['keys', 'export', 'no-such-kid'], { env });
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('KID_NOT_FOUND');
+    // Kids are base64url: one may start with "-" and must not be read as an option.
+    const dashed = await runCli(['keys', 'export', '-Ina9gslcO'], { env });
+    expect(dashed.code).toBe(1);
+    expect(dashed.stderr).toContain('KID_NOT_FOUND');
   });
 
   it('revokes by kid prefix: the key leaves the running issuer’s JWKS at once', async () => {
