@@ -1,7 +1,6 @@
 /** Child processes for the benchmark: spawn pinned to a core, wait for HTTP, read RSS, stop. */
 import { type ChildProcess, execFileSync, type StdioOptions, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 
 /**
@@ -119,22 +118,6 @@ export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<vo
   clearTimeout(timer);
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => {
-        if (addr && typeof addr === 'object') resolve(addr.port);
-        else reject(new Error('no free port'));
-      });
-    });
-  });
-}
-
 /** Kills every child still registered when the harness process exits (even on a crash). */
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -145,3 +128,5 @@ export function track(child: ChildProcess): ChildProcess {
   child.once('exit', () => live.delete(child));
   return child;
 }
+
+export { freePort } from '../test/support/ports.js';
