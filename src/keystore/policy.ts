@@ -20,21 +20,6 @@ import {
   type SigningJwk,
 } from './types.js';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-
-/**
- * A policy suited to real verifiers: the slowest common JWKS cache refreshes every 12 h, so a
- * key is published two days before it signs; it stays published 15 days after it stops
- * signing, which covers 14-day sessions whose ID tokens come back as `id_token_hint`.
- */
-export const DEFAULT_ROTATION_POLICY: RotationPolicy = Object.freeze({
-  algorithms: ['RS256'] as SigningAlg[],
-  rotationPeriod: 30 * DAY,
-  prePublication: 2 * DAY,
-  retention: 15 * DAY,
-});
-
 /** The state of `key` at `now` (ms), derived from its stored timestamps. */
 export function stateAt(
   key: Pick<KeyEntry, 'activateAt' | 'retireAt' | 'removeAt'>,

@@ -36,8 +36,6 @@ export interface KeyNames {
   readonly keyRing: string;
   /** Pub/sub channel announcing key-ring changes. Channels are not slotted; still namespaced. */
   readonly keyRingChannel: string;
-  /** Lock used while the first key ring is created. */
-  readonly keyRingInitLock: string;
 }
 
 export function keyNames(namespace: string): KeyNames {
@@ -61,6 +59,5 @@ export function keyNames(namespace: string): KeyNames {
     userCode: (userCode) => `${prefix}uc:${userCode}`,
     keyRing: `${prefix}keyring`,
     keyRingChannel: `${prefix}keyring:changed`,
-    keyRingInitLock: `${prefix}keyring:init-lock`,
   };
 }
