@@ -101,6 +101,7 @@ export async function startIssuer(
     config.users,
     adapter(DYNAMIC_ACCOUNT_MODEL),
     config.ttl.session / 1000,
+    new Set(Object.values(config.scopes).flat()),
   );
   const host = new ProviderHost();
   const keyRing = new KeyRingManager({

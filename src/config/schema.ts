@@ -30,7 +30,10 @@ const grantType = z
   ])
   .transform((g) => (g === 'device_code' ? DEVICE_CODE_GRANT : g));
 
-/** A test user. `claims` are returned per granted scope (see `scopes`). */
+/**
+ * A test user. `claims` are released per granted scope (see `scopes`) in ID tokens and
+ * userinfo; claims that no scope releases (e.g. `roles`) go into the user's access tokens.
+ */
 const user = z.strictObject({
   /** Subject identifier; defaults to the username. */
   sub: z.string().min(1).optional(),

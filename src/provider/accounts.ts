@@ -8,6 +8,30 @@ export interface Identity {
   claims: Record<string, unknown>;
 }
 
+/** Claims a token's issuer sets itself; an account's claims never replace them. */
+const RESERVED_CLAIMS = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'client_id',
+  'scope',
+  'cnf',
+  'azp',
+  'auth_time',
+  'acr',
+  'amr',
+  'sid',
+  'nonce',
+  'typ',
+  'at_hash',
+  'c_hash',
+  'preferred_username',
+]);
+
 /** Ad-hoc identities are kept as long as a session can live, in the same store as sessions. */
 export const DYNAMIC_ACCOUNT_MODEL = 'DynamicAccount';
 
@@ -20,10 +44,15 @@ export class Accounts {
   readonly #byUsername: Map<string, UserConfig & { sub: string }>;
   readonly #bySub: Map<string, UserConfig & { sub: string }>;
 
+  /**
+   * @param scopedClaims every claim name some scope releases (config `scopes`); the others go
+   *   into access tokens (see `unscopedClaims`).
+   */
   constructor(
     users: readonly (UserConfig & { sub: string })[],
     private readonly dynamic: Adapter,
     private readonly dynamicTtlSeconds: number,
+    private readonly scopedClaims: ReadonlySet<string> = new Set(),
   ) {
     this.#byUsername = new Map(users.map((u) => [u.username, u]));
     this.#bySub = new Map(users.map((u) => [u.sub, u]));
@@ -66,6 +95,23 @@ export class Accounts {
     const identity = { sub: username, claims: { preferred_username: username, ...claims } };
     await this.dynamic.upsert(username, { ...identity } as never, this.dynamicTtlSeconds);
     return identity;
+  }
+
+  /**
+   * The account's claims that no scope releases (e.g. `roles`, or anything typed in "any
+   * user" mode), for its access tokens: scopes decide what ID tokens and userinfo carry, but an
+   * API under test usually wants such claims in the token it receives. Registered JWT claims
+   * are never overridden.
+   */
+  async unscopedClaims(sub: string): Promise<Record<string, unknown> | undefined> {
+    const claims =
+      this.#bySub.get(sub)?.claims ??
+      ((await this.dynamic.find(sub)) as unknown as Identity | undefined)?.claims;
+    if (!claims) return undefined;
+    const extra = Object.entries(claims).filter(
+      ([name]) => !this.scopedClaims.has(name) && !RESERVED_CLAIMS.has(name),
+    );
+    return extra.length > 0 ? Object.fromEntries(extra) : undefined;
   }
 
   /** oidc-provider's `findAccount`. */

@@ -78,6 +78,10 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     // Refresh tokens for every client allowed the grant, not only with offline_access (which
     // oidc-provider also gates on prompt=consent): a dev issuer should not surprise here.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    extraTokenClaims: async (_ctx, token) =>
+      'accountId' in token && typeof token.accountId === 'string'
+        ? accounts.unscopedClaims(token.accountId)
+        : undefined,
     clientBasedCORS: (_ctx, origin, client) =>
       clients.get(client.clientId)?.corsOrigins.includes(origin) ?? false,
     ttl: {

@@ -111,6 +111,43 @@ describe('login page modes', () => {
     });
   });
 
+  it('puts claims no scope releases into the access token, not the ID token', async () => {
+    const { config, verifier, url } = await startAuthorization('demo-web', {
+      scope: 'openid email api:read',
+      resource: API,
+    });
+    const browser = new Browser();
+    const login = await browser.follow(url, {}, CALLBACK);
+    const consent = await browser.submit(
+      login,
+      /\/login$/,
+      {
+        username: 'dana',
+        claims: '{"email":"dana@example.test","roles":["tester"],"iss":"forged"}',
+      },
+      CALLBACK,
+      -1,
+    );
+    const done = await browser.submit(consent, /\/confirm$/, {}, CALLBACK);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), {
+      pkceCodeVerifier: verifier,
+      expectedState: 'x',
+    });
+    const { payload } = await jwtVerify(
+      tokens.access_token,
+      createRemoteJWKSet(new URL(`${issuer.url}/jwks`)),
+      {
+        issuer: issuer.url,
+        audience: API,
+      },
+    );
+    expect(payload).toMatchObject({ sub: 'dana', roles: ['tester'], iss: issuer.url });
+    expect(payload.email).toBeUndefined();
+    const idClaims = decodeJwt(tokens.id_token!);
+    expect(idClaims.email).toBe('dana@example.test');
+    expect(idClaims.roles).toBeUndefined();
+  });
+
   it('refuses a configured user with a wrong password, and claims that are not a JSON object', async () => {
     const { url } = await startAuthorization('first-party');
     const browser = new Browser();
