@@ -2,39 +2,27 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, rpClient } from '../support/flows.js';
-import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
-import { freePort } from '../support/ports.js';
+import { type Fleet, spawnFleet } from '../support/issuer.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
 
 const CALLBACK = 'http://localhost:3001/callback';
 let redis: TestRedis;
-let instances: IssuerProcess[];
+let fleet: Fleet;
 let issuerUrl: string;
 
 beforeAll(async () => {
   redis = await startRedis();
-  const ports = [await freePort(), await freePort(), await freePort()];
-  issuerUrl = `http://127.0.0.1:${ports[0]}`;
-  const env = {
-    REDIS_URL: redis.url,
-    ISSUER: issuerUrl,
-    REDIS_NAMESPACE: uniqueNamespace('multi'),
-  };
   // All three start at once on an empty Redis: exactly one key ring may come out of it.
-  instances = await Promise.all(ports.map((port) => spawnIssuer({ ...env, PORT: String(port) })));
-  await Promise.all(
-    instances.map((i) =>
-      waitFor(async () => (await fetch(`http://127.0.0.1:${i.port}/readyz`)).ok, 10_000, 'readyz'),
-    ),
-  );
+  fleet = await spawnFleet(3, { REDIS_URL: redis.url, REDIS_NAMESPACE: uniqueNamespace('multi') });
+  issuerUrl = fleet.issuerUrl;
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all((instances ?? []).map((i) => i.stop()));
+  await fleet?.stop();
   await redis?.stop();
 });
 
-const base = (i: number) => `http://127.0.0.1:${instances[i]!.port}`;
+const base = (i: number) => fleet.base(i);
 
 /** An openid-client configuration whose requests go to instance `i` (same issuer everywhere). */
 const clientVia = (i: number) => rpClient(issuerUrl, 'demo-web', 'demo-web-secret', base(i));

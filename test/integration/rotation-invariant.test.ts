@@ -10,8 +10,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
-import { freePort } from '../support/ports.js';
+import { type Fleet, spawnFleet } from '../support/issuer.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
 
 /**
@@ -32,19 +31,16 @@ const RUN_MS = 3 * PERIOD_S * 1000 + 4000;
 const API = 'http://localhost:4000/api';
 
 let redis: TestRedis;
-let instances: IssuerProcess[];
+let fleet: Fleet;
 let issuerUrl: string;
 
 beforeAll(async () => {
   redis = await startRedis();
-  const ports = [await freePort(), await freePort(), await freePort()];
-  issuerUrl = `http://127.0.0.1:${ports[0]}`;
   const dir = mkdtempSync(join(tmpdir(), 'rotation-'));
   const configFile = join(dir, 'issuer.json');
   writeFileSync(
     configFile,
     JSON.stringify({
-      issuer: issuerUrl,
       clockTolerance: '1s',
       ttl: {
         accessToken: `${TOKEN_TTL_S}s`,
@@ -69,28 +65,21 @@ beforeAll(async () => {
       ],
     }),
   );
-  const env = {
+  fleet = await spawnFleet(3, {
     REDIS_URL: redis.url,
     REDIS_NAMESPACE: uniqueNamespace('rot'),
     OIDC_CONFIG: configFile,
     LOG_LEVEL: 'warn',
-  };
-  instances = await Promise.all(
-    ports.map((port) => spawnIssuer({ ...env, PORT: String(port), ISSUER: issuerUrl })),
-  );
-  await Promise.all(
-    instances.map((i) =>
-      waitFor(async () => (await fetch(`http://127.0.0.1:${i.port}/readyz`)).ok, 10_000, 'readyz'),
-    ),
-  );
+  });
+  issuerUrl = fleet.issuerUrl;
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all((instances ?? []).map((i) => i.stop()));
+  await fleet?.stop();
   await redis?.stop();
 });
 
-const base = (i: number) => `http://127.0.0.1:${instances[i]!.port}`;
+const base = (i: number) => fleet.base(i);
 
 describe('rotation by policy across three instances', () => {
   it(

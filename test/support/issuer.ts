@@ -115,3 +115,37 @@ export async function waitFor(
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/** Several issuer processes started at once, sharing one issuer URL (the first one's). */
+export interface Fleet {
+  readonly issuerUrl: string;
+  readonly instances: IssuerProcess[];
+  /** `http://127.0.0.1:<port>` of instance `i`. */
+  base(i: number): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `count` issuer processes at the same moment with `env` (REDIS_URL, OIDC_CONFIG, …) and
+ * waits until every one answers `/readyz`.
+ */
+export async function spawnFleet(count: number, env: Record<string, string>): Promise<Fleet> {
+  const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
+  const issuerUrl = env.ISSUER ?? `http://127.0.0.1:${ports[0]}`;
+  const instances = await Promise.all(
+    ports.map((port) => spawnIssuer({ ...env, ISSUER: issuerUrl, PORT: String(port) })),
+  );
+  await Promise.all(
+    instances.map((i) =>
+      waitFor(async () => (await fetch(`http://127.0.0.1:${i.port}/readyz`)).ok, 15_000, 'readyz'),
+    ),
+  );
+  return {
+    issuerUrl,
+    instances,
+    base: (i) => `http://127.0.0.1:${instances[i]!.port}`,
+    stop: async () => {
+      await Promise.all(instances.map((i) => i.stop()));
+    },
+  };
+}
