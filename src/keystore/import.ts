@@ -23,7 +23,8 @@ export interface ParseKeyOptions {
   alg?: SigningAlg;
 }
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+/** One PEM block; the label is group 1. */
+export const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 const PRIVATE_LABELS = new Set(['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY']);
 const PUBLIC_LABELS = new Set(['PUBLIC KEY', 'RSA PUBLIC KEY', 'CERTIFICATE']);
 const MIN_RSA_BITS = 2048;
@@ -204,17 +205,22 @@ function assertKeyCount(count: number): void {
   }
 }
 
-/** Signs a random message with the private key and verifies it with the stated public key. */
-function assertPair(privateKey: KeyObject, publicKey: KeyObject): void {
-  const digest = privateKey.asymmetricKeyType === 'ed25519' ? null : 'sha256';
+/**
+ * Whether `privateKey` belongs to `publicKey`: signs a random message with one and verifies it
+ * with the other (Node builds an EC private key from d plus any stated x/y without checking).
+ */
+export function keysMatch(privateKey: KeyObject, publicKey: KeyObject): boolean {
+  const digest = privateKey.asymmetricKeyType?.startsWith('ed') ? null : 'sha256';
   const message = randomBytes(32);
-  let ok = false;
   try {
-    ok = verify(digest, message, publicKey, sign(digest, message, privateKey));
+    return verify(digest, message, publicKey, sign(digest, message, privateKey));
   } catch {
-    ok = false;
+    return false;
   }
-  if (!ok) {
+}
+
+function assertPair(privateKey: KeyObject, publicKey: KeyObject): void {
+  if (!keysMatch(privateKey, publicKey)) {
     throw new KeyError(
       'KEY_INCONSISTENT',
       'the private part of the JWK does not match its public part',
