@@ -14,6 +14,7 @@ import {
   promptNone,
   redeem,
   signIn,
+  untilConsent,
   WEB_CALLBACK,
   webAuthParams,
 } from '../support/flows.js';
@@ -166,15 +167,7 @@ describe('5. prompt=none', () => {
 
   it('with a session but no consent for the client → consent_required', async () => {
     const browser = new Browser();
-    const { challenge } = pkcePair();
-    const login = await browser.follow(authUrl(url, webAuthParams(challenge)), {}, WEB_CALLBACK);
-    const consent = await browser.submit(
-      login,
-      /\/login$/,
-      { username: 'alice', password: 'alice' },
-      WEB_CALLBACK,
-      -1,
-    );
+    const { consent } = await untilConsent(url, browser);
     expect(consent.body).toContain('Allow access');
     // Walk away from the consent page; the session exists, the grant does not.
     const got = await promptNone(url, browser);

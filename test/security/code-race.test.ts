@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, basic, WEB, WEB_CALLBACK } from '../support/flows.js';
+import { Browser, basic, submitPassword, WEB, WEB_CALLBACK } from '../support/flows.js';
 import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
 import { freePort } from '../support/ports.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
@@ -58,13 +58,7 @@ async function codeFrom(instance: number) {
     code_challenge_method: 'S256',
   })}`;
   const login = await browser.follow(url, {}, WEB_CALLBACK);
-  const consent = await browser.submit(
-    login,
-    /\/login$/,
-    { username: 'alice', password: 'alice' },
-    WEB_CALLBACK,
-    -1,
-  );
+  const consent = await submitPassword(browser, login);
   const done = await browser.submit(consent, /\/confirm$/, {}, WEB_CALLBACK);
   const code = new URL(done.url).searchParams.get('code');
   expect(code).toBeTruthy();

@@ -12,6 +12,7 @@ import {
   pkcePair,
   redeem,
   signIn,
+  untilConsent,
   WEB,
   WEB_CALLBACK,
   webAuthParams,
@@ -52,16 +53,7 @@ function expectCsrfInEveryForm(page: Page, label: string) {
 
 async function pages() {
   const browser = new Browser();
-  const { challenge } = pkcePair();
-  const login = await browser.follow(authUrl(url, webAuthParams(challenge)), {}, WEB_CALLBACK);
-  const consent = await browser.submit(
-    login,
-    /\/login$/,
-    { username: 'alice', password: 'alice' },
-    WEB_CALLBACK,
-    -1,
-  );
-  return { browser, login, consent };
+  return { browser, ...(await untilConsent(url, browser)) };
 }
 
 describe('headers on every HTML page', () => {

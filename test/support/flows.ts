@@ -55,6 +55,27 @@ export function callbackParams(page: Page): URLSearchParams {
   return new URL(page.url).searchParams;
 }
 
+/** Posts the login page's password form as `username` (password = username, like the demo users). */
+export function submitPassword(
+  browser: Browser,
+  login: Page,
+  username = 'alice',
+  callback = WEB_CALLBACK,
+): Promise<Page> {
+  return browser.submit(login, /\/login$/, { username, password: username }, callback, -1);
+}
+
+/** A valid demo-web authorization request, signed in as `username`, stopped at the consent page. */
+export async function untilConsent(
+  issuer: string,
+  browser: Browser,
+  username = 'alice',
+): Promise<{ login: Page; consent: Page }> {
+  const { challenge } = pkcePair();
+  const login = await browser.follow(authUrl(issuer, webAuthParams(challenge)), {}, WEB_CALLBACK);
+  return { login, consent: await submitPassword(browser, login, username) };
+}
+
 /**
  * Signs `username` in through the login and consent pages and returns the code the RP
  * receives, with its verifier. Leaves the session in `browser`.
@@ -74,7 +95,7 @@ export async function signIn(
   const username = options.username ?? 'alice';
   let page = await browser.follow(authUrl(issuer, params), {}, callback);
   if (page.status === 200 && page.body.includes('Sign in')) {
-    page = await browser.submit(page, /\/login$/, { username, password: username }, callback, -1);
+    page = await submitPassword(browser, page, username, callback);
   }
   if (page.status === 200 && page.body.includes('Allow access')) {
     page = await browser.submit(page, /\/confirm$/, {}, callback);
@@ -222,7 +243,7 @@ export async function rpSignIn(
   });
   let page = await browser.follow(url.toString(), {}, callback);
   if (page.status === 200 && page.body.includes('Sign in')) {
-    page = await browser.submit(page, /\/login$/, { username, password: username }, callback, -1);
+    page = await submitPassword(browser, page, username, callback);
   }
   if (page.status === 200 && page.body.includes('Allow access')) {
     page = await browser.submit(page, /\/confirm$/, {}, callback);
