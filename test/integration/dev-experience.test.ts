@@ -3,6 +3,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningIssuer } from '../../src/issuer.js';
 import { Browser } from '../support/browser.js';
+import { submitPassword } from '../support/flows.js';
 import { spawnIssuer, startTestIssuer, waitFor } from '../support/issuer.js';
 
 const CALLBACK = 'http://localhost:3001/callback';
@@ -189,13 +190,7 @@ describe('login page modes', () => {
     const { url } = await startAuthorization('demo-web');
     const browser = new Browser();
     const login = await browser.follow(url, {}, CALLBACK);
-    const consent = await browser.submit(
-      login,
-      /\/login$/,
-      { username: 'alice', password: 'alice' },
-      CALLBACK,
-      -1,
-    );
+    const consent = await submitPassword(browser, login, 'alice', CALLBACK);
     const denied = await browser.submit(consent, /\/abort$/, {}, CALLBACK);
     expect(denied.status).toBe(0);
     expect(new URL(denied.url).searchParams.get('error')).toBe('access_denied');
@@ -232,13 +227,7 @@ describe('grants and formats', () => {
     const confirm = await browser.submit(input, /\/device$/, { user_code: device.user_code });
     expect(confirm.status, confirm.body).toBe(200);
     const login = await browser.submit(confirm, /\/device$/, {});
-    const consent = await browser.submit(
-      login,
-      /\/login$/,
-      { username: 'bob', password: 'bob' },
-      undefined,
-      -1,
-    );
+    const consent = await submitPassword(browser, login, 'bob', undefined);
     const success = await browser.submit(consent, /\/confirm$/, {});
     expect(success.status).toBe(200);
     expect(success.body).toContain('Your device is signed in');

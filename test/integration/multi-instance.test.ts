@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, rpClient } from '../support/flows.js';
+import { Browser, rpClient, submitPassword } from '../support/flows.js';
 import { type Fleet, spawnFleet } from '../support/issuer.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
 
@@ -64,13 +64,7 @@ describe('several instances sharing one Redis', () => {
     // The login form is posted to the second instance: interaction cookies are signed with the
     // shared cookie keys and the interaction lives in Redis.
     login.url = login.url.replace(base(0), base(1));
-    const consent = await browser.submit(
-      login,
-      /\/login$/,
-      { username: 'alice', password: 'alice' },
-      CALLBACK,
-      -1,
-    );
+    const consent = await submitPassword(browser, login, 'alice', CALLBACK);
     expect(consent.status, consent.body).toBe(200);
     const done = await browser.submit(consent, /\/confirm$/, {}, CALLBACK);
     expect(done.status).toBe(0);
@@ -135,13 +129,7 @@ describe('several instances sharing one Redis', () => {
       {},
       CALLBACK,
     );
-    const consent = await browser.submit(
-      login,
-      /\/login$/,
-      { username: 'bob', password: 'bob' },
-      CALLBACK,
-      -1,
-    );
+    const consent = await submitPassword(browser, login, 'bob', CALLBACK);
     const done = await browser.submit(consent, /\/confirm$/, {}, CALLBACK);
     const code = new URL(done.url).searchParams.get('code')!;
     const body = new URLSearchParams({

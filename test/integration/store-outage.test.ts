@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../support/browser.js';
+import { submitPassword } from '../support/flows.js';
 import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
 
@@ -78,9 +79,7 @@ describe('Redis going down mid-flow and coming back', () => {
     expect((await clientCredentials()).status).toBe(200);
 
     // Interaction page: an error page, not a stack trace, fast.
-    const page = await timed(() =>
-      browser.submit(login, /\/login$/, { username: 'alice', password: 'alice' }, CALLBACK, -1),
-    );
+    const page = await timed(() => submitPassword(browser, login, 'alice', CALLBACK));
     expect(page.value.status).toBe(503);
     expect(page.value.body).toContain('Temporarily unavailable');
     expect(page.value.headers.get('content-type')).toContain('text/html');
@@ -109,13 +108,7 @@ describe('Redis going down mid-flow and coming back', () => {
     const fresh = new Browser();
     const again = await authorizeUntilLogin(fresh);
     expect(again.status).toBe(200);
-    const consent = await fresh.submit(
-      again,
-      /\/login$/,
-      { username: 'alice', password: 'alice' },
-      CALLBACK,
-      -1,
-    );
+    const consent = await submitPassword(fresh, again, 'alice', CALLBACK);
     expect(consent.status).toBe(200);
     expect(consent.body).toContain('Allow access');
     expect(issuer.child.exitCode).toBeNull();
