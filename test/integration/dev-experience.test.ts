@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningIssuer } from '../../src/issuer.js';
 import { Browser } from '../support/browser.js';
-import { submitPassword } from '../support/flows.js';
+import { basic as basicAuth, submitPassword, tokenRequest } from '../support/flows.js';
 import { spawnIssuer, startTestIssuer, waitFor } from '../support/issuer.js';
 
 const CALLBACK = 'http://localhost:3001/callback';
@@ -211,15 +211,16 @@ describe('grants and formats', () => {
       user_code: string;
       verification_uri: string;
     };
-    const pending = await fetch(`${issuer.url}/token`, {
-      method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
-        device_code: device.device_code,
-      }),
-    });
-    expect(((await pending.json()) as { error: string }).error).toBe('authorization_pending');
+    const poll = () =>
+      tokenRequest(
+        issuer.url,
+        {
+          grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+          device_code: device.device_code,
+        },
+        basic,
+      );
+    expect((await poll()).body.error).toBe('authorization_pending');
 
     const browser = new Browser();
     const input = await browser.request(device.verification_uri);
@@ -227,37 +228,29 @@ describe('grants and formats', () => {
     const confirm = await browser.submit(input, /\/device$/, { user_code: device.user_code });
     expect(confirm.status, confirm.body).toBe(200);
     const login = await browser.submit(confirm, /\/device$/, {});
-    const consent = await submitPassword(browser, login, 'bob', undefined);
+    const consent = await submitPassword(browser, login, 'bob');
     const success = await browser.submit(consent, /\/confirm$/, {});
     expect(success.status).toBe(200);
     expect(success.body).toContain('Your device is signed in');
 
-    const tokens = await fetch(`${issuer.url}/token`, {
-      method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
-        device_code: device.device_code,
-      }),
-    });
+    const tokens = await poll();
     expect(tokens.status).toBe(200);
-    const body = (await tokens.json()) as { id_token: string };
-    expect(decodeJwt(body.id_token).sub).toBe('bob');
+    expect(decodeJwt(tokens.body.id_token as string).sub).toBe('bob');
   });
 
   it('issues opaque access tokens for a resource server that asks for them, introspectable', async () => {
-    const basic = `Basic ${Buffer.from('opaque-svc:opaque-svc-secret').toString('base64')}`;
-    const res = await fetch(`${issuer.url}/token`, {
-      method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials&scope=opaque:read',
-    });
+    const auth = basicAuth('opaque-svc', 'opaque-svc-secret');
+    const res = await tokenRequest(
+      issuer.url,
+      { grant_type: 'client_credentials', scope: 'opaque:read' },
+      auth,
+    );
     expect(res.status).toBe(200);
-    const { access_token: token } = (await res.json()) as { access_token: string };
+    const token = res.body.access_token as string;
     expect(token.split('.')).toHaveLength(1);
     const introspection = await fetch(`${issuer.url}/token/introspection`, {
       method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token }),
     });
     expect(await introspection.json()).toMatchObject({
@@ -268,14 +261,13 @@ describe('grants and formats', () => {
   });
 
   it('refuses a resource the client is not allowed', async () => {
-    const basic = `Basic ${Buffer.from('opaque-svc:opaque-svc-secret').toString('base64')}`;
-    const res = await fetch(`${issuer.url}/token`, {
-      method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: `grant_type=client_credentials&resource=${encodeURIComponent(API)}`,
-    });
+    const res = await tokenRequest(
+      issuer.url,
+      { grant_type: 'client_credentials', resource: API },
+      basicAuth('opaque-svc', 'opaque-svc-secret'),
+    );
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: string }).error).toBe('invalid_target');
+    expect(res.body.error).toBe('invalid_target');
   });
 });
 
@@ -316,12 +308,11 @@ describe('the home page', () => {
 
 describe('observability', () => {
   it('exposes Prometheus metrics for requests, tokens, logins, keys and the JWKS', async () => {
-    const basic = `Basic ${Buffer.from('opaque-svc:opaque-svc-secret').toString('base64')}`;
-    await fetch(`${issuer.url}/token`, {
-      method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials&scope=opaque:read',
-    });
+    await tokenRequest(
+      issuer.url,
+      { grant_type: 'client_credentials', scope: 'opaque:read' },
+      basicAuth('opaque-svc', 'opaque-svc-secret'),
+    );
     await fetch(`${issuer.url}/jwks`);
     const res = await fetch(`${issuer.url}/metrics`);
     expect(res.status).toBe(200);
