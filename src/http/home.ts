@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { IssuerConfig } from '../config/schema.js';
-import { PAGE_HEADERS, type Views } from './views.js';
+import { sendPage, type Views } from './views.js';
 
 /** RFC 7636's example verifier: public, so the "try it" link is reproducible by anyone. */
 const EXAMPLE_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
@@ -13,9 +13,7 @@ const EXAMPLE_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 export function homeRoute(router: Router, config: IssuerConfig, views: Views): void {
   const html = render(config, views);
   router.get('/', (ctx) => {
-    ctx.set(PAGE_HEADERS);
-    ctx.type = 'html';
-    ctx.body = html;
+    sendPage(ctx, html);
   });
 }
 

@@ -7,7 +7,7 @@ import { StoreUnavailableError } from '../errors.js';
 import type { Accounts, Identity } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/host.js';
 import { formBody } from './body.js';
-import { PAGE_HEADERS, type Views } from './views.js';
+import { sendPage, type Views } from './views.js';
 
 export interface InteractionDeps {
   config: IssuerConfig;
@@ -95,17 +95,18 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     details: Details,
     extra: Record<string, unknown> = {},
   ) => {
-    ctx.set(PAGE_HEADERS);
-    ctx.type = 'html';
-    ctx.body = views.render('login', {
-      title: 'Sign in',
-      uid: details.uid,
-      csrf: csrfFor(details.uid),
-      clientName: await clientNameOf(p, details),
-      users: config.login.userPicker ? accounts.listUsers() : [],
-      anyUser: config.login.anyUser,
-      ...extra,
-    });
+    sendPage(
+      ctx,
+      views.render('login', {
+        title: 'Sign in',
+        uid: details.uid,
+        csrf: csrfFor(details.uid),
+        clientName: await clientNameOf(p, details),
+        users: config.login.userPicker ? accounts.listUsers() : [],
+        anyUser: config.login.anyUser,
+        ...extra,
+      }),
+    );
   };
 
   const grantConsent = async (p: Provider, details: Details): Promise<string> => {
@@ -143,23 +144,24 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       };
       const status = err instanceof PageError ? err.status : (e.statusCode ?? e.status ?? 500);
       if (status >= 500 && !(err instanceof StoreUnavailableError)) ctx.app.emit('error', err, ctx);
-      ctx.status = status;
-      ctx.set(PAGE_HEADERS);
-      ctx.type = 'html';
-      ctx.body = views.render('error', {
-        title: 'Error',
-        heading: status === 503 ? 'Temporarily unavailable' : 'This sign-in cannot continue',
-        error:
-          e.expose || err instanceof PageError ? (e.error ?? 'invalid_request') : 'server_error',
-        description:
-          e.expose || err instanceof PageError
-            ? e.error_description
-            : 'something went wrong on our side',
-        hint:
-          status === 503
-            ? 'The issuer cannot reach its store. Try again in a few seconds.'
-            : 'Go back to the application and sign in again.',
-      });
+      sendPage(
+        ctx,
+        views.render('error', {
+          title: 'Error',
+          heading: status === 503 ? 'Temporarily unavailable' : 'This sign-in cannot continue',
+          error:
+            e.expose || err instanceof PageError ? (e.error ?? 'invalid_request') : 'server_error',
+          description:
+            e.expose || err instanceof PageError
+              ? e.error_description
+              : 'something went wrong on our side',
+          hint:
+            status === 503
+              ? 'The issuer cannot reach its store. Try again in a few seconds.'
+              : 'Go back to the application and sign in again.',
+        }),
+        status,
+      );
     }
   });
 
@@ -187,19 +189,20 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         missingOIDCScope?: string[];
         missingResourceScopes?: Record<string, string[]>;
       };
-      ctx.set(PAGE_HEADERS);
-      ctx.type = 'html';
-      ctx.body = views.render('consent', {
-        title: 'Allow access',
-        uid: details.uid,
-        csrf: csrfFor(details.uid),
-        clientName: await clientNameOf(p, details),
-        sub: details.session?.accountId,
-        scopes: missing.missingOIDCScope ?? [],
-        resources: Object.entries(missing.missingResourceScopes ?? {}).map(
-          ([resource, scopes]) => ({ resource, scopes }),
-        ),
-      });
+      sendPage(
+        ctx,
+        views.render('consent', {
+          title: 'Allow access',
+          uid: details.uid,
+          csrf: csrfFor(details.uid),
+          clientName: await clientNameOf(p, details),
+          sub: details.session?.accountId,
+          scopes: missing.missingOIDCScope ?? [],
+          resources: Object.entries(missing.missingResourceScopes ?? {}).map(
+            ([resource, scopes]) => ({ resource, scopes }),
+          ),
+        }),
+      );
       return;
     }
     throw new PageError(400, 'invalid_request', `unsupported prompt ${details.prompt.name}`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Eta } from 'eta';
+import type { Context } from 'koa';
 import { VIEWS_DIR } from '../paths.js';
 
 /** Renders the HTML pages in views/ with HTML-escaping on by default. */
@@ -31,3 +32,11 @@ export const PAGE_HEADERS: Record<string, string> = {
   'Referrer-Policy': 'no-referrer',
   'Cache-Control': 'no-store',
 };
+
+/** Sends `html` as one of our pages, with `PAGE_HEADERS` (and `status` when given). */
+export function sendPage(ctx: Context, html: string, status?: number): void {
+  if (status !== undefined) ctx.status = status;
+  ctx.set(PAGE_HEADERS);
+  ctx.type = 'html';
+  ctx.body = html;
+}

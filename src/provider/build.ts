@@ -8,7 +8,7 @@ import Provider, {
   type KoaContextWithOIDC,
 } from 'oidc-provider';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
-import { PAGE_HEADERS, type Views } from '../http/views.js';
+import { sendPage, type Views } from '../http/views.js';
 import type { SigningAlg } from '../keystore/types.js';
 import type { Accounts } from './accounts.js';
 
@@ -38,12 +38,8 @@ export function buildProvider(inputs: ProviderInputs): Provider {
   const resourceScopes = new Set(config.resourceServers.flatMap((r) => r.scopes));
   const claimScopes = Object.keys(config.scopes).filter((s) => !resourceScopes.has(s));
 
-  const page = (ctx: KoaContextWithOIDC, status: number, html: string) => {
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.set(PAGE_HEADERS);
-    ctx.body = html;
-  };
+  const page = (ctx: KoaContextWithOIDC, status: number, html: string) =>
+    sendPage(ctx, html, status);
 
   const configuration: Configuration = {
     adapter: inputs.adapter as unknown as Configuration['adapter'],
