@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
+import { isLoopback } from '../http/console-gate.js';
 import { redactUrl } from '../store/redis.js';
 
 /** `oidc-issuer start`: run the server until SIGINT/SIGTERM. */
@@ -39,10 +40,6 @@ export function registerStart(program: Command): void {
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
     });
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 function banner(config: IssuerConfig, port: number): string {

@@ -11,6 +11,8 @@ export function demoConfig(): RawConfig {
   return {
     issuer: 'http://localhost:3000',
     login: { userPicker: true, anyUser: true, headless: false },
+    // The demo is for trying things out, also from a container bound to 0.0.0.0.
+    console: { enabled: true },
     scopes: {
       profile: ['name', 'given_name', 'family_name', 'preferred_username', 'locale', 'updated_at'],
       email: ['email', 'email_verified'],

@@ -170,6 +170,15 @@ export const configSchema = z.strictObject({
     ],
     email: ['email', 'email_verified'],
   }),
+  console: z
+    .strictObject({
+      /**
+       * Serve the web console (debugger, JWK tools, key ring picture). Default: on when `host`
+       * is a loopback address, off otherwise (see `consoleEnabled`).
+       */
+      enabled: z.boolean().optional(),
+    })
+    .prefault({}),
   admin: z
     .strictObject({
       /** Bearer token for the admin API and the dev token-mint endpoint; both are off without it. */

@@ -1,0 +1,16 @@
+import type { IssuerConfig } from '../config/schema.js';
+
+/** True for an address only this machine can reach (`localhost`, `127.0.0.0/8`, `::1`). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+}
+
+/**
+ * Whether the web console (`/debugger`, `/tools`, `/keys` and any other developer page) is
+ * served. `console.enabled` decides when set; otherwise it is on when the issuer listens on a
+ * loopback address (nobody else can open it) and off on any other bind. The demo config sets
+ * `console.enabled: true`.
+ */
+export function consoleEnabled(config: Pick<IssuerConfig, 'host' | 'console'>): boolean {
+  return config.console.enabled ?? isLoopback(config.host);
+}
