@@ -1,11 +1,12 @@
 import type { JWK } from 'jose';
-import type Koa from 'koa';
 import Provider, {
   type AdapterFactory,
   type ClientMetadata,
   type Configuration,
+  type CookiesSetOptions,
   errors,
   type KoaContextWithOIDC,
+  type Session,
 } from 'oidc-provider';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import { sendPage, type Views } from '../http/views.js';
@@ -38,6 +39,11 @@ export function buildProvider(inputs: ProviderInputs): Provider {
   const resourceScopes = new Set(config.resourceServers.flatMap((r) => r.scopes));
   const claimScopes = Object.keys(config.scopes).filter((s) => !resourceScopes.has(s));
 
+  const cookies = {
+    keys: inputs.cookieKeys,
+    long: { httpOnly: true, sameSite: 'lax' as const },
+    short: { httpOnly: true, sameSite: 'lax' as const },
+  };
   const page = (ctx: KoaContextWithOIDC, status: number, html: string) =>
     sendPage(ctx, html, status);
 
@@ -46,11 +52,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     clients: config.clients.map(toClientMetadata(defaultAlg)),
     findAccount: accounts.findAccount,
     jwks: { keys: inputs.signingKeys as Required<Configuration>['jwks']['keys'] },
-    cookies: {
-      keys: inputs.cookieKeys,
-      long: { httpOnly: true, sameSite: 'lax' },
-      short: { httpOnly: true, sameSite: 'lax' },
-    },
+    cookies,
     claims: { openid: ['sub'], sid: null, acr: null, auth_time: null, ...config.scopes },
     scopes: ['openid', 'offline_access', ...claimScopes, ...resourceScopes],
     conformIdTokenClaims: false,
@@ -102,6 +104,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
       deviceFlow: {
         enabled: true,
         userCodeInputSource: async (ctx, form, out) => {
+          if (out) await storeFormSession(ctx, secondsOf(config.ttl.session), cookies.long);
           page(
             ctx,
             out ? 400 : 200,
@@ -213,7 +216,6 @@ export function buildProvider(inputs: ProviderInputs): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
-  provider.use(restartDeviceFormWithoutSession);
   return provider;
 }
 
@@ -238,18 +240,22 @@ function toClientMetadata(defaultAlg: SigningAlg) {
 }
 
 /**
- * oidc-provider 9.13 answers 500 when the device form is posted without a stored session: its
- * error page mints a fresh xsrf secret on a session that was never saved, then fails to persist
- * it. Send the browser back to the form (which starts a session) instead.
+ * oidc-provider also renders the user-code form from its error handler (`GET /device/<uid>`
+ * with no interaction behind it, `POST /device` without a session cookie, …). That runs after
+ * its session middleware has finished, so the form's fresh xsrf secret sits on a session that
+ * was never stored and has no cookie; its last step then fails to persist that session (a 500).
+ * Store such a session here and set its cookie, so the form on every error page works.
  */
-function restartDeviceFormWithoutSession(ctx: Koa.Context, next: Koa.Next): Promise<void> {
-  // Every other request passes straight through, without an extra async frame on the hot path.
-  if (ctx.method !== 'POST' || ctx.path !== '/device') return next();
-  return next().catch((err: unknown) => {
-    const unsaved =
-      err instanceof TypeError && err.message.includes('previously persisted Sessions');
-    if (!unsaved) throw err;
-    ctx.status = 303;
-    ctx.redirect('/device');
-  });
+async function storeFormSession(
+  ctx: KoaContextWithOIDC,
+  ttlSeconds: number,
+  cookie: CookiesSetOptions,
+): Promise<void> {
+  // oidc-provider's types declare `exp` always set and omit `id`; a never-stored session has no exp.
+  const session = ctx.oidc.session as (Session & { id: string; exp?: number }) | undefined;
+  if (!session || typeof session.exp === 'number') return;
+  // `maxAge` is an option of the `cookies` module oidc-provider uses (missing from its types).
+  const options = { ...cookie, maxAge: ttlSeconds * 1000 } as CookiesSetOptions;
+  ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.id, options);
+  await session.save(ttlSeconds);
 }

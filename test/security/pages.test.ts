@@ -134,17 +134,46 @@ describe('headers on every HTML page', () => {
   });
 });
 
-describe('device form posted without a session (found by the fuzz run: was a 500)', () => {
-  it('sends the browser back to the form instead of failing', async () => {
-    for (const body of ['', 'user_code=ABCD-EFGH', 'xsrf=forged&user_code=ABCD-EFGH&confirm=yes']) {
-      const page = await new Browser().request(`${url}/device`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-      });
-      expect(page.status, page.body).toBe(303);
-      expect(page.headers.get('location')).toBe('/device');
-    }
+describe('user-code pages reached without a session (were 500s)', () => {
+  /** A fresh device authorization's user code. */
+  async function userCode(): Promise<string> {
+    const res = await fetch(`${url}/device/auth`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basic(WEB.id, WEB.secret),
+      },
+      body: new URLSearchParams({ scope: 'openid' }),
+    });
+    return ((await res.json()) as { user_code: string }).user_code;
+  }
+
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const requests: [label: string, path: string, init: RequestInit][] = [
+    ['GET /device/<unknown uid>', '/device/no-such-interaction', {}],
+    ['GET /device/auth', '/device/auth', {}],
+    ['GET /device/<long uid>', `/device/${'x'.repeat(600)}`, {}],
+    ['POST /device, empty', '/device', { method: 'POST', headers: form, body: '' }],
+    ['POST /device/', '/device/', { method: 'POST', headers: form, body: 'user_code=ABCD' }],
+    [
+      'POST /device, forged xsrf',
+      '/device',
+      { method: 'POST', headers: form, body: 'xsrf=forged&user_code=ABCD-EFGH&confirm=yes' },
+    ],
+  ];
+
+  it.each(requests)('%s: a 4xx page whose code form works', async (label, path, init) => {
+    const browser = new Browser();
+    const page = await browser.request(`${url}${path}`, init);
+    expect(page.status, `${label}: ${page.body}`).toBeGreaterThanOrEqual(400);
+    expect(page.status, label).toBeLessThan(500);
+    expectPageHeaders(page, label);
+    expectCsrfInEveryForm(page, label);
+    // The form on the error page is backed by a stored session: submitting it with a real code
+    // reaches the confirmation step.
+    const confirm = await browser.submit(page, /\/device$/, { user_code: await userCode() });
+    expect(confirm.status, confirm.body).toBe(200);
+    expect(confirm.body).toContain('Confirm the device');
   });
 });
 
