@@ -89,8 +89,12 @@ export function registerKeys(program: Command): void {
         'which algorithm to rotate (default: the first configured)',
       ).choices([...SIGNING_ALGS]),
     )
+    .option(
+      '--now',
+      'rotate even when the next key is younger than keys.prePublication (a drill, or an algorithm that cannot sign yet); says which verifiers may fail',
+    )
     .option('--json', 'print JSON')
-    .action((opts: StoreOptions & { alg?: SigningAlg }) =>
+    .action((opts: StoreOptions & { alg?: SigningAlg; now?: boolean }) =>
       withRing(opts, async (ring, config) => {
         if (opts.alg && !config.keys.algorithms.includes(opts.alg)) {
           throw new UsageError(
@@ -99,15 +103,15 @@ export function registerKeys(program: Command): void {
         }
         // Creates the ring when the store has none, exactly as a starting instance would.
         await ring.manager.refresh();
-        const before = activeOf(
-          ring.manager.current() ? summarizeRing(ring.manager.current()!, Date.now()) : undefined,
-          opts.alg ?? config.keys.algorithms[0]!,
-        );
-        const summary = await ring.manager.rotate(opts.alg);
-        if (opts.json) return printJson(summaryJson(summary));
-        const after = activeOf(summary, opts.alg ?? config.keys.algorithms[0]!);
+        const summary = await ring.manager.rotate(opts.alg, { early: opts.now === true });
+        const { rotation } = summary;
+        if (opts.json) return printJson({ ...summaryJson(summary), rotation });
+        const retired = rotation.retiredKid
+          ? `${rotation.retiredKid} is retiring (published until its tokens expired)`
+          : `${rotation.alg} had no signing key before`;
         println(
-          `rotated: ${after} signs now; ${before} is retiring (published until its tokens expired)`,
+          `rotated${rotation.early ? ' early' : ''}: ${rotation.activeKid} signs now; ${retired}`,
+          ...(rotation.warning ? [`warning: ${rotation.warning}`] : []),
           '',
           keyTable(summary),
         );
@@ -223,10 +227,6 @@ function summaryJson(summary: KeyRingSummary | undefined) {
       publicJwk: k.publicJwk,
     })),
   };
-}
-
-function activeOf(summary: KeyRingSummary | undefined, alg: SigningAlg): string {
-  return summary?.keys.find((k) => k.alg === alg && k.state === 'active')?.kid ?? '(none)';
 }
 
 /** The full kid for a kid or a unique prefix of one. @throws KeyError `KID_NOT_FOUND`. */

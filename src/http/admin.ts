@@ -13,7 +13,7 @@ import { type BodyReader, jsonBody } from './body.js';
  */
 export interface KeyAdmin {
   current(): KeyRing | undefined;
-  rotate(alg?: SigningAlg): Promise<unknown>;
+  rotate(alg?: SigningAlg, options?: { early?: boolean }): Promise<unknown>;
   revoke(kid: string): Promise<unknown>;
 }
 
@@ -62,17 +62,23 @@ export function adminRoutes(
     ctx.body = summarizeRing(ring, clock());
   });
 
+  // Body (optional, JSON): `{"alg"?: "ES256", "now"?: true}`. `now` promotes `next` even
+  // when it is younger than keys.prePublication; the answer's `rotation.warning` says who may
+  // fail to verify.
   router.post('/admin/keys/rotate', parseJson, async (ctx) => {
-    const alg = (ctx.request.body as { alg?: unknown } | undefined)?.alg;
-    if (alg !== undefined && !(SIGNING_ALGS as readonly unknown[]).includes(alg)) {
+    const body = (ctx.request.body ?? {}) as { alg?: unknown; now?: unknown };
+    const problem =
+      body.alg !== undefined && !(SIGNING_ALGS as readonly unknown[]).includes(body.alg)
+        ? `alg must be one of ${SIGNING_ALGS.join(', ')}`
+        : body.now !== undefined && typeof body.now !== 'boolean'
+          ? 'now must be true or false'
+          : undefined;
+    if (problem) {
       ctx.status = 400;
-      ctx.body = {
-        error: 'invalid_request',
-        error_description: `alg must be one of ${SIGNING_ALGS.join(', ')}`,
-      };
+      ctx.body = { error: 'invalid_request', error_description: problem };
       return;
     }
-    ctx.body = await keys.rotate(alg as SigningAlg | undefined);
+    ctx.body = await keys.rotate(body.alg as SigningAlg | undefined, { early: body.now === true });
   });
 
   router.post('/admin/keys/:kid/revoke', async (ctx) => {

@@ -17,11 +17,13 @@ import {
   planRing,
   providerKeys,
   publishedKeys,
+  type RotateOptions,
   reassertRing,
   revokeKid,
   ringFingerprint,
   rotateNow,
 } from './policy.js';
+import { type RotationReport, rotationReport } from './rotation-report.js';
 import type {
   FreshKey,
   KeyRing,
@@ -52,6 +54,11 @@ export interface KeyRingManagerOptions {
   generateKey?: (alg: SigningAlg) => Promise<SigningJwk>;
 }
 
+/** What `rotate` resolves to: the ring after it, and what the rotation did. */
+export interface RotationSummary extends KeyRingSummary {
+  rotation: RotationReport;
+}
+
 /** Thrown by `rotate` while the waiting key has not been published long enough. */
 export class RotationTooEarlyError extends KeyError {
   /** When the rotation becomes possible (epoch ms). */
@@ -60,7 +67,8 @@ export class RotationTooEarlyError extends KeyError {
     super(
       'ROTATION_TOO_EARLY',
       `the next ${alg} key has not been published long enough; ` +
-        `rotation is possible from ${new Date(notBefore).toISOString()} (or revoke the active key)`,
+        `rotation is possible from ${new Date(notBefore).toISOString()} ` +
+        '(or rotate early with `keys rotate --now`, or revoke the active key)',
     );
     this.notBefore = notBefore;
   }
@@ -196,12 +204,17 @@ export class KeyRingManager {
   }
 
   /**
-   * A planned rotation of `alg` (default: the policy's first algorithm). If another instance
-   * rotated since this one read the ring, nothing more happens, so concurrent requests give
-   * exactly one new signing key. Resolves to the ring's public summary (no private members).
-   * @throws RotationTooEarlyError while the next key is younger than the pre-publication lead.
+   * A rotation of `alg` (default: the policy's first algorithm). If another instance rotated
+   * since this one read the ring, nothing more happens, so concurrent requests give exactly
+   * one new signing key. Resolves to the ring's public summary (no private members) and what
+   * the rotation did.
+   * @throws RotationTooEarlyError while the next key is younger than the pre-publication lead,
+   *   unless `options.early` (see `RotateOptions`).
    */
-  rotate(alg: SigningAlg = this.#policy.algorithms[0]!): Promise<KeyRingSummary> {
+  rotate(
+    alg: SigningAlg = this.#policy.algorithms[0]!,
+    options: RotateOptions = {},
+  ): Promise<RotationSummary> {
     return this.#exclusive(async () => {
       const before = await this.#loadExisting();
       const now = this.#clock();
@@ -210,14 +223,17 @@ export class KeyRingManager {
       const ring = await this.#update((current, fresh) => {
         notBefore = undefined;
         if (!current || activeKid(current, alg, now) !== expected) return undefined;
-        const outcome = rotateNow(current, alg, now, this.#policy, fresh);
+        const outcome = rotateNow(current, alg, now, this.#policy, fresh, options);
         if (outcome.rotated) return outcome.ring;
         notBefore = outcome.notBefore;
         return undefined;
       });
       if (notBefore !== undefined) throw new RotationTooEarlyError(alg, notBefore);
-      this.#log.info({ alg, kid: activeKid(ring, alg, now) }, 'signing key rotated');
-      return summarizeRing(ring, now);
+      const rotation = rotationReport(ring, alg, now, this.#policy);
+      if (!rotation) throw new KeyError('NO_NEXT_KEY', `no ${alg} key is waiting to take over`);
+      if (rotation.early) this.#log.warn({ ...rotation }, 'signing key rotated early');
+      else this.#log.info({ alg, kid: rotation.activeKid }, 'signing key rotated');
+      return { ...summarizeRing(ring, now), rotation };
     });
   }
 

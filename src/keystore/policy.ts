@@ -248,13 +248,32 @@ export function planRing(
 
 /** The outcome of `rotateNow`: either the rotated ring, or when the rotation becomes safe. */
 export type RotateOutcome =
-  | { rotated: true; ring: KeyRing; activeKid: string }
+  | {
+      rotated: true;
+      ring: KeyRing;
+      activeKid: string;
+      /** The key that stopped signing, if `alg` had one. */
+      retiredKid: string | undefined;
+      /** How long the promoted key had been published (ms); below `prePublication` when early. */
+      publishedFor: number;
+    }
   | { rotated: false; notBefore: number };
 
+/** How a rotation may be done. */
+export interface RotateOptions {
+  /**
+   * Promote `next` even when it has been published for less than `prePublication` (a drill, or
+   * an algorithm that cannot sign yet). Verifiers that fetched the key set before `next` was
+   * published and do not refetch on an unknown kid reject the new key's tokens until they
+   * refresh.
+   */
+  early?: boolean;
+}
+
 /**
- * A planned rotation of `alg` at `now`: `next` starts signing, the active key retires (kept
- * published for the retention) and a fresh `next` is minted. Refused (with `notBefore`) while
- * `next` has been published for less than `prePublication`.
+ * A rotation of `alg` at `now`: `next` starts signing, the active key retires (kept published
+ * for the retention) and a fresh `next` is minted. Refused (with `notBefore`) while `next` has
+ * been published for less than `prePublication`, unless `options.early`.
  * @throws KeyError `NO_NEXT_KEY` when `alg` has no waiting key.
  */
 export function rotateNow(
@@ -263,6 +282,7 @@ export function rotateNow(
   now: number,
   policy: RotationPolicy,
   fresh: FreshKey,
+  options: RotateOptions = {},
 ): RotateOutcome {
   const keys = cloneKeys(ring.keys.filter((k) => k.removeAt > now));
   const next = keys
@@ -270,7 +290,8 @@ export function rotateNow(
     .sort(byActivation)[0];
   if (!next) throw new KeyError('NO_NEXT_KEY', `no ${alg} key is waiting to take over`);
   const readyAt = next.createdAt + policy.prePublication;
-  if (readyAt > now) return { rotated: false, notBefore: readyAt };
+  if (readyAt > now && !options.early) return { rotated: false, notBefore: readyAt };
+  const retiredKid = activeKid(ring, alg, now);
   for (const k of keys) {
     if (k.alg === alg && stateAt(k, now) === 'active') demote(k, now, policy);
   }
@@ -280,6 +301,8 @@ export function rotateNow(
     rotated: true,
     ring: planRing(rotated, policy, now, fresh) ?? rotated,
     activeKid: next.kid,
+    retiredKid,
+    publishedFor: now - next.createdAt,
   };
 }
 

@@ -107,6 +107,23 @@ describe('oidc-issuer keys against Redis shared with a running issuer', () => {
     expect(await servedKids()).toEqual(after.map((k) => k.kid));
   });
 
+  it('rotate --now reaches the running issuer, which signs with the promoted key', async () => {
+    const before = await list();
+    const waiting = before.find((k) => k.state === 'next')!.kid;
+    // (With this fixture's 1 s lead the key may be old enough already; the file-store test
+    // below rotates a key far younger than its 2 d lead.)
+    const res = await runCli(['keys', 'rotate', '--now', '--json'], { env });
+    expect(res.code, res.stderr).toBe(0);
+    const out = JSON.parse(res.stdout);
+    expect(out.rotation).toMatchObject({ alg: 'RS256', activeKid: waiting });
+    expect(out.keys.find((k: ListedKey) => k.kid === waiting).state).toBe('active');
+    await waitFor(
+      async () => (await serverSigningKid()) === waiting,
+      2000,
+      'the server signing with the promoted key',
+    );
+  });
+
   it('imports PKCS#1 and SEC1 PEMs as next keys, and --activate-now signs at once', async () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     writeFileSync(join(dir, 'rsa.pem'), rsa.export({ type: 'pkcs1', format: 'pem' }));
@@ -210,8 +227,21 @@ describe('oidc-issuer keys on the file store (no server)', () => {
       const rotate = await runCli(['keys', 'rotate'], { cwd });
       expect(rotate.code).toBe(1);
       expect(rotate.stderr).toMatch(/rotation is possible from \d{4}-.*\(ROTATION_TOO_EARLY\)/);
+      expect(rotate.stderr).toContain('keys rotate --now');
       const listed = JSON.parse((await runCli(['keys', 'list', '--json'], { cwd })).stdout);
       expect(listed.keys.map((k: ListedKey) => k.state)).toEqual(['active', 'next']);
+      const now = await runCli(['keys', 'rotate', '--now'], { cwd });
+      expect(now.code, now.stderr).toBe(0);
+      expect(now.stdout).toContain(`rotated early: ${listed.keys[1].kid} signs now`);
+      expect(now.stdout).toMatch(/warning: \S+ had been published for \S+ when it started signing/);
+      const json = await runCli(['keys', 'rotate', '--now', '--json'], { cwd });
+      expect(json.code, json.stderr).toBe(0);
+      const { rotation, keys } = JSON.parse(json.stdout);
+      expect(rotation).toMatchObject({ alg: 'RS256', early: true });
+      expect(rotation.publishedFor).toBeLessThan(60_000);
+      expect(rotation.warning).toContain('does not refetch on an unknown kid');
+      expect(keys.find((k: ListedKey) => k.kid === rotation.activeKid).state).toBe('active');
+      expect(keys.find((k: ListedKey) => k.kid === rotation.retiredKid).state).toBe('retiring');
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }

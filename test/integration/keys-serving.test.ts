@@ -151,6 +151,28 @@ describe('rotation seen by clients', () => {
     expect(early.status).toBe(409);
     expect(((await early.json()) as { error: string }).error).toBe('rotation_too_early');
 
+    const post = (body: unknown) =>
+      admin('/admin/keys/rotate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post({ now: 'yes' })).status).toBe(400);
+    const young = (await (await admin('/admin/keys')).json()) as {
+      keys: { kid: string; state: string }[];
+    };
+    const waiting = young.keys.find((k) => k.state === 'next')!.kid;
+    const now = await post({ now: true });
+    expect(now.status, await now.clone().text()).toBe(200);
+    const report = ((await now.json()) as { rotation: Record<string, unknown> }).rotation;
+    expect(report).toMatchObject({ alg: 'RS256', activeKid: waiting, early: true });
+    expect(report.warning).toContain('does not refetch on an unknown kid');
+    await waitFor(
+      async () => decodeProtectedHeader((await idTokenFor('alice')).idToken).kid === waiting,
+      5000,
+      'a token signed by the early-promoted key',
+    );
+
     const before = (await (await admin('/admin/keys')).json()) as {
       keys: { kid: string; state: string }[];
     };

@@ -136,6 +136,38 @@ describe('KeyRingManager', () => {
     expect(m.signingKeys()[0]!.kid).toBe(b!.kid);
   });
 
+  it('rotates early when asked, saying which verifiers may fail', async () => {
+    const store = new MemoryKeyRingStore();
+    const now = T0 + 4 * S;
+    const m = manager(store, () => now);
+    await m.start();
+    const [a, b] = m.current()!.keys;
+    const summary = await m.rotate('ES256', { early: true });
+    expect(summary.rotation).toMatchObject({
+      alg: 'ES256',
+      activeKid: b!.kid,
+      retiredKid: a!.kid,
+      publishedFor: 0,
+      early: true,
+    });
+    expect(summary.rotation.warning).toMatch(
+      /published for under 1s when it started signing \(keys.prePublication asks for 20s\)/,
+    );
+    expect(summary.rotation.warning).toContain('does not refetch on an unknown kid');
+    expect(m.signingKeys()[0]!.kid).toBe(b!.kid);
+  });
+
+  it('a planned rotation reports itself as not early, with no warning', async () => {
+    const store = new MemoryKeyRingStore();
+    let now = T0;
+    const m = manager(store, () => now);
+    await m.start();
+    now = T0 + 25 * S;
+    const { rotation } = await m.rotate();
+    expect(rotation).toMatchObject({ early: false, publishedFor: 25 * S });
+    expect(rotation.warning).toBeUndefined();
+  });
+
   it('revokes a key at once and refuses an unknown kid', async () => {
     const store = new MemoryKeyRingStore();
     const now = T0;

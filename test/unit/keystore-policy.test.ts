@@ -273,6 +273,30 @@ describe('rotateNow', () => {
     expect(ring).toEqual(snapshot);
   });
 
+  it('early: promotes a next key younger than the lead, reporting how long it was published', () => {
+    const ring = first();
+    const [a, b] = ring.keys;
+    const now = T0 + 3 * S;
+    const outcome = rotateNow(ring, 'RS256', now, policy, counter(), { early: true });
+    if (!outcome.rotated) throw new Error('expected a rotation');
+    expect(outcome).toMatchObject({ activeKid: b!.kid, retiredKid: a!.kid, publishedFor: 3 * S });
+    expect(providerKeys(outcome.ring, now)[0]!.kid).toBe(b!.kid);
+    expect(byKid(outcome.ring, a!.kid)).toMatchObject({ retireAt: now, removeAt: now + 50 * S });
+    // The fresh next still gets the whole lead before it signs.
+    const fresh = outcome.ring.keys.find((k) => k.kid !== a!.kid && k.kid !== b!.kid)!;
+    expect(fresh.activateAt - fresh.createdAt).toBeGreaterThanOrEqual(policy.prePublication);
+  });
+
+  it('early: lets an algorithm that cannot sign yet sign at once', () => {
+    const two = { ...policy, algorithms: ['RS256', 'ES256'] as SigningAlg[] };
+    const added = planRing(first(), two, T0 + 5 * S, counter())!;
+    expect(activeKid(added, 'ES256', T0 + 5 * S)).toBeUndefined();
+    const outcome = rotateNow(added, 'ES256', T0 + 6 * S, two, counter(), { early: true });
+    if (!outcome.rotated) throw new Error('expected a rotation');
+    expect(outcome.retiredKid).toBeUndefined();
+    expect(activeKid(outcome.ring, 'ES256', T0 + 6 * S)).toBe(outcome.activeKid);
+  });
+
   it('fails with NO_NEXT_KEY for an algorithm without a waiting key', () => {
     expect(() => rotateNow(first(), 'ES256', T0, policy, counter())).toThrow(
       expect.objectContaining({ code: 'NO_NEXT_KEY' }),
