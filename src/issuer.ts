@@ -97,12 +97,13 @@ export async function startIssuer(
   }
 
   const views = new Views(config.demo);
-  const accounts = new Accounts(
-    config.users,
-    adapter(DYNAMIC_ACCOUNT_MODEL),
-    config.ttl.session / 1000,
-    new Set(Object.values(config.scopes).flat()),
-  );
+  const accounts = new Accounts({
+    users: config.users,
+    clientIds: config.clients.map((c) => c.id),
+    dynamic: adapter(DYNAMIC_ACCOUNT_MODEL),
+    dynamicTtlSeconds: config.ttl.session / 1000,
+    scopedClaims: new Set(Object.values(config.scopes).flat()),
+  });
   const host = new ProviderHost();
   const keyRing = new KeyRingManager({
     store: ringStore,

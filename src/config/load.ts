@@ -164,6 +164,12 @@ function crossFieldProblems(c: IssuerConfig): string[] {
   for (const d of dupes(c.users.map((u) => u.sub))) problems.push(`users: duplicate sub "${d}"`);
   for (const d of dupes(c.clients.map((cl) => cl.id)))
     problems.push(`clients: duplicate id "${d}"`);
+  const clientIds = new Set(c.clients.map((cl) => cl.id));
+  c.users.forEach((u, i) => {
+    // A client_credentials token's sub is the client id: the user's tokens would look like it.
+    if (clientIds.has(u.sub))
+      problems.push(`users.${i}.sub: "${u.sub}" is also a client id; subjects must be distinct`);
+  });
   for (const d of dupes(c.resourceServers.map((r) => r.audience))) {
     problems.push(`resourceServers: duplicate audience "${d}"`);
   }

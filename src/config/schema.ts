@@ -120,7 +120,10 @@ const login = z
   .strictObject({
     /** Login page lists the test users for a one-click pick. */
     userPicker: z.boolean().default(true),
-    /** Any username logs in, with optional JSON claims typed on the page. */
+    /**
+     * Any username logs in, with optional JSON claims typed on the page; its `sub` is the name.
+     * Names equal (ignoring case) to a configured username or sub, or to a client id, are refused.
+     */
     anyUser: z.boolean().default(false),
     /** `login_hint=<username>` on the authorization request logs in without showing the page. */
     headless: z.boolean().default(false),

@@ -171,12 +171,21 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     if (details.prompt.name === 'login') {
       const hint = details.params.login_hint;
       if (config.login.headless && typeof hint === 'string' && hint) {
-        const identity =
-          accounts.configured(hint) ??
-          (config.login.anyUser ? await accounts.createDynamic(hint, {}) : undefined);
-        if (identity) {
+        const configured = accounts.configured(hint);
+        const result = configured
+          ? { identity: configured }
+          : config.login.anyUser
+            ? await accounts.createDynamic(hint, {})
+            : undefined;
+        if (result && 'refused' in result) {
+          return finish(ctx, p, {
+            error: 'access_denied',
+            error_description: `login_hint refused: ${result.refused}`,
+          });
+        }
+        if (result) {
           deps.onLogin?.('headless');
-          return finish(ctx, p, { login: { accountId: identity.sub } });
+          return finish(ctx, p, { login: { accountId: result.identity.sub } });
         }
       }
       return renderLogin(ctx, p, details, { username: typeof hint === 'string' ? hint : '' });
@@ -217,8 +226,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       throw new PageError(400, 'invalid_request', 'this sign-in is not waiting for a login');
     const username = typeof body.username === 'string' ? body.username.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
-    const again = (error: string) => {
-      ctx.status = 401;
+    const again = (error: string, status = 401) => {
+      ctx.status = status;
       return renderLogin(ctx, p, details, { error, username });
     };
     if (!username || username.length > 256) return again('Enter a username.');
@@ -234,7 +243,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         const claims = parseClaims(body.claims);
         if (claims === undefined)
           return again('Extra claims must be a JSON object, e.g. {"email": "a@example.com"}.');
-        identity = await accounts.createDynamic(username, claims);
+        const result = await accounts.createDynamic(username, claims);
+        if ('refused' in result) return again(`${result.refused}.`, 400);
+        identity = result.identity;
         method = 'any-user';
       }
     }

@@ -35,6 +35,30 @@ const RESERVED_CLAIMS = new Set([
 /** Ad-hoc identities are kept as long as a session can live, in the same store as sessions. */
 export const DYNAMIC_ACCOUNT_MODEL = 'DynamicAccount';
 
+/** What `Accounts` is built from. */
+export interface AccountsOptions {
+  users: readonly (UserConfig & { sub: string })[];
+  /** Client ids: the `sub` of client_credentials tokens, so no any-user account may take one. */
+  clientIds: readonly string[];
+  /** The adapter of `DYNAMIC_ACCOUNT_MODEL`. */
+  dynamic: Adapter;
+  dynamicTtlSeconds: number;
+  /**
+   * Every claim name some scope releases (config `scopes`); the others go into access tokens
+   * (see `unscopedClaims`).
+   */
+  scopedClaims?: ReadonlySet<string>;
+}
+
+/** An any-user sign-in: the new identity, or why the name was refused. */
+export type DynamicResult = { identity: Identity } | { refused: string };
+
+/**
+ * How names are compared for collisions: case and Unicode compatibility forms folded, so
+ * `Alice` or a full-width `ａｌｉｃｅ` cannot pose as `alice` in a log or an admin screen.
+ */
+const collisionKey = (name: string) => name.normalize('NFKC').toLowerCase();
+
 /**
  * The account source oidc-provider asks for claims (`findAccount`), and the login checks of the
  * interaction pages. Configured users are kept in memory; identities created in "any user" mode
@@ -43,19 +67,22 @@ export const DYNAMIC_ACCOUNT_MODEL = 'DynamicAccount';
 export class Accounts {
   readonly #byUsername: Map<string, UserConfig & { sub: string }>;
   readonly #bySub: Map<string, UserConfig & { sub: string }>;
+  /** Collision keys of every configured username, configured sub and client id. */
+  readonly #taken: ReadonlySet<string>;
+  readonly #dynamic: Adapter;
+  readonly #dynamicTtlSeconds: number;
+  readonly #scopedClaims: ReadonlySet<string>;
 
-  /**
-   * @param scopedClaims every claim name some scope releases (config `scopes`); the others go
-   *   into access tokens (see `unscopedClaims`).
-   */
-  constructor(
-    users: readonly (UserConfig & { sub: string })[],
-    private readonly dynamic: Adapter,
-    private readonly dynamicTtlSeconds: number,
-    private readonly scopedClaims: ReadonlySet<string> = new Set(),
-  ) {
+  constructor(options: AccountsOptions) {
+    const { users } = options;
     this.#byUsername = new Map(users.map((u) => [u.username, u]));
     this.#bySub = new Map(users.map((u) => [u.sub, u]));
+    this.#taken = new Set(
+      [...users.flatMap((u) => [u.username, u.sub]), ...options.clientIds].map(collisionKey),
+    );
+    this.#dynamic = options.dynamic;
+    this.#dynamicTtlSeconds = options.dynamicTtlSeconds;
+    this.#scopedClaims = options.scopedClaims ?? new Set();
   }
 
   /** The configured test users, for the login page's picker. */
@@ -89,12 +116,19 @@ export class Accounts {
 
   /**
    * "Any user" mode: an identity named by the visitor, with the claims they typed. The sub is
-   * the username; a configured user's name cannot be taken over this way.
+   * the username itself, so tokens stay readable; a name that equals (ignoring case) a
+   * configured username, a configured sub or a client id is refused, so a dynamic account never
+   * shares a subject with a configured user or with a client's client_credentials tokens.
    */
-  async createDynamic(username: string, claims: Record<string, unknown>): Promise<Identity> {
+  async createDynamic(username: string, claims: Record<string, unknown>): Promise<DynamicResult> {
+    if (this.#taken.has(collisionKey(username))) {
+      return {
+        refused: `"${username}" is taken by a configured user or client; choose another name to sign in as a new user`,
+      };
+    }
     const identity = { sub: username, claims: { preferred_username: username, ...claims } };
-    await this.dynamic.upsert(username, { ...identity } as never, this.dynamicTtlSeconds);
-    return identity;
+    await this.#dynamic.upsert(username, { ...identity } as never, this.#dynamicTtlSeconds);
+    return { identity };
   }
 
   /**
@@ -106,10 +140,10 @@ export class Accounts {
   async unscopedClaims(sub: string): Promise<Record<string, unknown> | undefined> {
     const claims =
       this.#bySub.get(sub)?.claims ??
-      ((await this.dynamic.find(sub)) as unknown as Identity | undefined)?.claims;
+      ((await this.#dynamic.find(sub)) as unknown as Identity | undefined)?.claims;
     if (!claims) return undefined;
     const extra = Object.entries(claims).filter(
-      ([name]) => !this.scopedClaims.has(name) && !RESERVED_CLAIMS.has(name),
+      ([name]) => !this.#scopedClaims.has(name) && !RESERVED_CLAIMS.has(name),
     );
     return extra.length > 0 ? Object.fromEntries(extra) : undefined;
   }
@@ -119,7 +153,7 @@ export class Accounts {
     const user = this.#bySub.get(sub);
     let claims: Record<string, unknown> | undefined = user?.claims;
     if (!claims) {
-      const stored = (await this.dynamic.find(sub)) as unknown as Identity | undefined;
+      const stored = (await this.#dynamic.find(sub)) as unknown as Identity | undefined;
       claims = stored?.claims;
     }
     if (!claims) return undefined;
