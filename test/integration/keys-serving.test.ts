@@ -151,28 +151,6 @@ describe('rotation seen by clients', () => {
     expect(early.status).toBe(409);
     expect(((await early.json()) as { error: string }).error).toBe('rotation_too_early');
 
-    const post = (body: unknown) =>
-      admin('/admin/keys/rotate', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    expect((await post({ now: 'yes' })).status).toBe(400);
-    const young = (await (await admin('/admin/keys')).json()) as {
-      keys: { kid: string; state: string }[];
-    };
-    const waiting = young.keys.find((k) => k.state === 'next')!.kid;
-    const now = await post({ now: true });
-    expect(now.status, await now.clone().text()).toBe(200);
-    const report = ((await now.json()) as { rotation: Record<string, unknown> }).rotation;
-    expect(report).toMatchObject({ alg: 'RS256', activeKid: waiting, early: true });
-    expect(report.warning).toContain('does not refetch on an unknown kid');
-    await waitFor(
-      async () => decodeProtectedHeader((await idTokenFor('alice')).idToken).kid === waiting,
-      5000,
-      'a token signed by the early-promoted key',
-    );
-
     const before = (await (await admin('/admin/keys')).json()) as {
       keys: { kid: string; state: string }[];
     };
@@ -190,6 +168,54 @@ describe('rotation seen by clients', () => {
       'a token signed by another key',
     );
     expect((await admin('/admin/keys/unknown-kid/revoke', { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('POST /admin/keys/rotate {"now": true}', () => {
+  it('promotes a next key far younger than the lead, says who may fail, and signs with it', async () => {
+    const young = await startTestIssuer({
+      admin: { token: ADMIN },
+      keys: { rotationPeriod: '2h', prePublication: '1h', retention: '3h' },
+    });
+    try {
+      const post = (body: unknown) =>
+        fetch(`${young.url}/admin/keys/rotate`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      expect((await post({})).status).toBe(409);
+      const bad = await post({ now: 'yes' });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error_description: string }).error_description).toBe(
+        'now must be true or false',
+      );
+      const waiting = young.keyRing.current()!.keys.find((k) => k.activateAt > Date.now())!.kid;
+      const res = await post({ now: true, alg: 'RS256' });
+      expect(res.status, await res.clone().text()).toBe(200);
+      const body = (await res.json()) as {
+        keys: { kid: string; state: string }[];
+        rotation: Record<string, unknown>;
+      };
+      expect(body.rotation).toMatchObject({ alg: 'RS256', activeKid: waiting, early: true });
+      expect(body.rotation.warning).toMatch(/keys.prePublication asks for 1h/);
+      expect(body.rotation.warning).toContain('does not refetch on an unknown kid');
+      expect(body.keys.find((k) => k.kid === waiting)?.state).toBe('active');
+      await waitFor(
+        async () => {
+          const minted = await fetch(`${young.url}/admin/tokens`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ sub: 'probe' }),
+          });
+          return ((await minted.json()) as { header: { kid: string } }).header.kid === waiting;
+        },
+        3000,
+        'a token signed by the early-promoted key',
+      );
+    } finally {
+      await young.close();
+    }
   });
 });
 
