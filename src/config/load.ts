@@ -208,6 +208,15 @@ function crossFieldProblems(c: IssuerConfig): string[] {
       if (!audiences.has(r))
         problems.push(`${at}.resources.${j}: no resource server has audience "${r}"`);
     });
+    cl.introspects.forEach((r, j) => {
+      if (!audiences.has(r))
+        problems.push(`${at}.introspects.${j}: no resource server has audience "${r}"`);
+    });
+    if (cl.introspects.length > 0 && !cl.secret && !cl.jwks) {
+      problems.push(
+        `${at}.introspects: needs a confidential client (set a secret), or anyone could read those tokens`,
+      );
+    }
     cl.scopes.forEach((s, j) => {
       if (!knownScopes.has(s))
         problems.push(

@@ -62,6 +62,13 @@ const client = z.strictObject({
   scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email', 'offline_access']),
   /** Audiences (resource server `audience` values) this client may get access tokens for. */
   resources: z.array(z.string().min(1)).default([]),
+  /**
+   * Audiences (resource server `audience` values) this client serves: it may introspect access
+   * tokens for them whichever client they were issued to. Set it on the client an API
+   * authenticates with. Without it a client introspects only its own tokens; any other token
+   * answers `active: false`. Refresh tokens are only ever introspected by their own client.
+   */
+  introspects: z.array(z.string().min(1)).default([]),
   /** First-party client: no consent page. */
   skipConsent: z.boolean().default(false),
   idTokenSigningAlg: alg.optional(),

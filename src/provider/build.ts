@@ -12,6 +12,7 @@ import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import { sendPage, type Views } from '../http/views.js';
 import type { SigningAlg } from '../keystore/types.js';
 import type { Accounts } from './accounts.js';
+import { introspectionPolicy, revocationPolicy } from './token-policies.js';
 
 export interface ProviderInputs {
   config: IssuerConfig;
@@ -98,8 +99,8 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: introspectionPolicy(clients) },
+      revocation: { enabled: true, allowedPolicy: revocationPolicy },
       userinfo: { enabled: true },
       deviceFlow: {
         enabled: true,

@@ -143,7 +143,12 @@ describe('docs/config.example.yaml', () => {
       file: join(import.meta.dirname, '..', '..', 'docs', 'config.example.yaml'),
       env: {},
     });
-    expect(config.clients.map((c) => c.id)).toEqual(['my-spa', 'my-web', 'my-worker']);
+    expect(config.clients.map((c) => c.id)).toEqual([
+      'my-spa',
+      'my-web',
+      'my-worker',
+      'orders-api',
+    ]);
     expect(config.keys.algorithms).toEqual(['RS256', 'ES256']);
   });
 });

@@ -1,0 +1,34 @@
+import { type Client, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { ClientConfig } from '../config/schema.js';
+
+type PolicyToken = { clientId?: string | undefined; kind: string; aud?: string | string[] };
+
+/**
+ * Who may introspect a token (oidc-provider's `features.introspection.allowedPolicy`): the
+ * client it was issued to, and for an access token a client whose `introspects` names one of
+ * the token's audiences. Anyone else gets `active: false`, as if the token did not exist.
+ */
+export function introspectionPolicy(clients: ReadonlyMap<string, ClientConfig>) {
+  return async (_ctx: KoaContextWithOIDC, client: Client, token: PolicyToken) => {
+    if (token.clientId === client.clientId) return true;
+    if (token.kind !== 'AccessToken' && token.kind !== 'ClientCredentials') return false;
+    const serves = clients.get(client.clientId)?.introspects ?? [];
+    const audiences = typeof token.aud === 'string' ? [token.aud] : (token.aud ?? []);
+    return audiences.some((aud) => serves.includes(aud));
+  };
+}
+
+/**
+ * Who may revoke a token (`features.revocation.allowedPolicy`): only the client it was issued
+ * to (RFC 7009 §2.1). Another confidential client is told so (`invalid_request`); a public
+ * client, which anyone can act as, learns nothing and the token is left alone.
+ */
+export async function revocationPolicy(
+  _ctx: KoaContextWithOIDC,
+  client: Client,
+  token: PolicyToken,
+): Promise<boolean> {
+  if (token.clientId === client.clientId) return true;
+  if (client.clientAuthMethod === 'none') return false;
+  throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+}
