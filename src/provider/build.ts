@@ -59,6 +59,9 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     conformIdTokenClaims: false,
     clockTolerance: secondsOf(config.clockTolerance),
     pkce: { required: () => true },
+    // Every client gets response_types ["code"] or none (toClientMetadata), so discovery lists
+    // no implicit or hybrid flow that no client could use (oidc-provider's default lists four).
+    responseTypes: config.clients.some(usesCode) ? ['code'] : [],
     // Key-locating URL headers are never dereferenced; refusing them makes a client that relies
     // on them fail loudly instead of passing with a key it did not mean (RFC 8725 §3.10).
     assertJwtClientAuthClaimsAndHeader: async (_ctx, _claims, header) => {
@@ -220,10 +223,11 @@ export function buildProvider(inputs: ProviderInputs): Provider {
   return provider;
 }
 
+const usesCode = (c: ClientConfig) => c.grantTypes.includes('authorization_code');
+
 function toClientMetadata(defaultAlg: SigningAlg) {
   return (c: ClientConfig): ClientMetadata => {
     const grants = c.grantTypes;
-    const usesCode = grants.includes('authorization_code');
     return {
       client_id: c.id,
       ...(c.name ? { client_name: c.name } : {}),
@@ -233,7 +237,7 @@ function toClientMetadata(defaultAlg: SigningAlg) {
       redirect_uris: c.redirectUris,
       post_logout_redirect_uris: c.postLogoutRedirectUris,
       grant_types: grants,
-      response_types: usesCode ? ['code'] : [],
+      response_types: usesCode(c) ? ['code'] : [],
       scope: c.scopes.join(' '),
       id_token_signed_response_alg: c.idTokenSigningAlg ?? defaultAlg,
     };
