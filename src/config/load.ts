@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { clientProblems } from './client-rules.js';
 import { demoConfig } from './demo.js';
 import { formatDuration } from './duration.js';
 import { configSchema, type IssuerConfig, type RawConfig } from './schema.js';
@@ -41,9 +43,11 @@ export function loadConfig(options: LoadOptions = {}): IssuerConfig {
   const raw: Record<string, unknown> = file ? readConfigFile(file) : { ...demoConfig() };
   applyEnv(raw, env);
   Object.assign(raw, options.overrides ?? {});
-  // An issuer left at its default follows the port, so `--port 4000` alone gives a working URL.
-  if (!explicitIssuer(file, raw, env, options.overrides) && raw.port !== undefined) {
-    raw.issuer = `http://localhost:${raw.port}`;
+  // An issuer left at its default follows the port, so `--port 4000` alone gives a working URL
+  // (a bad port is reported as a port problem, not as an issuer built from it).
+  const port = /^\d+$/.test(String(raw.port ?? '')) ? Number(raw.port) : Number.NaN;
+  if (!explicitIssuer(file, raw, env, options.overrides) && port >= 0 && port <= 65535) {
+    raw.issuer = `http://localhost:${port}`;
   }
   return validateConfig(raw, { demo: !file });
 }
@@ -147,12 +151,42 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   });
 }
 
+/** A config path as people write it: `clients[1].redirectUris[0]`. */
+function pathText(path: readonly PropertyKey[]): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string[] {
-  const path = issue.path.map(String).join('.') || '(top level)';
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => `${path === '(top level)' ? k : `${path}.${k}`}: unknown setting`);
+    const known = knownKeysAt(configSchema, issue.path);
+    return issue.keys.map((k) => {
+      const near = known.length > 0 ? closest(k, known) : undefined;
+      const hint =
+        near && distance(k, near) <= Math.max(2, near.length / 3) ? `; did you mean ${near}?` : '';
+      return `${pathText([...issue.path, k])}: unknown setting${hint}`;
+    });
   }
-  return [`${path}: ${issue.message}`];
+  return [`${pathText(issue.path) || '(top level)'}: ${issue.message}`];
+}
+
+/** The setting names an object in the schema accepts at `path` (for "did you mean"). */
+function knownKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
+  let node: z.core.$ZodType | undefined = schema;
+  const rest = [...path];
+  while (node) {
+    const def = node._zod.def as unknown as Record<string, unknown> & { type: string };
+    if (def.type === 'object' && rest.length === 0) return Object.keys(def.shape as object);
+    if (def.type === 'object')
+      node = (def.shape as Record<PropertyKey, z.core.$ZodType>)[rest.shift() as PropertyKey];
+    else if (def.type === 'array' || def.type === 'record') {
+      rest.shift();
+      node = (def.type === 'array' ? def.element : def.valueType) as z.core.$ZodType;
+    } else if (def.type === 'pipe') node = def.in as z.core.$ZodType;
+    else node = def.innerType as z.core.$ZodType | undefined;
+  }
+  return [];
 }
 
 /** Rules that span several fields; each message names the field at fault. */
@@ -182,54 +216,17 @@ function crossFieldProblems(c: IssuerConfig): string[] {
     ...resourceScopes,
   ]);
   c.clients.forEach((cl, i) => {
-    const at = `clients.${i}`;
-    const usesRedirect = cl.grantTypes.includes('authorization_code');
-    if (usesRedirect && cl.redirectUris.length === 0) {
-      problems.push(`${at}.redirectUris: required for the authorization_code grant`);
-    }
-    if (cl.authMethod === 'private_key_jwt' && !cl.jwks) {
-      problems.push(`${at}.jwks: required for authMethod private_key_jwt`);
-    }
-    if (cl.authMethod?.startsWith('client_secret') && !cl.secret) {
-      problems.push(`${at}.secret: required for authMethod ${cl.authMethod}`);
-    }
-    const privateMembers = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
-    cl.jwks?.keys.forEach((k, j) => {
-      if (privateMembers.some((m) => m in k)) {
-        problems.push(
-          `${at}.jwks.keys.${j}: must be a public key (no private or symmetric members)`,
-        );
-      }
-    });
-    if (!cl.secret && !cl.jwks && cl.grantTypes.includes('client_credentials')) {
-      problems.push(`${at}.secret: client_credentials needs a confidential client (set a secret)`);
-    }
-    cl.resources.forEach((r, j) => {
-      if (!audiences.has(r))
-        problems.push(`${at}.resources.${j}: no resource server has audience "${r}"`);
-    });
-    cl.introspects.forEach((r, j) => {
-      if (!audiences.has(r))
-        problems.push(`${at}.introspects.${j}: no resource server has audience "${r}"`);
-    });
-    if (cl.introspects.length > 0 && !cl.secret && !cl.jwks) {
-      problems.push(
-        `${at}.introspects: needs a confidential client (set a secret), or anyone could read those tokens`,
-      );
-    }
-    cl.scopes.forEach((s, j) => {
-      if (!knownScopes.has(s))
-        problems.push(
-          `${at}.scopes.${j}: unknown scope "${s}" (declare it under scopes or a resource server)`,
-        );
-    });
-    if (cl.idTokenSigningAlg && !c.keys.algorithms.includes(cl.idTokenSigningAlg)) {
-      problems.push(`${at}.idTokenSigningAlg: ${cl.idTokenSigningAlg} is not in keys.algorithms`);
-    }
+    problems.push(
+      ...clientProblems(cl, `clients[${i}]`, {
+        audiences,
+        knownScopes,
+        algorithms: c.keys.algorithms,
+      }),
+    );
   });
   c.resourceServers.forEach((r, i) => {
     if (r.signingAlg && !c.keys.algorithms.includes(r.signingAlg)) {
-      problems.push(`resourceServers.${i}.signingAlg: ${r.signingAlg} is not in keys.algorithms`);
+      problems.push(`resourceServers[${i}].signingAlg: ${r.signingAlg} is not in keys.algorithms`);
     }
   });
   const longestToken = Math.max(

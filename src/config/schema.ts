@@ -1,5 +1,12 @@
 import { z } from 'zod';
 import { SIGNING_ALGS } from '../keystore/types.js';
+import {
+  clientJwkProblems,
+  originProblems,
+  PRINTABLE_ASCII,
+  redirectUriProblems,
+  resourceIndicatorProblems,
+} from './client-rules.js';
 import { parseDuration } from './duration.js';
 
 /** A duration in config: seconds as a number, or `"15s"`, `"10m"`, `"1h"`, `"30d"`. Parsed to ms. */
@@ -16,7 +23,34 @@ const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
 });
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
-const redirectUri = z.url({ error: 'must be an absolute URI' });
+
+/** A string checked by `problemsOf`, one issue per problem it returns. */
+function checked<T>(base: z.ZodType<T>, problemsOf: (value: T) => string[]) {
+  return base.superRefine((value, ctx) => {
+    for (const message of problemsOf(value)) ctx.addIssue({ code: 'custom', message });
+  });
+}
+const redirectUri = checked(z.string(), redirectUriProblems);
+const printable = z
+  .string()
+  .min(1)
+  .regex(
+    PRINTABLE_ASCII,
+    'must be printable ASCII (no tabs, newlines or other non-ASCII characters)',
+  );
+
+/** A TCP port; a string (from PORT or YAML) is read as a number. */
+const port = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const n = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a port number from 0 to 65535 (got ${JSON.stringify(value)})`,
+    });
+    return z.NEVER;
+  }
+  return n;
+});
 const alg = z.enum(SIGNING_ALGS);
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -44,9 +78,9 @@ const user = z.strictObject({
 
 /** A registered client. No `secret` means a public client (PKCE, no client authentication). */
 const client = z.strictObject({
-  id: z.string().min(1),
+  id: printable,
   name: z.string().optional(),
-  secret: z.string().min(1).optional(),
+  secret: printable.optional(),
   /**
    * Token endpoint authentication. Default: `client_secret_basic` with a secret, `none` without.
    * `client_secret_jwt` needs `secret`; `private_key_jwt` needs `jwks` (public keys only).
@@ -55,11 +89,18 @@ const client = z.strictObject({
     .enum(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt'])
     .optional(),
   /** The client's public keys for `private_key_jwt` (a JWK set). */
-  jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+  jwks: z
+    .strictObject({
+      keys: z.array(checked(z.record(z.string(), z.unknown()), clientJwkProblems)).min(1),
+    })
+    .optional(),
   redirectUris: z.array(redirectUri).default([]),
   postLogoutRedirectUris: z.array(redirectUri).default([]),
   grantTypes: z.array(grantType).min(1).default(['authorization_code', 'refresh_token']),
-  scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email', 'offline_access']),
+  scopes: z
+    .array(z.string().min(1))
+    .min(1, 'must list at least one scope (oidc-provider refuses a client with an empty scope)')
+    .default(['openid', 'profile', 'email', 'offline_access']),
   /** Audiences (resource server `audience` values) this client may get access tokens for. */
   resources: z.array(z.string().min(1)).default([]),
   /**
@@ -75,12 +116,13 @@ const client = z.strictObject({
   /** Overrides the resource server's access token format for this client. */
   accessTokenFormat: z.enum(['jwt', 'opaque']).optional(),
   /** Browser origins allowed to call the token endpoint for this client (CORS). */
-  corsOrigins: z.array(httpUrl).default([]),
+  corsOrigins: z.array(checked(z.string(), originProblems)).default([]),
 });
 
 /** An API that receives access tokens. */
 const resourceServer = z.strictObject({
-  audience: z.string().min(1),
+  /** The API's resource indicator (RFC 8707): an absolute URI; the `aud` of its tokens. */
+  audience: checked(z.string(), resourceIndicatorProblems),
   scopes: z.array(z.string().min(1)).default([]),
   accessTokenTtl: duration.prefault(3600),
   format: z.enum(['jwt', 'opaque']).default('jwt'),
@@ -140,7 +182,7 @@ const login = z
 export const configSchema = z.strictObject({
   issuer: httpUrl.default('http://localhost:3000'),
   host: z.string().min(1).default('127.0.0.1'),
-  port: z.coerce.number().int().min(0).max(65535).default(3000),
+  port: port.default(3000),
   /** Trust X-Forwarded-* headers (behind a reverse proxy). */
   trustProxy: z.boolean().default(false),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

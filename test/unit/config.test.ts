@@ -81,11 +81,11 @@ describe('configuration', () => {
     expect(text).toMatch(/^issuer: /m);
     expect(text).toMatch(/^port: /m);
     expect(text).toMatch(/^colour: unknown setting/m);
-    expect(text).toMatch(/^keys\.algorithms\.0: /m);
+    expect(text).toMatch(/^keys\.algorithms\[0\]: /m);
     expect(text).toMatch(/^keys\.rotationPeriod: must be a duration/m);
-    expect(text).toMatch(/^clients\.0\.redirectUris\.0: /m);
-    expect(text).toMatch(/^clients\.0\.grantTypes\.0: /m);
-    expect(text).toMatch(/^clients\.0\.extra: unknown setting/m);
+    expect(text).toMatch(/^clients\[0\]\.redirectUris\[0\]: /m);
+    expect(text).toMatch(/^clients\[0\]\.grantTypes\[0\]: /m);
+    expect(text).toMatch(/^clients\[0\]\.extra: unknown setting/m);
   });
 
   it('refuses a key policy that would drop keys before their tokens expire', () => {
@@ -111,13 +111,13 @@ describe('configuration', () => {
     });
     const text = problems.join('\n');
     expect(text).toContain('clients: duplicate id "svc"');
-    expect(text).toContain('clients.0.secret: client_credentials needs a confidential client');
+    expect(text).toContain('clients[0].secret: client_credentials needs a confidential client');
     expect(text).toContain(
-      'clients.0.resources.0: no resource server has audience "http://nowhere"',
+      'clients[0].resources[0]: no resource server has audience "http://nowhere"',
     );
-    expect(text).toContain('clients.0.scopes.0: unknown scope "api:read"');
-    expect(text).toContain('clients.1.redirectUris: required for the authorization_code grant');
-    expect(text).toContain('clients.1.idTokenSigningAlg: ES256 is not in keys.algorithms');
+    expect(text).toContain('clients[0].scopes[0]: unknown scope "api:read"');
+    expect(text).toContain('clients[1].redirectUris: required for the authorization_code grant');
+    expect(text).toContain('clients[1].idTokenSigningAlg: ES256 is not in keys.algorithms');
   });
 
   it('makes the CLI exit non-zero with a message naming each bad field', () => {
@@ -132,7 +132,7 @@ describe('configuration', () => {
     expect(run.stderr).toContain('invalid configuration');
     expect(run.stderr).toMatch(/port: /);
     expect(run.stderr).toMatch(/typo: unknown setting/);
-    expect(run.stderr).toMatch(/users\.0\.password: /);
+    expect(run.stderr).toMatch(/users\[0\]\.password: /);
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });
