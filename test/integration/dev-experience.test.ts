@@ -290,7 +290,12 @@ describe('the home page', () => {
     const own = await startTestIssuer(
       {
         clients: [
-          { id: 'svc', secret: 'a-real-secret', grantTypes: ['client_credentials'], scopes: [] },
+          {
+            id: 'svc',
+            secret: 'a-real-secret',
+            grantTypes: ['client_credentials'],
+            scopes: ['openid'],
+          },
         ],
       },
       false,
