@@ -211,7 +211,7 @@ describe('configuration', () => {
         ],
       }),
     ).toThrow(
-      /clients\.0\.introspects\.0: no resource server has audience "urn:nowhere"[\s\S]*clients\.1\.introspects: needs a confidential client/,
+      /clients\[0\]\.introspects\[0\]: no resource server has audience "urn:nowhere"[\s\S]*clients\[1\]\.introspects: needs a confidential client/,
     );
   });
 });
