@@ -28,7 +28,7 @@ export type BenchAlg = 'RS256' | 'ES256';
 
 export interface IssuerConfigOptions {
   alg: BenchAlg;
-  /** Folder for keyring.json (memory store); the benchmark never writes under the repo's keys/. */
+  /** Folder for the key ring file (memory store); the benchmark never writes under the repo's keys/. */
   keysDir: string;
   /** Short key durations so admin rotations are possible every second. */
   fastRotation?: boolean;

@@ -89,7 +89,10 @@ export async function startIssuer(
   const adapter = client
     ? createRedisAdapter(client, config.redis.namespace, adapterOptions)
     : createMemoryAdapter(adapterOptions);
-  const { store: ringStore } = openRingStore(config, client, { ephemeral: options.ephemeralKeys });
+  const { store: ringStore, notice: ringNotice } = openRingStore(config, client, {
+    ephemeral: options.ephemeralKeys,
+  });
+  if (ringNotice) logger.warn(ringNotice);
   if (!config.keys.secret) {
     logger.warn(
       'keys.secret (KEYSTORE_SECRET) is not set: private signing keys are stored unencrypted',

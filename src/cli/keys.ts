@@ -54,7 +54,7 @@ export function registerKeys(program: Command): void {
   const keys = program
     .command('keys')
     .description(
-      'manage the signing keys in the configured store (Redis with REDIS_URL, else keys/keyring.json); no running server needed',
+      'manage the signing keys in the configured store (Redis with REDIS_URL, else the issuer’s keys/keyring-<namespace>.json); no running server needed',
     )
     .addHelpText(
       'after',

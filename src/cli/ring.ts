@@ -11,7 +11,7 @@ import { createRedisClient, redactUrl, whenReady } from '../store/redis.js';
 export interface OpenRing {
   store: KeyRingStore;
   manager: KeyRingManager;
-  /** `redis (redis://host:port, namespace ns)` or `file keys/keyring.json`. */
+  /** `redis (redis://host:port, namespace ns)` or `file keys/keyring-<namespace>.json`. */
   where: string;
   close(): Promise<void>;
 }
@@ -20,7 +20,7 @@ const CONNECT_WAIT_MS = 5000;
 
 /**
  * The ring store `startIssuer` would use for `config`: Redis when `redis.url` is set, else the
- * file `keys.dir/keyring.json`. A change written through the manager is announced to running
+ * issuer's file `keys.dir/keyring-<namespace>.json`. A change written through the manager is announced to running
  * instances (Redis pub/sub; a file is re-read by the server every `keys.refreshInterval`).
  * @throws StoreUnavailableError when Redis does not answer within 5 s.
  */
@@ -30,7 +30,8 @@ export async function openKeyRing(config: IssuerConfig): Promise<OpenRing> {
     client = createRedisClient(config.redis.url);
     await waitReady(client, config.redis.url);
   }
-  const { store, where } = openRingStore(config, client);
+  const { store, where, notice } = openRingStore(config, client);
+  if (notice) process.stderr.write(`oidc-issuer: note: ${notice}\n`);
   const manager = new KeyRingManager({ store, policy: rotationPolicyOf(config) });
   return {
     store,

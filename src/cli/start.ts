@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { isLoopback } from '../http/console-gate.js';
+import { ringFilePath } from '../keystore/configured.js';
 import { redactUrl } from '../store/redis.js';
 
 /** `oidc-issuer start`: run the server until SIGINT/SIGTERM. */
@@ -49,7 +50,7 @@ function banner(config: IssuerConfig, port: number): string {
     `  issuer      ${config.issuer}`,
     `  discovery   ${config.issuer}/.well-known/openid-configuration`,
     `  jwks        ${config.issuer}/jwks`,
-    `  store       ${config.redis.url ? `redis (${redactUrl(config.redis.url)})` : 'memory (key ring in keys/keyring.json)'}`,
+    `  store       ${config.redis.url ? `redis (${redactUrl(config.redis.url)})` : `memory (key ring in ${ringFilePath(config)})`}`,
   ];
   if (config.demo) {
     lines.push(

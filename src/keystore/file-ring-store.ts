@@ -10,8 +10,19 @@ import {
 } from './serialize.js';
 import type { KeyRing, KeyRingStore } from './types.js';
 
+/** The file name of the key ring of the issuer whose namespace is `namespace`. */
+export function ringFileName(namespace: string): string {
+  return `keyring-${namespace}.json`;
+}
+
+/** Key ring files (this version's and the earlier shared one), never read as key files. */
+export const RING_FILE = /^keyring(-[A-Za-z0-9._-]+)?\.json$/;
+
+/** The one ring file of versions before the ring was per issuer. */
+export const LEGACY_RING_FILE = 'keyring.json';
+
 /**
- * A key ring in one file (by default `keys/keyring.json`) for a single instance without Redis.
+ * A key ring in one file (the server uses `keys/keyring-<namespace>.json`) for a single instance without Redis.
  * Writes go to a temporary file in the same directory, are flushed, and then renamed over the
  * ring, so a crash leaves either the old or the new ring, never half of one. The file is
  * created with mode 0600 and its directory with 0700. Updates within this process are

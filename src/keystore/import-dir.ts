@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyError } from '../errors.js';
+import { RING_FILE } from './file-ring-store.js';
 import { parsePrivateKeys } from './import.js';
 import type { KeyRingManager } from './manager.js';
 
 /** Files in the keys folder that are read as private keys at start (the ring file is not). */
 const KEY_FILE = /\.(pem|key|jwk|jwks|json)$/i;
-const RING_FILE = 'keyring.json';
 
 /**
  * Imports the private keys found in `dir` (PEM as `openssl genpkey` writes them, JWK or JWK
@@ -19,7 +19,7 @@ export async function importKeyDirectory(dir: string, manager: KeyRingManager): 
   let names: string[];
   try {
     names = readdirSync(dir).filter(
-      (n) => KEY_FILE.test(n) && n !== RING_FILE && !n.startsWith('.'),
+      (n) => KEY_FILE.test(n) && !RING_FILE.test(n) && !n.startsWith('.'),
     );
   } catch {
     return [];

@@ -223,7 +223,9 @@ describe('oidc-issuer keys on the file store (no server)', () => {
     try {
       const empty = await runCli(['keys', 'list'], { cwd });
       expect(empty.code).toBe(0);
-      expect(empty.stdout).toContain('the key ring in file keys/keyring.json is empty');
+      expect(empty.stdout).toMatch(
+        /the key ring in file keys\/keyring-iss-[0-9a-f]{12}\.json is empty/,
+      );
       const rotate = await runCli(['keys', 'rotate'], { cwd });
       expect(rotate.code).toBe(1);
       expect(rotate.stderr).toMatch(/rotation is possible from \d{4}-.*\(ROTATION_TOO_EARLY\)/);

@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { startIssuer } from '../../src/issuer.js';
+import { ringFilePath } from '../../src/keystore/configured.js';
 import { createLogger } from '../../src/log.js';
 import { waitFor } from '../support/issuer.js';
 
@@ -32,7 +33,7 @@ const kidsIn = (file: string) =>
 describe('private keys at rest (file store)', () => {
   it('warns without a secret, refuses a plaintext ring once a secret is set, and encrypts it when told to', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'at-rest-'));
-    const file = join(dir, 'keyring.json');
+    const file = ringFilePath(validateConfig({ keys: { dir } }));
 
     const plain = await run(dir, {});
     const kids = plain.issuer.keyRing

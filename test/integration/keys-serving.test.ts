@@ -260,7 +260,7 @@ describe('keys imported from the keys folder at start', () => {
     } finally {
       await running.close();
     }
-    // A restart keeps the same ring (kept in keys/keyring.json) and does not import twice.
+    // A restart keeps the same ring (kept in keys/keyring-<namespace>.json) and does not import twice.
     const again = await startIssuer(config, {
       issuerFromPort: true,
       logger: createLogger('silent'),
