@@ -19,6 +19,7 @@ export const ENV = {
   redisNamespace: 'REDIS_NAMESPACE',
   logLevel: 'LOG_LEVEL',
   trustProxy: 'TRUST_PROXY',
+  allowedHosts: 'ALLOWED_HOSTS',
   adminToken: 'ADMIN_TOKEN',
   keystoreSecret: 'KEYSTORE_SECRET',
   keystoreAcceptPlaintext: 'KEYSTORE_ACCEPT_PLAINTEXT',
@@ -133,6 +134,12 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
   });
   set(ENV.trustProxy, (v) => {
     raw.trustProxy = /^(1|true|yes)$/i.test(v);
+  });
+  set(ENV.allowedHosts, (v) => {
+    raw.allowedHosts = v
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
   });
   set(ENV.redisUrl, (v) => {
     section('redis').url = v;

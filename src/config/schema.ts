@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isHostPattern, LOOPBACK_HOSTS } from '../http/allowed-hosts.js';
 import { SIGNING_ALGS } from '../keystore/types.js';
 import {
   clientJwkProblems,
@@ -185,6 +186,18 @@ export const configSchema = z.strictObject({
   port: port.default(3000),
   /** Trust X-Forwarded-* headers (behind a reverse proxy). */
   trustProxy: z.boolean().default(false),
+  /**
+   * Host names (besides the issuer URL's own) that requests may carry in `Host` — or in
+   * `X-Forwarded-Host` behind a trusted proxy — any port. `*.example.test` allows subdomains,
+   * `*` any host. Other hosts get a 400: discovery and redirects are built from that host.
+   */
+  allowedHosts: z
+    .array(
+      z.string().refine(isHostPattern, {
+        error: 'must be a host name or IP address without port, *.domain, or *',
+      }),
+    )
+    .default([...LOOPBACK_HOSTS]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   redis: z
     .strictObject({

@@ -9,6 +9,7 @@ import type { JwksDocument } from '../keystore/jwks.js';
 import type { Accounts } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/host.js';
 import { type AdminExtension, adminRoutes, type KeyAdmin } from './admin.js';
+import { HostPolicy, refuseHost } from './allowed-hosts.js';
 import { healthRoutes, type ReadinessChecks } from './health.js';
 import { homeRoute } from './home.js';
 import { interactionRoutes } from './interactions.js';
@@ -36,6 +37,9 @@ const JWKS_PATHS = new Set(['/jwks', '/.well-known/jwks.json']);
 const OUR_PATHS = new Set(['/', '/healthz', '/readyz', '/metrics', ...JWKS_PATHS]);
 const OUR_PREFIXES = ['/interaction/', '/admin/', '/_issuer/'];
 
+/** Probes and scrapers call these by IP address; nothing in their answers is built from the host. */
+const ANY_HOST_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
 /** Paths served by our own routes; everything else goes straight to oidc-provider. */
 function isOurs(path: string): boolean {
   return OUR_PATHS.has(path) || OUR_PREFIXES.some((prefix) => path.startsWith(prefix));
@@ -43,12 +47,13 @@ function isOurs(path: string): boolean {
 
 /**
  * The koa app. Every request passes, in this order:
- *   request id + access log → metrics → our routes (home page, health, metrics, JWKS,
+ *   request id + access log → metrics → Host check (allowedHosts) → our routes (home page, health, metrics, JWKS,
  *   interaction pages, admin, static CSS) → the current oidc-provider (discovery, authorize,
  *   token, userinfo, …).
  */
 export function createApp(deps: AppDeps): Koa {
   const { config, logger, host, metrics } = deps;
+  const hosts = new HostPolicy(config.issuer, config.allowedHosts);
   const app = new Koa({ proxy: config.trustProxy });
   app.silent = true;
   app.on('error', (err, ctx) => {
@@ -105,6 +110,11 @@ export function createApp(deps: AppDeps): Koa {
     ctx.state.reqId = reqId;
     ctx.set('X-Request-Id', reqId);
     try {
+      const refusal = hosts.check(ctx);
+      if (refusal && !(refusal.reason === 'not-allowed' && ANY_HOST_PATHS.has(ctx.path))) {
+        refuseHost(ctx, refusal);
+        return;
+      }
       // oidc-provider's own endpoints skip our routers: they are the hot path (token, userinfo).
       if (JWKS_PATHS.has(ctx.path) && (ctx.method === 'GET' || ctx.method === 'HEAD')) jwks(ctx);
       else if (isOurs(ctx.path)) await ourRoutes(ctx, () => toProvider(ctx));

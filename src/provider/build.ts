@@ -1,4 +1,5 @@
 import type { JWK } from 'jose';
+import type Koa from 'koa';
 import Provider, {
   type AdapterFactory,
   type ClientMetadata,
@@ -220,6 +221,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  provider.use(discoveryCaching(config.trustProxy));
   return provider;
 }
 
@@ -241,6 +243,25 @@ function toClientMetadata(defaultAlg: SigningAlg) {
       scope: c.scopes.join(' '),
       id_token_signed_response_alg: c.idTokenSigningAlg ?? defaultAlg,
     };
+  };
+}
+
+const DISCOVERY_PATH = '/.well-known/openid-configuration';
+
+/**
+ * Discovery's endpoint URLs are built from the request's host (and, behind a trusted proxy, the
+ * forwarded host and scheme), so caches must key on those; a short lifetime keeps a config change
+ * visible soon.
+ */
+function discoveryCaching(trustProxy: boolean): Koa.Middleware {
+  const varies = trustProxy ? ['Host', 'X-Forwarded-Host', 'X-Forwarded-Proto'] : ['Host'];
+  return (ctx, next) => {
+    // Every other request passes straight through, without an extra async frame on the hot path.
+    if (ctx.path !== DISCOVERY_PATH) return next();
+    return next().then(() => {
+      ctx.vary(varies);
+      if (ctx.status === 200) ctx.set('Cache-Control', 'public, max-age=60');
+    });
   };
 }
 

@@ -48,9 +48,11 @@ const envOf = (s: Service): Record<string, string> =>
     Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(String(v))]),
   );
 const replicas = Object.entries(services).filter(([, s]) => s.build?.target === 'runtime');
+/** `[address:]host:container` of a service's first published port, interpolated. */
 const portMapping = (s: Service) => {
-  const [host, container] = (s.ports?.[0] ?? '').split(':').map(Number);
-  return { host, container };
+  const parts = interpolate(s.ports?.[0] ?? '').split(':');
+  const [host, container] = parts.slice(-2).map(Number);
+  return { address: parts.length > 2 ? parts[0] : undefined, host, container };
 };
 
 /** Dockerfile stages: name → instructions (continuation lines joined, comments dropped). */
@@ -138,6 +140,21 @@ describe('docker-compose.yml', () => {
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
   });
 
+  it('publishes every port on 127.0.0.1 unless PUBLISH_ADDRESS says otherwise', () => {
+    const published = Object.entries(services).filter(([, s]) => s.ports);
+    expect(published.length).toBeGreaterThanOrEqual(5);
+    for (const [name, s] of published) {
+      expect(s.ports, name).toHaveLength(1);
+      expect(portMapping(s).address, name).toBe('127.0.0.1');
+    }
+    process.env.COMPOSE_TEST_PUBLISH_ADDRESS = '0.0.0.0';
+    try {
+      for (const [name, s] of published) expect(portMapping(s).address, name).toBe('0.0.0.0');
+    } finally {
+      delete process.env.COMPOSE_TEST_PUBLISH_ADDRESS;
+    }
+  });
+
   it('gives browser and containers one issuer URL: a shared hostname on the same port', () => {
     const [, first] = replicas[0] ?? [];
     const issuer = new URL(envOf(first ?? {}).ISSUER ?? '');
@@ -147,6 +164,11 @@ describe('docker-compose.yml', () => {
     expect(Number(issuer.port)).toBe(portMapping(first ?? {}).container);
     for (const [name, s] of replicas) {
       expect(s.networks?.default?.aliases, name).toContain(issuer.hostname);
+      // Containers use the alias even when ISSUER is overridden to localhost.
+      const allowed = loadConfig({ env: { ...envOf(s), ISSUER: 'http://localhost:3000' } });
+      expect(allowed.allowedHosts, name).toEqual(
+        expect.arrayContaining([issuer.hostname, 'localhost', '127.0.0.1']),
+      );
     }
     for (const name of ['rp-web', 'api', 'spa']) {
       expect(envOf(services[name] ?? {}).ISSUER, name).toBe(issuer.href.replace(/\/$/, ''));
@@ -172,7 +194,7 @@ describe('docker-compose.yml', () => {
       const env = envOf(s);
       expect(s.profiles).toEqual(['examples']);
       expect(s.build?.target).toBe('examples');
-      expect(portMapping(s)).toEqual({ host: Number(env.PORT), container: Number(env.PORT) });
+      expect(portMapping(s)).toMatchObject({ host: Number(env.PORT), container: Number(env.PORT) });
       expect(s.command?.[1]).toBe(`examples/${name}/server.js`);
       expect(() => root(s.command?.[1] ?? '')).not.toThrow();
     }
@@ -244,6 +266,23 @@ describe('the compose replicas, run from their own environment', () => {
       await fetch(`http://127.0.0.1:${one.port}/.well-known/openid-configuration`)
     ).json()) as { issuer: string };
     expect(discovery.issuer).toBe(issuerUrl);
+    // The names browsers and containers use are served; any other Host is refused.
+    const withHost = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: one.port, path: '/.well-known/openid-configuration' },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.setHeader('host', host);
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await withHost(new URL(issuerUrl ?? '').host)).toBe(200);
+    expect(await withHost('localhost:3000')).toBe(200);
+    expect(await withHost('evil.example:3000')).toBe(400);
 
     const [jwksOne, jwksTwo] = await Promise.all(
       running.map(
@@ -333,9 +372,12 @@ describe('issuer URLs behind Docker networking and reverse proxies (docs/docker.
       req.end();
     });
 
-  it('builds endpoint URLs from the Host a client used unless it trusts X-Forwarded-*', async () => {
+  it('builds endpoint URLs from the (allowed) Host a client used unless it trusts X-Forwarded-*', async () => {
     const forwarded = { 'x-forwarded-host': 'id.example.test', 'x-forwarded-proto': 'https' };
-    const direct = await startTestIssuer({ issuer: 'https://id.example.test' });
+    const direct = await startTestIssuer({
+      issuer: 'https://id.example.test',
+      allowedHosts: ['issuer'],
+    });
     const proxied = await startTestIssuer({ issuer: 'https://id.example.test', trustProxy: true });
     try {
       const byServiceName = await discoveryWith(direct.port, { host: 'issuer:3000', ...forwarded });
