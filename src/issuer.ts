@@ -12,7 +12,7 @@ import { openRingStore, resealRing, rotationPolicyOf } from './keystore/configur
 import { importKeyDirectory } from './keystore/import-dir.js';
 import { KeyRingManager } from './keystore/manager.js';
 import type { KeyRing, SigningAlg } from './keystore/types.js';
-import { createLogger } from './log.js';
+import { createLogger, logSecretsOf } from './log.js';
 import { Accounts, DYNAMIC_ACCOUNT_MODEL } from './provider/accounts.js';
 import { buildProvider } from './provider/build.js';
 import { ProviderHost } from './provider/host.js';
@@ -58,7 +58,7 @@ export async function startIssuer(
   initial: IssuerConfig,
   options: IssuerOptions = {},
 ): Promise<RunningIssuer> {
-  const logger = options.logger ?? createLogger(initial.logLevel);
+  const logger = options.logger ?? createLogger(initial.logLevel, undefined, logSecretsOf(initial));
   const clock = options.clock ?? Date.now;
   let appHandler: ReturnType<Koa['callback']> | undefined;
   const server = createServer(

@@ -185,9 +185,13 @@ export function wrapStoreError(err: unknown): unknown {
   return new StoreUnavailableError(`redis unavailable: ${message}`, { cause: err });
 }
 
-/** A Redis URL with any credentials masked, for logs and messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
+/**
+ * `text` with the credentials of every URL in it masked (`scheme://***@host`), for messages
+ * and, through the logger, every log line. Up to the last `@` before the host, as URL parsers
+ * read it, so a password with a raw `@` is masked whole.
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/\/\/[^/\s"]*@/g, '//***@');
 }
 
 /**
