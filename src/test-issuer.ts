@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JWK, JWTPayload } from 'jose';
+import { onIssuer } from './config/client-rules.js';
 import { demoConfig } from './config/demo.js';
 import { validateConfig } from './config/load.js';
 import type { IssuerConfig, RawConfig } from './config/schema.js';
@@ -189,7 +190,9 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
             : 'no client allowed the authorization_code grant is configured',
         );
       }
-      const redirectUri = request.redirectUri ?? client.redirectUris[0];
+      const registered = client.redirectUris[0];
+      const redirectUri =
+        request.redirectUri ?? (registered ? onIssuer(url, registered) : undefined);
       if (!redirectUri)
         throw new TokenError('LOGIN_FAILED', `client ${client.id} has no redirect URI`);
       const apiScopes = new Set(cfg.resourceServers.flatMap((r) => r.scopes));

@@ -8,7 +8,7 @@ import { publicKeyPem, toPublicJwk } from '../keystore/export.js';
 import { generateSigningKey } from '../keystore/generate.js';
 import { SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
 import { type Finding, type InspectReport, inspectKeys } from '../tokens/jwk-inspect.js';
-import { fetchJson, isHttpUrl, readText } from '../tokens/key-source.js';
+import { fetchKeyDocument, isHttpUrl, readText } from '../tokens/key-source.js';
 import { EXIT, ExitStatus } from './exit.js';
 import { printJson, println } from './io.js';
 
@@ -102,13 +102,7 @@ export function registerJwk(program: Command): void {
 /** Inline JSON, a URL (a discovery document is followed to its jwks_uri), stdin or a file. */
 async function readInput(input: string): Promise<string | Record<string, unknown>> {
   if (input.trim().startsWith('{')) return input;
-  if (isHttpUrl(input)) {
-    const doc = await fetchJson(input, 'JWKS_UNAVAILABLE', 'document', {});
-    if (!('keys' in doc) && typeof doc.jwks_uri === 'string') {
-      return fetchJson(doc.jwks_uri, 'JWKS_UNAVAILABLE', 'JWKS', {});
-    }
-    return doc;
-  }
+  if (isHttpUrl(input)) return fetchKeyDocument(input);
   return readText(input);
 }
 

@@ -60,6 +60,7 @@ function banner(config: IssuerConfig, port: number): string {
       '    demo-spa      public client, PKCE, redirect http://localhost:5173/callback',
       '    demo-web      secret demo-web-secret, redirect http://localhost:3001/callback',
       '    demo-service  secret demo-service-secret, client_credentials for http://localhost:4000/api',
+      `    debugger      the web console's client: sign in at ${config.issuer}/debugger`,
       '',
       `  try: curl -s -u demo-service:demo-service-secret -d grant_type=client_credentials ${config.issuer}/token`,
     );

@@ -13,8 +13,14 @@ import type { ClientConfig } from './schema.js';
 /** oidc-provider's `noVSCHAR`: client ids and secrets are printable ASCII (RFC 6749 VSCHAR). */
 export const PRINTABLE_ASCII = /^[\x20-\x7E]+$/;
 
-/** Problems with one redirect or post-logout redirect URI; empty when oidc-provider accepts it. */
+/**
+ * Problems with one redirect or post-logout redirect URI; empty when oidc-provider accepts it.
+ * A path starting with `/` is taken on the issuer (see `onIssuer`).
+ */
 export function redirectUriProblems(value: string): string[] {
+  if (/^\/(?!\/)/.test(value)) {
+    return value.includes('#') ? ['must not contain a fragment (#…)'] : [];
+  }
   const url = URL.parse(value);
   if (!url) return [`must be an absolute http(s) URI (got ${JSON.stringify(value)})`];
   const problems: string[] = [];
@@ -29,6 +35,14 @@ export function redirectUriProblems(value: string): string[] {
   }
   if (value.includes('#')) problems.push('must not contain a fragment (#…)');
   return problems;
+}
+
+/**
+ * `uri` as an absolute URL. A redirect URI starting with `/` is a path on the issuer itself
+ * (such as the console's `/debugger/callback`), so it follows the issuer URL wherever it runs.
+ */
+export function onIssuer(issuer: string, uri: string): string {
+  return uri.startsWith('/') ? `${issuer.replace(/\/+$/, '')}${uri}` : uri;
 }
 
 /** A browser origin for CORS: compared byte for byte with the `Origin` header. */

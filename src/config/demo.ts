@@ -86,6 +86,18 @@ export function demoConfig(): RawConfig {
         resources: [DEMO_API_AUDIENCE],
       },
       {
+        // The console's debugger (/debugger) signs in with this client; its redirect URI is a
+        // path on the issuer itself, so it follows the issuer URL wherever it runs.
+        id: 'debugger',
+        name: 'Issuer debugger',
+        redirectUris: ['/debugger/callback'],
+        postLogoutRedirectUris: ['/debugger'],
+        grantTypes: ['authorization_code', 'refresh_token'],
+        scopes: ['openid', 'profile', 'email', 'groups', 'offline_access', 'api:read', 'api:write'],
+        resources: [DEMO_API_AUDIENCE],
+        skipConsent: true,
+      },
+      {
         id: 'demo-service',
         name: 'Demo machine client',
         secret: 'demo-service-secret',

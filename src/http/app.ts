@@ -10,6 +10,8 @@ import type { Accounts } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/host.js';
 import { type AdminExtension, adminRoutes, type KeyAdmin } from './admin.js';
 import { HostPolicy, refuseHost } from './allowed-hosts.js';
+import { CONSOLE_PAGES, consoleRoutes } from './console.js';
+import { consoleEnabled } from './console-gate.js';
 import { healthRoutes, type ReadinessChecks } from './health.js';
 import { homeRoute } from './home.js';
 import { interactionRoutes } from './interactions.js';
@@ -34,7 +36,14 @@ export interface AppDeps {
 
 /** Served first, with no router in front: verifiers poll it, and its body is precomputed. */
 const JWKS_PATHS = new Set(['/jwks', '/.well-known/jwks.json']);
-const OUR_PATHS = new Set(['/', '/healthz', '/readyz', '/metrics', ...JWKS_PATHS]);
+const OUR_PATHS = new Set([
+  '/',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  ...JWKS_PATHS,
+  ...CONSOLE_PAGES,
+]);
 const OUR_PREFIXES = ['/interaction/', '/admin/', '/_issuer/'];
 
 /** Probes and scrapers call these by IP address; nothing in their answers is built from the host. */
@@ -47,9 +56,9 @@ function isOurs(path: string): boolean {
 
 /**
  * The koa app. Every request passes, in this order:
- *   request id + access log → metrics → Host check (allowedHosts) → our routes (home page, health, metrics, JWKS,
- *   interaction pages, admin, static CSS) → the current oidc-provider (discovery, authorize,
- *   token, userinfo, …).
+ *   request id + access log → metrics → Host check (allowedHosts) → our routes (home page,
+ *   health, metrics, JWKS, interaction pages, admin, static CSS, the web console when enabled)
+ *   → the current oidc-provider (discovery, authorize, token, userinfo, …).
  */
 export function createApp(deps: AppDeps): Koa {
   const { config, logger, host, metrics } = deps;
@@ -78,6 +87,15 @@ export function createApp(deps: AppDeps): Koa {
     ctx.body = deps.views.stylesheet;
   });
   adminRoutes(router, config.admin.token, deps.keys, deps.clock, deps.adminExtensions);
+  if (consoleEnabled(config)) {
+    consoleRoutes(router, {
+      config,
+      views: deps.views,
+      jwks: deps.jwks,
+      ring: () => deps.keys.current(),
+      clock: deps.clock,
+    });
+  }
   const interactions = interactionRoutes({
     ...deps,
     onLogin: (method) => metrics.logins.inc({ method }),

@@ -1,5 +1,7 @@
 import type Router from '@koa/router';
+import { onIssuer } from '../config/client-rules.js';
 import type { IssuerConfig } from '../config/schema.js';
+import { consoleEnabled } from './console-gate.js';
 import { sendPage, type Views } from './views.js';
 
 /** RFC 7636's example verifier: public, so the "try it" link is reproducible by anyone. */
@@ -7,8 +9,8 @@ const EXAMPLE_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 
 /**
  * `GET /`: what a developer who opens the issuer in a browser wants to know — the endpoints,
- * the test users and clients (secrets only for the public demo config), a sign-in link and a
- * token command to copy.
+ * the test users and clients (secrets only for the public demo config), a sign-in link (to the
+ * console's debugger when the console is on) and a token command to copy.
  */
 export function homeRoute(router: Router, config: IssuerConfig, views: Views): void {
   const html = render(config, views);
@@ -19,11 +21,12 @@ export function homeRoute(router: Router, config: IssuerConfig, views: Views): v
 
 function render(config: IssuerConfig, views: Views): string {
   const issuer = config.issuer;
+  const withConsole = consoleEnabled(config);
   const interactive = config.clients.find(
     (c) => c.grantTypes.includes('authorization_code') && c.redirectUris.length > 0,
   );
   let tryLogin: string | undefined;
-  if (interactive) {
+  if (!withConsole && interactive) {
     const url = new URL(`${issuer}/auth`);
     const scope = [
       'openid',
@@ -33,7 +36,7 @@ function render(config: IssuerConfig, views: Views): string {
       client_id: interactive.id,
       response_type: 'code',
       scope,
-      redirect_uri: interactive.redirectUris[0] as string,
+      redirect_uri: onIssuer(issuer, interactive.redirectUris[0] as string),
       code_challenge: EXAMPLE_CHALLENGE,
       code_challenge_method: 'S256',
       state: 'try-it',
@@ -62,6 +65,7 @@ function render(config: IssuerConfig, views: Views): string {
       kind: c.secret ? 'confidential' : 'public, PKCE',
       secret: config.demo ? c.secret : undefined,
     })),
+    console: withConsole,
     tryLogin,
     tryClient: interactive?.id,
     tryCurl,

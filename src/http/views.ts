@@ -13,7 +13,18 @@ export class Views {
   constructor(private readonly demo: boolean) {}
 
   render(
-    view: 'index' | 'login' | 'consent' | 'logout' | 'logged-out' | 'error' | 'device',
+    view:
+      | 'index'
+      | 'login'
+      | 'consent'
+      | 'logout'
+      | 'logged-out'
+      | 'error'
+      | 'device'
+      | 'debugger'
+      | 'debugger-callback'
+      | 'tools'
+      | 'keys',
     data: Record<string, unknown>,
   ): string {
     return this.#eta.render(`./${view}`, { demo: this.demo, ...data });
@@ -33,10 +44,26 @@ export const PAGE_HEADERS: Record<string, string> = {
   'Cache-Control': 'no-store',
 };
 
-/** Sends `html` as one of our pages, with `PAGE_HEADERS` (and `status` when given). */
-export function sendPage(ctx: Context, html: string, status?: number): void {
+/**
+ * The console pages' CSP: as `PAGE_HEADERS`, plus scripts (module files only, never inline)
+ * and fetches to this origin.
+ */
+const SCRIPT_PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/**
+ * Sends `html` as one of our pages, with `PAGE_HEADERS` (and `status` when given). A page with
+ * `scripts` may load module scripts and fetch from this origin.
+ */
+export function sendPage(
+  ctx: Context,
+  html: string,
+  status?: number,
+  options: { scripts?: boolean } = {},
+): void {
   if (status !== undefined) ctx.status = status;
   ctx.set(PAGE_HEADERS);
+  if (options.scripts) ctx.set('Content-Security-Policy', SCRIPT_PAGE_CSP);
   ctx.type = 'html';
   ctx.body = html;
 }

@@ -9,6 +9,7 @@ import Provider, {
   type KoaContextWithOIDC,
   type Session,
 } from 'oidc-provider';
+import { onIssuer } from '../config/client-rules.js';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import { sendPage, type Views } from '../http/views.js';
 import type { SigningAlg } from '../keystore/types.js';
@@ -38,6 +39,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
   const clients = new Map(config.clients.map((c) => [c.id, c]));
   const servers = new Map(config.resourceServers.map((r) => [r.audience, r]));
   const defaultAlg = config.keys.algorithms[0] ?? 'RS256';
+  const issuerOrigin = new URL(config.issuer).origin;
   const resourceScopes = new Set(config.resourceServers.flatMap((r) => r.scopes));
   const claimScopes = Object.keys(config.scopes).filter((s) => !resourceScopes.has(s));
 
@@ -51,7 +53,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
 
   const configuration: Configuration = {
     adapter: inputs.adapter as unknown as Configuration['adapter'],
-    clients: config.clients.map(toClientMetadata(defaultAlg)),
+    clients: config.clients.map(toClientMetadata(defaultAlg, config.issuer)),
     findAccount: accounts.findAccount,
     jwks: { keys: inputs.signingKeys as Required<Configuration>['jwks']['keys'] },
     cookies,
@@ -85,8 +87,10 @@ export function buildProvider(inputs: ProviderInputs): Provider {
       'accountId' in token && typeof token.accountId === 'string'
         ? accounts.unscopedClaims(token.accountId)
         : undefined,
+    // The issuer's own pages (the console's debugger) post from its origin; that is not cross-origin.
     clientBasedCORS: (_ctx, origin, client) =>
-      clients.get(client.clientId)?.corsOrigins.includes(origin) ?? false,
+      origin === issuerOrigin ||
+      (clients.get(client.clientId)?.corsOrigins.includes(origin) ?? false),
     ttl: {
       AccessToken: (_ctx, token) =>
         token.resourceServer?.accessTokenTTL ?? secondsOf(config.ttl.accessToken),
@@ -227,7 +231,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
 
 const usesCode = (c: ClientConfig) => c.grantTypes.includes('authorization_code');
 
-function toClientMetadata(defaultAlg: SigningAlg) {
+function toClientMetadata(defaultAlg: SigningAlg, issuer: string) {
   return (c: ClientConfig): ClientMetadata => {
     const grants = c.grantTypes;
     return {
@@ -236,8 +240,8 @@ function toClientMetadata(defaultAlg: SigningAlg) {
       ...(c.secret ? { client_secret: c.secret } : {}),
       token_endpoint_auth_method: c.authMethod ?? (c.secret ? 'client_secret_basic' : 'none'),
       ...(c.jwks ? { jwks: c.jwks as unknown as ClientMetadata['jwks'] } : {}),
-      redirect_uris: c.redirectUris,
-      post_logout_redirect_uris: c.postLogoutRedirectUris,
+      redirect_uris: c.redirectUris.map((uri) => onIssuer(issuer, uri)),
+      post_logout_redirect_uris: c.postLogoutRedirectUris.map((uri) => onIssuer(issuer, uri)),
       grant_types: grants,
       response_types: usesCode(c) ? ['code'] : [],
       scope: c.scopes.join(' '),

@@ -3,6 +3,7 @@
  * it, the way a verifier (or an attacker) would see it. For `oidc-issuer jwk inspect`.
  */
 import {
+  createHash,
   createPrivateKey,
   createPublicKey,
   type JsonWebKey,
@@ -52,6 +53,13 @@ export interface InspectReport {
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 const MIN_RSA_BITS = 2048;
+/** AWS ALB's JWT verification takes a JWKS of at most this many keys. */
+const ALB_MAX_KEYS = 10;
+/** The `key_ops` values that fit each `use` (RFC 7517 §4.3: the two must agree). */
+const OPS_FOR_USE: Record<string, string[]> = {
+  sig: ['sign', 'verify'],
+  enc: ['encrypt', 'decrypt', 'wrapKey', 'unwrapKey', 'deriveKey', 'deriveBits'],
+};
 const ALGS_FOR: Record<string, string[]> = {
   RSA: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'RSA-OAEP', 'RSA-OAEP-256'],
   'EC:P-256': ['ES256', 'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A256KW'],
@@ -97,6 +105,13 @@ export async function inspectKeys(input: string | Record<string, unknown>): Prom
             message: `kid ${kid} appears ${count} times; verifiers pick one of them arbitrarily or reject the set`,
           });
         }
+      }
+      if (keys.length > ALB_MAX_KEYS) {
+        report.findings.push({
+          severity: 'warning',
+          code: 'TOO_MANY_KEYS',
+          message: `${keys.length} keys; AWS ALB accepts a JWKS of at most ${ALB_MAX_KEYS} keys`,
+        });
       }
       if (keys.length > 1 && report.keys.some((k) => k.kid === undefined)) {
         report.findings.push({
@@ -147,7 +162,7 @@ async function inspectJwk(value: unknown, index: number, inSet: boolean): Promis
     add(
       'error',
       'UNKNOWN_KTY',
-      `unknown kty ${JSON.stringify(report.kty)}; some verifiers reject the whole set for it`,
+      `unknown kty ${JSON.stringify(report.kty)}; go-jose and Go's jwkset before v0.11 reject the whole set for one such key`,
     );
     return report;
   }
@@ -205,6 +220,8 @@ async function inspectJwk(value: unknown, index: number, inSet: boolean): Promis
       `alg ${report.alg} does not fit a ${family.replace(':', ' ')} key (${allowed.filter((a) => !a.includes('-') && !a.startsWith('A') && a !== 'dir').join(', ')})`,
     );
   }
+  checkUseAndOps(jwk, add);
+  if (Array.isArray(jwk.x5c) && jwk.kty !== 'oct') await checkCertificate(jwk, add);
   if (report.use !== undefined && report.use !== 'sig') {
     add(
       'note',
@@ -228,6 +245,69 @@ async function inspectJwk(value: unknown, index: number, inSet: boolean): Promis
     );
   }
   return report;
+}
+
+/** `use` and `key_ops` must not contradict each other (RFC 7517 §4.3). */
+function checkUseAndOps(jwk: JWK, add: (s: Severity, c: string, m: string) => void): void {
+  const ops = jwk.key_ops;
+  if (ops === undefined) return;
+  if (!Array.isArray(ops) || ops.some((o) => typeof o !== 'string')) {
+    add('error', 'BAD_KEY_OPS', 'key_ops must be an array of strings');
+    return;
+  }
+  const fitting = jwk.use !== undefined ? OPS_FOR_USE[jwk.use] : undefined;
+  const misfits = fitting ? ops.filter((o) => !fitting.includes(o)) : [];
+  if (misfits.length > 0) {
+    add(
+      'error',
+      'USE_KEY_OPS_CONFLICT',
+      `use is ${JSON.stringify(jwk.use)} but key_ops lists ${misfits.join(', ')}; verifiers that check both refuse the key`,
+    );
+  }
+}
+
+/** The `x5c` leaf certificate must carry this very key, and `x5t`/`x5t#S256` must be its hashes. */
+async function checkCertificate(
+  jwk: JWK & Record<string, unknown>,
+  add: (s: Severity, c: string, m: string) => void,
+): Promise<void> {
+  const [first] = jwk.x5c as unknown[];
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(Buffer.from(String(first), 'base64'));
+  } catch (e) {
+    add(
+      'error',
+      'X5C_INVALID',
+      `the first x5c entry is not a certificate: ${(e as Error).message}`,
+    );
+    return;
+  }
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, ...publicMembers } = jwk;
+  try {
+    const stated = createPublicKey({ key: publicMembers as JsonWebKey, format: 'jwk' });
+    const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+    if (!spki(stated).equals(spki(leaf.publicKey))) {
+      add(
+        'error',
+        'X5C_KEY_MISMATCH',
+        `the x5c leaf certificate (${leaf.subject.replace(/\n/g, ', ')}) holds another key than this JWK`,
+      );
+    }
+  } catch {
+    return; // An unusable key was reported already.
+  }
+  for (const [member, hash] of [
+    ['x5t', 'sha1'],
+    ['x5t#S256', 'sha256'],
+  ] as const) {
+    const value = jwk[member];
+    if (value === undefined) continue;
+    const expected = createHash(hash).update(leaf.raw).digest('base64url');
+    if (value !== expected) {
+      add('error', 'X5T_MISMATCH', `${member} is not the ${hash} hash of the x5c leaf certificate`);
+    }
+  }
 }
 
 /** Signs a random message with the private part and verifies it with the stated public part. */

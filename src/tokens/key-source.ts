@@ -95,6 +95,22 @@ export async function loadJwks(
   return { keys: doc.keys.filter((k): k is JWK => !!k && typeof k === 'object'), location: source };
 }
 
+/**
+ * The key document at `url`: a JWK set, one JWK, or a discovery document, which is followed to
+ * its `jwks_uri`. For `jwk inspect` and the console's inspector.
+ * @throws TokenError `JWKS_UNAVAILABLE`.
+ */
+export async function fetchKeyDocument(
+  url: string,
+  options: FetchOptions = {},
+): Promise<Record<string, unknown>> {
+  const doc = await fetchJson(url, 'JWKS_UNAVAILABLE', 'document', options);
+  if (!('keys' in doc) && !('kty' in doc) && typeof doc.jwks_uri === 'string') {
+    return fetchJson(doc.jwks_uri, 'JWKS_UNAVAILABLE', 'JWKS', options);
+  }
+  return doc;
+}
+
 /** The issuer's discovery document. @throws TokenError `DISCOVERY_FAILED`. */
 export async function discover(
   issuer: string,

@@ -34,8 +34,11 @@ export interface Problem {
 export interface VerifyOptions extends FetchOptions {
   /** The expected issuer. Default: the token's own `iss` (then only its keys are trusted). */
   issuer?: string;
-  /** Where the keys are: a URL or a file (`-` = stdin). Default: `jwks_uri` from discovery. */
-  jwks?: string;
+  /**
+   * Where the keys are: a URL, a file (`-` = stdin), or a set already at hand (the console
+   * passes the issuer's own). Default: `jwks_uri` from discovery.
+   */
+  jwks?: string | JwkSetAt;
   /** The expected audience (any one of them must be in `aud`). Not checked when absent. */
   audience?: string | string[];
   /** The expected `typ` header (e.g. `at+jwt`). Not checked when absent. */
@@ -70,6 +73,12 @@ export interface Verdict {
   jwksUri?: string;
   publishedKids: string[];
   key?: VerdictKey;
+}
+
+/** A JWK set and where it was published. */
+export interface JwkSetAt {
+  keys: JWK[];
+  location: string;
 }
 
 const DEFAULT_TOLERANCE_MS = 15_000;
@@ -152,7 +161,7 @@ export async function verifyToken(token: string, options: VerifyOptions = {}): P
     }
     jwksSource = doc.jwks_uri;
   }
-  const jwks = await loadJwks(jwksSource, options);
+  const jwks = typeof jwksSource === 'string' ? await loadJwks(jwksSource, options) : jwksSource;
   verdict.jwksUri = jwks.location;
   verdict.publishedKids = jwks.keys
     .map((k) => k.kid)

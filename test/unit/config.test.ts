@@ -23,7 +23,12 @@ describe('configuration', () => {
     expect(config.demo).toBe(true);
     expect(config.issuer).toBe('http://localhost:3000');
     expect(config.users.map((u) => u.username)).toEqual(['alice', 'bob']);
-    expect(config.clients.map((c) => c.id)).toEqual(['demo-spa', 'demo-web', 'demo-service']);
+    expect(config.clients.map((c) => c.id)).toEqual([
+      'demo-spa',
+      'demo-web',
+      'debugger',
+      'demo-service',
+    ]);
     expect(config.clients.find((c) => c.id === 'demo-service')?.secret).toBe('demo-service-secret');
     expect(config.keys.algorithms).toEqual(['RS256']);
     expect(Object.isFrozen(config)).toBe(true);
