@@ -5,7 +5,7 @@ import type { AdminExtension } from './admin.js';
 /**
  * `POST /admin/tokens`: mints a token signed by the active key, for test suites written in any
  * language. The body takes the options of `oidc-issuer token mint` as JSON (`type`, `sub`,
- * `aud`, `clientId`, `scope`, `claims`, `expiresIn`, `alg`, `nonce`) and the answer is
+ * `aud`, `clientId`, `scope`, `claims`, `expiresIn`, `alg`, `nonce`, `header`) and the answer is
  * `{ token, header, claims }`. It sits behind the admin guard: `Authorization: Bearer
  * <admin.token>`, and 404 when no admin token is configured.
  */

@@ -30,8 +30,16 @@ export interface MintRequest {
   clientId?: string;
   /** Space-separated `scope` claim (access tokens). */
   scope?: string;
-  /** Extra claims. They win over the computed ones, so `{"iss": …}` or `{"exp": …}` is possible. */
+  /**
+   * Extra claims. They win over the computed ones, so `{"iss": …}` or `{"exp": …}` is possible;
+   * a claim given as `null` is left out (`{"aud": null}` makes a token without an audience).
+   */
   claims?: Record<string, unknown>;
+  /**
+   * Extra JOSE header parameters, for negative tests (e.g. `{"crit": ["urn:x"], "urn:x": 1}`).
+   * `alg` and `kid` always come from the signing key; a `typ` given here replaces the default.
+   */
+  header?: Record<string, unknown>;
   /**
    * Lifetime: seconds or `"5m"`, `"1h"`; negative for an already expired token. Defaults to
    * the resource server's (access) or `ttl.accessToken` / `ttl.idToken`.
@@ -46,7 +54,7 @@ export interface MintRequest {
 /** A minted token with its parts, for printing or asserting on. */
 export interface MintedToken {
   token: string;
-  header: { alg: SigningAlg; kid: string; typ?: string };
+  header: { alg: SigningAlg; kid: string; typ?: string } & Record<string, unknown>;
   claims: JWTPayload & Record<string, unknown>;
 }
 
@@ -73,6 +81,10 @@ const requestSchema = z.strictObject({
   expiresIn: z.union([z.number(), z.string()]).optional(),
   alg: z.enum(SIGNING_ALGS).optional(),
   nonce: z.string().max(1024).optional(),
+  header: z
+    .record(z.string(), z.unknown())
+    .refine((h) => !('alg' in h) && !('kid' in h), 'alg and kid come from the signing key')
+    .optional(),
 });
 
 const SNAKE_CASE: Record<string, string> = {
@@ -171,7 +183,9 @@ export async function mintToken(source: MintSource, request: MintRequest): Promi
       ...(request.scope ? { scope: request.scope } : {}),
     };
   }
-  const claims = { ...payload, ...(request.claims ?? {}) } as MintedToken['claims'];
+  const claims = Object.fromEntries(
+    Object.entries({ ...payload, ...(request.claims ?? {}) }).filter(([, v]) => v !== null),
+  ) as MintedToken['claims'];
 
   const key = providerKeys(source.ring(), now).find((k) => k.alg === alg);
   if (!key) {
@@ -180,10 +194,17 @@ export async function mintToken(source: MintSource, request: MintRequest): Promi
       `no ${alg} key signs right now (configured algorithms: ${config.keys.algorithms.join(', ')})`,
     );
   }
-  const header = { alg, kid: key.kid, ...(typ ? { typ } : {}) };
+  const header: MintedToken['header'] = {
+    ...(typ ? { typ } : {}),
+    ...(request.header ?? {}),
+    alg,
+    kid: key.kid,
+  };
+  const crit: string[] = Array.isArray(header.crit) ? header.crit.map(String) : [];
+  // jose refuses to sign a `crit` it does not know unless told the names are understood.
   const token = await new SignJWT(claims)
     .setProtectedHeader(header)
-    .sign(await importJWK(key, alg));
+    .sign(await importJWK(key, alg), { crit: Object.fromEntries(crit.map((c) => [c, true])) });
   return { token, header, claims };
 }
 
