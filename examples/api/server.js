@@ -59,6 +59,8 @@ async function verify(token) {
     typ: 'at+jwt',
     algorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', 'Ed25519'],
     requiredClaims: ['exp', 'iat', 'sub', 'client_id'],
+    // Also refuses an `iat` in the future, which jose checks only with a maximum age.
+    maxTokenAge: '1d',
   });
   return payload;
 }
