@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { describeFailure, EXIT, ExitStatus } from './cli/exit.js';
 import { registerJwk } from './cli/jwk.js';
 import { registerKeys } from './cli/keys.js';
+import { registerProbe } from './cli/probe.js';
 import { registerStart } from './cli/start.js';
 import { registerToken } from './cli/token.js';
 
@@ -20,6 +21,7 @@ registerStart(program);
 registerKeys(program);
 registerToken(program);
 registerJwk(program);
+registerProbe(program);
 // Subcommands report usage errors through the same exit path as the top level.
 for (const command of program.commands) {
   command.exitOverride();

@@ -4,9 +4,9 @@
  * | code | meaning |
  * |------|---------|
  * | 0 | done; the token is valid; no errors found |
- * | 1 | the answer is no, or the operation was refused: invalid token, errors in a key set, rotation too early, unknown kid |
+ * | 1 | the answer is no, or the operation was refused: invalid token, errors in a key set, rotation too early, unknown kid, a probe finding |
  * | 2 | usage or input error: unknown command or option, missing argument, unreadable file, input that is not a JWT/JSON/key, a token whose keys cannot be located without --issuer/--jwks, invalid configuration |
- * | 3 | something needed could not be reached: Redis, the issuer's discovery document or JWKS |
+ * | 3 | something needed could not be reached: Redis, the issuer's discovery document or JWKS, the API a probe calls |
  */
 import { CommanderError } from 'commander';
 import { ConfigError, IssuerError, KeyError, StoreUnavailableError } from '../errors.js';
@@ -48,8 +48,19 @@ const INPUT_CODES = new Set([
   'KEY_TOO_LARGE',
   'KEY_TOO_MANY',
   'KEYRING_SECRET_WEAK',
+  'PROBE_OPTIONS_INVALID',
+  'PROBE_ADMIN_OFF',
+  'PROBE_ADMIN_REFUSED',
 ]);
-const UNREACHABLE_CODES = new Set(['DISCOVERY_FAILED', 'JWKS_UNAVAILABLE', 'STORE_UNAVAILABLE']);
+const UNREACHABLE_CODES = new Set([
+  'DISCOVERY_FAILED',
+  'JWKS_UNAVAILABLE',
+  'STORE_UNAVAILABLE',
+  'PROBE_ISSUER_UNREACHABLE',
+  'PROBE_ISSUER_REFUSED',
+  'PROBE_ISSUER_INCONSISTENT',
+  'PROBE_TARGET_UNREACHABLE',
+]);
 
 /** The exit code and the one-line message (no stack) for an error thrown by a command. */
 export function describeFailure(err: unknown): { code: number; message?: string } {
