@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isHostPattern, LOOPBACK_HOSTS } from '../http/allowed-hosts.js';
 import { SIGNING_ALGS } from '../keystore/types.js';
+import { checkUsername } from '../provider/username.js';
 import {
   clientJwkProblems,
   originProblems,
@@ -65,14 +66,23 @@ const grantType = z
   ])
   .transform((g) => (g === 'device_code' ? DEVICE_CODE_GRANT : g));
 
+/** The login username rule, plus: no surrounding spaces (the form trims what is typed). */
+function usernameRule(value: string, ctx: z.RefinementCtx): void {
+  const checked = checkUsername(value);
+  if ('problem' in checked) ctx.addIssue({ code: 'custom', message: checked.problem });
+  else if (checked.username !== value)
+    ctx.addIssue({ code: 'custom', message: 'must not start or end with spaces' });
+}
+
 /**
  * A test user. `claims` are released per granted scope (see `scopes`) in ID tokens and
  * userinfo; claims that no scope releases (e.g. `roles`) go into the user's access tokens.
  */
 const user = z.strictObject({
-  /** Subject identifier; defaults to the username. */
-  sub: z.string().min(1).optional(),
-  username: z.string().min(1),
+  /** Subject identifier; defaults to the username. Follows the username rule. */
+  sub: z.string().superRefine(usernameRule).optional(),
+  /** Up to 256 characters, no control characters, no surrounding spaces (see provider/username.ts). */
+  username: z.string().superRefine(usernameRule),
   password: z.string().min(1),
   claims: z.record(z.string(), z.unknown()).default({}),
 });

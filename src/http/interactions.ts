@@ -6,6 +6,7 @@ import type { IssuerConfig } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Accounts, Identity } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/host.js';
+import { checkUsername } from '../provider/username.js';
 import { formBody } from './body.js';
 import { sendPage, type Views } from './views.js';
 
@@ -170,12 +171,19 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const details = await detailsFor(ctx, p);
     if (details.prompt.name === 'login') {
       const hint = details.params.login_hint;
-      if (config.login.headless && typeof hint === 'string' && hint) {
-        const configured = accounts.configured(hint);
+      const hinted = typeof hint === 'string' && hint !== '' ? checkUsername(hint) : undefined;
+      if (config.login.headless && hinted) {
+        if ('problem' in hinted) {
+          return finish(ctx, p, {
+            error: 'invalid_request',
+            error_description: `login_hint: ${hinted.problem}`,
+          });
+        }
+        const configured = accounts.configured(hinted.username);
         const result = configured
           ? { identity: configured }
           : config.login.anyUser
-            ? await accounts.createDynamic(hint, {})
+            ? await accounts.createDynamic(hinted.username, {})
             : undefined;
         if (result && 'refused' in result) {
           return finish(ctx, p, {
@@ -188,7 +196,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
           return finish(ctx, p, { login: { accountId: result.identity.sub } });
         }
       }
-      return renderLogin(ctx, p, details, { username: typeof hint === 'string' ? hint : '' });
+      return renderLogin(ctx, p, details, {
+        username: hinted && 'username' in hinted ? hinted.username : '',
+      });
     }
     if (details.prompt.name === 'consent') {
       if (skipsConsent(details)) {
@@ -224,13 +234,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const details = await detailsFor(ctx, p);
     if (details.prompt.name !== 'login')
       throw new PageError(400, 'invalid_request', 'this sign-in is not waiting for a login');
-    const username = typeof body.username === 'string' ? body.username.trim() : '';
+    const checked = checkUsername(body.username);
+    const username = 'username' in checked ? checked.username : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const again = (error: string, status = 401) => {
       ctx.status = status;
       return renderLogin(ctx, p, details, { error, username });
     };
-    if (!username || username.length > 256) return again('Enter a username.');
+    if ('problem' in checked) return again(`${sentence(checked.problem)}.`, 400);
 
     let identity: Identity | undefined;
     let method: 'password' | 'pick' | 'any-user' = 'password';
@@ -281,6 +292,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
   return router;
 }
+
+const sentence = (fragment: string) => fragment.charAt(0).toUpperCase() + fragment.slice(1);
 
 /** Claims typed on the "any user" form: empty → {}, a JSON object → it, anything else → undefined. */
 function parseClaims(value: unknown): Record<string, unknown> | undefined {

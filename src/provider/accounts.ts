@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Account, AccountClaims, Adapter, KoaContextWithOIDC } from 'oidc-provider';
 import type { UserConfig } from '../config/schema.js';
+import { checkUsername } from './username.js';
 
 /** A signed-in identity: a configured test user, or an ad-hoc one from "any user" mode. */
 export interface Identity {
@@ -116,11 +117,15 @@ export class Accounts {
 
   /**
    * "Any user" mode: an identity named by the visitor, with the claims they typed. The sub is
-   * the username itself, so tokens stay readable; a name that equals (ignoring case) a
-   * configured username, a configured sub or a client id is refused, so a dynamic account never
-   * shares a subject with a configured user or with a client's client_credentials tokens.
+   * the username itself (trimmed by the username rule), so tokens stay readable. A name the
+   * rule refuses, or one equal (ignoring case) to a configured username, a configured sub or a
+   * client id, is refused: a dynamic account never shares a subject with a configured user or
+   * with a client's client_credentials tokens.
    */
-  async createDynamic(username: string, claims: Record<string, unknown>): Promise<DynamicResult> {
+  async createDynamic(name: string, claims: Record<string, unknown>): Promise<DynamicResult> {
+    const checked = checkUsername(name);
+    if ('problem' in checked) return { refused: checked.problem };
+    const { username } = checked;
     if (this.#taken.has(collisionKey(username))) {
       return {
         refused: `"${username}" is taken by a configured user or client; choose another name to sign in as a new user`,

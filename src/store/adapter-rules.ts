@@ -37,6 +37,21 @@ export const MAX_LOOKUP_LENGTH = 512;
 export const lookupable = (id: unknown): id is string =>
   typeof id === 'string' && id.length > 0 && id.length <= MAX_LOOKUP_LENGTH;
 
+/**
+ * A write whose id or index value (grant id, uid, user code) is longer than
+ * {@link MAX_LOOKUP_LENGTH} is refused (`invalid_request`), as lookups are: such a record could
+ * never be found again, and its key name would be as long as the value.
+ */
+export function assertWritable(model: string, id: string, indexes: PayloadIndexes): void {
+  for (const [what, value] of [['id', id], ...Object.entries(indexes)] as const) {
+    if (typeof value === 'string' && value.length > MAX_LOOKUP_LENGTH) {
+      throw new errors.InvalidRequest(
+        `${model} ${what} longer than ${MAX_LOOKUP_LENGTH} characters`,
+      );
+    }
+  }
+}
+
 /** The model oidc-provider uses for client assertion / DPoP `jti` replay detection. */
 export const REPLAY_MODEL = 'ReplayDetection';
 

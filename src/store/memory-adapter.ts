@@ -1,6 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import {
   type AdapterOptions,
+  assertWritable,
   consumeRefused,
   epochSeconds,
   GRANT_MODEL,
@@ -56,6 +57,8 @@ class MemoryModelAdapter implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const indexes = indexesOf(this.model, payload);
+    assertWritable(this.model, id, indexes);
     const ttl = recordTtlMs(expiresIn, this.clockTolerance);
     const key = this.names.model(this.model, id);
 
@@ -64,7 +67,7 @@ class MemoryModelAdapter implements Adapter {
       return;
     }
 
-    const { grantId, uid, userCode } = indexesOf(this.model, payload);
+    const { grantId, uid, userCode } = indexes;
     const member = this.names.grantMember(this.model, id);
     let record: AdapterPayload = { ...payload };
     const hasConsumed =

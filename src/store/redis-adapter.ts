@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import {
   type AdapterOptions,
+  assertWritable,
   consumeRefused,
   epochSeconds,
   GRANT_MODEL,
@@ -86,6 +87,8 @@ class RedisModelAdapter implements Adapter {
    * `consumed` flag the stored record already has. ReplayDetection ids can be written once only.
    */
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const indexes = indexesOf(this.model, payload);
+    assertWritable(this.model, id, indexes);
     const ttl = recordTtlMs(expiresIn, this.clockTolerance);
     const key = this.names.model(this.model, id);
     const ttlArg = ttl === undefined ? '' : String(ttl);
@@ -102,7 +105,7 @@ class RedisModelAdapter implements Adapter {
     const { consumed, ...rest } = payload;
     const hasConsumed = consumed !== undefined && consumed !== null && consumed !== false;
     const body = JSON.stringify(hasConsumed ? payload : rest);
-    const { grantId, uid, userCode } = indexesOf(this.model, payload);
+    const { grantId, uid, userCode } = indexes;
     const p = this.names.scriptPrefixes;
     await call(() =>
       this.scripts.oidcAdapterUpsert(

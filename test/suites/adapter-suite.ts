@@ -319,6 +319,27 @@ export function adapterSuite(name: string, factory: () => Promise<StoreHarness>)
       expect(await replay.find(other)).toMatchObject({ jti: other });
     });
 
+    it('refuses to write an id, grant id, uid or user code longer than 512 characters', async () => {
+      const { model, names } = setup();
+      const long = 'x'.repeat(513);
+      const writes: [string, string, AdapterPayload][] = [
+        ['DynamicAccount', long, { sub: long } as AdapterPayload],
+        ['ReplayDetection', long, { jti: long } as AdapterPayload],
+        ['AccessToken', id(), { grantId: long } as AdapterPayload],
+        ['Session', id(), { uid: long } as AdapterPayload],
+        ['DeviceCode', id(), { userCode: long } as AdapterPayload],
+      ];
+      for (const [m, key, payload] of writes) {
+        await expect(model(m).upsert(key, payload, 60), m).rejects.toMatchObject({
+          error: 'invalid_request',
+        });
+      }
+      expect(await raw.get(names.model('DynamicAccount', long))).toBeUndefined();
+      const edge = 'y'.repeat(512);
+      await model('DynamicAccount').upsert(edge, { sub: edge } as AdapterPayload, 60);
+      expect(await model('DynamicAccount').find(edge)).toMatchObject({ sub: edge });
+    });
+
     it('answers undefined for a dangling index', async () => {
       const { model, names } = setup();
       const [uid, userCode, missing] = [id(), id(), id()];
