@@ -17,6 +17,7 @@ import { Accounts, DYNAMIC_ACCOUNT_MODEL } from './provider/accounts.js';
 import { buildProvider } from './provider/build.js';
 import { ProviderHost } from './provider/host.js';
 import { createMemoryAdapter } from './store/memory-adapter.js';
+import { MemoryStore } from './store/memory-store.js';
 import { checkEvictionPolicy, createRedisClient, pingStore, whenReady } from './store/redis.js';
 import { createRedisAdapter } from './store/redis-adapter.js';
 
@@ -86,9 +87,15 @@ export async function startIssuer(
     ? createRedisClient(config.redis.url, { logger: (msg, err) => logger.warn({ err }, msg) })
     : undefined;
   const adapterOptions = { clockTolerance: config.clockTolerance / 1000 };
+  const memoryStore = client
+    ? undefined
+    : new MemoryStore({
+        maxEntries: config.memoryStore.maxEntries,
+        maxBytes: Math.round(config.memoryStore.maxMegabytes * 1024 * 1024),
+      });
   const adapter = client
     ? createRedisAdapter(client, config.redis.namespace, adapterOptions)
-    : createMemoryAdapter(adapterOptions);
+    : createMemoryAdapter({ ...adapterOptions, store: memoryStore });
   const { store: ringStore, notice: ringNotice } = openRingStore(config, client, {
     ephemeral: options.ephemeralKeys,
   });
@@ -116,6 +123,7 @@ export async function startIssuer(
     logger,
   });
   const metrics = new Metrics(() => keyRing.current(), clock);
+  if (memoryStore) metrics.watchMemoryStore(memoryStore);
 
   let providerFingerprint = '';
   const applyRing = (ring: KeyRing) => {
@@ -232,6 +240,7 @@ export async function startIssuer(
         server.closeAllConnections();
       });
       await ringStore.close();
+      memoryStore?.close();
       if (client) client.disconnect();
     },
   };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isHostPattern, LOOPBACK_HOSTS } from '../http/allowed-hosts.js';
 import { SIGNING_ALGS } from '../keystore/types.js';
 import { checkUsername } from '../provider/username.js';
+import { MEMORY_STORE_DEFAULTS } from '../store/memory-store.js';
 import {
   clientJwkProblems,
   originProblems,
@@ -252,6 +253,19 @@ export const configSchema = z.strictObject({
        * is a loopback address, off otherwise (see `consoleEnabled`).
        */
       enabled: z.boolean().optional(),
+    })
+    .prefault({}),
+  /**
+   * Bounds of the in-process store used without Redis (sessions, interactions, codes, tokens):
+   * when either is reached, expired records go first, then the least recently used ones.
+   */
+  memoryStore: z
+    .strictObject({
+      maxEntries: z.number().int().min(1000).default(MEMORY_STORE_DEFAULTS.maxEntries),
+      maxMegabytes: z
+        .number()
+        .min(1)
+        .default(MEMORY_STORE_DEFAULTS.maxBytes / 1024 / 1024),
     })
     .prefault({}),
   admin: z

@@ -31,6 +31,15 @@ const ENDPOINTS: Record<string, string> = {
   '/metrics': 'metrics',
 };
 
+/** What `/metrics` reads from the memory store. */
+export interface MemoryStoreStats {
+  readonly size: number;
+  readonly bytes: number;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly evictions: number;
+}
+
 /** Prometheus metrics of one issuer process, served at `/metrics`. */
 export class Metrics {
   readonly registry = new Registry();
@@ -92,6 +101,47 @@ export class Metrics {
     help: 'Seconds until the next key state change',
     registers: [this.registry],
   });
+
+  /**
+   * Exposes the bounded memory store's size (memory mode only): entries, approximate bytes,
+   * the bounds, and how many live entries were evicted to stay within them.
+   */
+  watchMemoryStore(store: MemoryStoreStats): void {
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    gauge('oidc_issuer_memory_store_entries', 'Entries in the memory store', () => store.size);
+    gauge(
+      'oidc_issuer_memory_store_bytes',
+      'Approximate bytes in the memory store',
+      () => store.bytes,
+    );
+    gauge(
+      'oidc_issuer_memory_store_max_entries',
+      'Entry bound of the memory store',
+      () => store.maxEntries,
+    );
+    gauge(
+      'oidc_issuer_memory_store_max_bytes',
+      'Byte bound of the memory store',
+      () => store.maxBytes,
+    );
+    new Counter({
+      name: 'oidc_issuer_memory_store_evictions_total',
+      help: 'Live memory-store entries evicted because a bound was reached',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(store.evictions);
+      },
+    });
+  }
 
   readonly #requestCounters = new Map<string, { inc(): void }>();
   readonly #durations = new Map<string, { observe(value: number): void }>();

@@ -1,34 +1,95 @@
+import { LRUCache } from 'lru-cache';
+
+interface Entry {
+  value: string | Set<string>;
+  expiresAt?: number;
+}
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** How often expired entries are freed; 0 disables the timer (unref'd). Default 30 s. */
+  sweepIntervalMs?: number;
+  /** The clock (epoch ms), injectable for tests. */
+  now?: () => number;
+  /** At most this many entries (records and indexes). Default 100,000. */
+  maxEntries?: number;
+  /** At most about this many bytes of keys and values (2 bytes per character). Default 64 MiB. */
+  maxBytes?: number;
+}
+
+export const MEMORY_STORE_DEFAULTS = { maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 } as const;
+
+/** A fixed cost per entry for the Map slot, the entry object and the list links. */
+const ENTRY_OVERHEAD_BYTES = 64;
+
+function sizeOf(entry: Entry, key: string): number {
+  let chars = key.length;
+  if (typeof entry.value === 'string') chars += entry.value.length;
+  else for (const member of entry.value) chars += member.length;
+  return ENTRY_OVERHEAD_BYTES + 2 * chars;
+}
+
 /**
- * A tiny in-process key/value store with per-key expiry, shaped like the slice of Redis the
- * adapter needs (strings and sets). Expired entries are invisible at once (checked on read)
- * and freed by a periodic sweep, so memory stays bounded by what is still alive.
+ * A bounded in-process key/value store with per-key expiry, shaped like the slice of Redis the
+ * adapter needs (strings and sets). Expired entries are invisible at once (checked on read) and
+ * freed by a periodic sweep. When the entry or byte bound is reached, expired entries are freed
+ * first, then the least recently used live ones are evicted (lru-cache), like Redis'
+ * `allkeys-lru`: an unauthenticated flood of authorization requests pushes out idle records
+ * instead of growing the heap without end.
  */
 export class MemoryStore {
-  private readonly entries = new Map<string, { value: string | Set<string>; expiresAt?: number }>();
+  private readonly entries: LRUCache<string, Entry>;
   private readonly timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  #evictions = 0;
+  #lastFullSweep = Number.NEGATIVE_INFINITY;
 
-  /**
-   * @param sweepIntervalMs how often expired entries are freed; 0 disables the timer. The
-   *   timer is unref'd so it never keeps the process alive.
-   * @param now the clock (epoch ms), injectable for tests.
-   */
-  constructor(
-    sweepIntervalMs = 30_000,
-    private readonly now: () => number = Date.now,
-  ) {
+  constructor(options: MemoryStoreOptions = {}) {
+    const { sweepIntervalMs = 30_000, now = Date.now } = options;
+    this.now = now;
+    this.entries = new LRUCache<string, Entry>({
+      max: options.maxEntries ?? MEMORY_STORE_DEFAULTS.maxEntries,
+      maxSize: options.maxBytes ?? MEMORY_STORE_DEFAULTS.maxBytes,
+      sizeCalculation: sizeOf,
+      dispose: (_value, _key, reason) => {
+        if (reason === 'evict') this.#evictions += 1;
+      },
+    });
     if (sweepIntervalMs > 0) {
       this.timer = setInterval(() => this.sweep(), sweepIntervalMs);
       this.timer.unref();
     }
   }
 
-  private live(key: string) {
+  private live(key: string): Entry | undefined {
     const entry = this.entries.get(key);
     if (entry?.expiresAt !== undefined && entry.expiresAt <= this.now()) {
       this.entries.delete(key);
       return undefined;
     }
     return entry;
+  }
+
+  /**
+   * Stores `entry`. Always a new object: lru-cache measures a value again only when it is not
+   * the one already held, and a set that grew in place must be re-measured.
+   */
+  private put(key: string, entry: Entry): void {
+    if (this.full()) this.sweepWhenFull();
+    this.entries.set(key, { ...entry });
+  }
+
+  private full(): boolean {
+    const { max, maxSize } = this.entries;
+    return this.entries.size >= max || this.entries.calculatedSize >= maxSize * 0.95;
+  }
+
+  /** At the bound, expired entries go before any live one is evicted (at most once a second). */
+  private sweepWhenFull(): void {
+    const now = this.now();
+    if (now - this.#lastFullSweep < 1000) return;
+    this.#lastFullSweep = now;
+    this.sweep();
   }
 
   /** A string value, or undefined when missing, expired or a set. */
@@ -39,10 +100,7 @@ export class MemoryStore {
 
   /** Writes a string; no `ttlMs` means no expiry (like SET without PX). */
   set(key: string, value: string, ttlMs?: number): void {
-    this.entries.set(key, {
-      value,
-      ...(ttlMs === undefined ? {} : { expiresAt: this.now() + ttlMs }),
-    });
+    this.put(key, { value, ...(ttlMs === undefined ? {} : { expiresAt: this.now() + ttlMs }) });
   }
 
   /** Writes only when the key is absent (SET NX); true when written. */
@@ -55,7 +113,7 @@ export class MemoryStore {
   /** Replaces a value, keeping its expiry (SET KEEPTTL). */
   replaceKeepTtl(key: string, value: string): void {
     const entry = this.live(key);
-    if (entry) entry.value = value;
+    if (entry) this.put(key, { ...entry, value });
   }
 
   delete(key: string): void {
@@ -75,8 +133,10 @@ export class MemoryStore {
   /** Adds to a set, creating it without expiry. */
   addMember(key: string, member: string): void {
     const entry = this.live(key);
-    if (entry && entry.value instanceof Set) entry.value.add(member);
-    else this.entries.set(key, { value: new Set([member]) });
+    if (entry && entry.value instanceof Set) {
+      entry.value.add(member);
+      this.put(key, entry);
+    } else this.put(key, { value: new Set([member]) });
   }
 
   /** Removes from a set; an emptied set disappears (like SREM). */
@@ -85,6 +145,7 @@ export class MemoryStore {
     if (!(entry && entry.value instanceof Set)) return;
     entry.value.delete(member);
     if (entry.value.size === 0) this.entries.delete(key);
+    else this.put(key, entry);
   }
 
   /** Milliseconds left: -2 when missing, -1 when it never expires (like PTTL). */
@@ -105,19 +166,38 @@ export class MemoryStore {
   /** Frees every expired entry; returns how many. */
   sweep(): number {
     const now = this.now();
-    let freed = 0;
-    for (const [key, entry] of this.entries) {
-      if (entry.expiresAt !== undefined && entry.expiresAt <= now) {
-        this.entries.delete(key);
-        freed++;
-      }
-    }
-    return freed;
+    const expired: string[] = [];
+    // Walking with `forEach` does not count as a use, so it leaves the eviction order alone.
+    this.entries.forEach((entry, key) => {
+      if (entry.expiresAt !== undefined && entry.expiresAt <= now) expired.push(key);
+    });
+    for (const key of expired) this.entries.delete(key);
+    return expired.length;
   }
 
   /** Entries held, expired or not (for tests and metrics). */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Approximate bytes held (keys and values at 2 bytes per character, plus a fixed cost). */
+  get bytes(): number {
+    return this.entries.calculatedSize;
+  }
+
+  /** The entry bound. */
+  get maxEntries(): number {
+    return this.entries.max;
+  }
+
+  /** The byte bound. */
+  get maxBytes(): number {
+    return this.entries.maxSize;
+  }
+
+  /** Live entries evicted because a bound was reached, since start. */
+  get evictions(): number {
+    return this.#evictions;
   }
 
   /** Stops the sweep timer. */
