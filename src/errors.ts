@@ -47,3 +47,21 @@ export class StoreUnavailableError extends IssuerError {
 
 /** A key could not be parsed, generated or accepted into the key ring. */
 export class KeyError extends IssuerError {}
+
+/**
+ * A client or resource server is configured for a signing algorithm that cannot sign yet (see
+ * keystore/waiting.ts). Carries the fields oidc-provider's error handlers read, like
+ * `StoreUnavailableError`, so the endpoints answer `503 temporarily_unavailable` with the
+ * reason, never `invalid_client_metadata`.
+ */
+export class SigningAlgWaitingError extends IssuerError {
+  readonly status = 503;
+  readonly statusCode = 503;
+  readonly expose = true;
+  readonly error = 'temporarily_unavailable';
+  readonly error_description: string;
+  constructor(description: string) {
+    super('SIGNING_ALG_WAITING', 'temporarily_unavailable');
+    this.error_description = description;
+  }
+}

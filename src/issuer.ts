@@ -11,7 +11,8 @@ import { Views } from './http/views.js';
 import { openRingStore, resealRing, rotationPolicyOf } from './keystore/configured.js';
 import { importKeyDirectory } from './keystore/import-dir.js';
 import { KeyRingManager } from './keystore/manager.js';
-import type { KeyRing, SigningAlg } from './keystore/types.js';
+import type { KeyRing } from './keystore/types.js';
+import { waitingAlgorithms } from './keystore/waiting.js';
 import { createLogger, logSecretsOf } from './log.js';
 import { Accounts, DYNAMIC_ACCOUNT_MODEL } from './provider/accounts.js';
 import { buildProvider } from './provider/build.js';
@@ -131,8 +132,17 @@ export async function startIssuer(
     const fingerprint = JSON.stringify([signingKeys.map((k) => k.kid), ring.cookieKeys]);
     if (fingerprint === providerFingerprint || signingKeys.length === 0) return;
     providerFingerprint = fingerprint;
+    const waiting = waitingAlgorithms(ring, policy.algorithms, clock());
     host.swap(
-      buildProvider({ config, signingKeys, cookieKeys: ring.cookieKeys, adapter, accounts, views }),
+      buildProvider({
+        config,
+        signingKeys,
+        cookieKeys: ring.cookieKeys,
+        adapter,
+        accounts,
+        views,
+        waiting,
+      }),
     );
     metrics.providerSwaps.inc();
     logger.info(
@@ -189,7 +199,9 @@ export async function startIssuer(
   const ring = keyRing.current();
   if (ring) {
     applyRing(ring);
-    warnAboutWaitingAlgorithms(ring, policy.algorithms, clock(), logger);
+    for (const w of waitingAlgorithms(ring, policy.algorithms, clock())) {
+      logger.warn({ alg: w.alg }, w.message);
+    }
   }
 
   const app = createApp({
@@ -213,6 +225,7 @@ export async function startIssuer(
       },
       hasActiveKey: () => host.current !== undefined,
       keyRingInSync: () => keyRing.isInSync(config.keys.refreshInterval * IN_SYNC_BOUND_FACTOR),
+      waitingAlgorithms: () => waitingAlgorithms(keyRing.current(), policy.algorithms, clock()),
     },
     adminExtensions: [
       tokenMintRoutes({ config, ring: () => keyRing.current(), clock }),
@@ -244,27 +257,6 @@ export async function startIssuer(
       if (client) client.disconnect();
     },
   };
-}
-
-/**
- * An algorithm added to a live ring is published for the pre-publication lead before it signs;
- * until then clients and resource servers configured for it cannot get tokens. Say so.
- */
-function warnAboutWaitingAlgorithms(
-  ring: KeyRing,
-  algorithms: readonly SigningAlg[],
-  now: number,
-  logger: Logger,
-): void {
-  for (const alg of algorithms) {
-    const keys = ring.keys.filter((k) => k.alg === alg);
-    if (keys.some((k) => k.activateAt <= now)) continue;
-    const first = Math.min(...keys.map((k) => k.activateAt));
-    logger.warn(
-      { alg, signsFrom: Number.isFinite(first) ? new Date(first).toISOString() : undefined },
-      `${alg} was added to a key ring that is in use: its first key is published now and signs after keys.prePublication; until then clients and resource servers that use ${alg} cannot get tokens (import a key with \`oidc-issuer keys import --activate-now\` to sign at once)`,
-    );
-  }
 }
 
 function urlHost(host: string): string {

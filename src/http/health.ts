@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import type { WaitingAlg } from '../keystore/waiting.js';
 
 /** What readiness needs to know; each check must answer within a bounded time. */
 export interface ReadinessChecks {
@@ -8,11 +9,17 @@ export interface ReadinessChecks {
   hasActiveKey(): boolean;
   /** True when this instance's view of the shared key ring is recent. */
   keyRingInSync(): boolean;
+  /**
+   * Configured algorithms that cannot sign yet. Reported, not a reason to be unready: every
+   * instance shares the ring, so no other instance would do better.
+   */
+  waitingAlgorithms(): WaitingAlg[];
 }
 
 /**
  * `/healthz`: the process is alive and serving (never touches the store).
- * `/readyz`: safe to route traffic here — store reachable, an active key, ring in sync.
+ * `/readyz`: safe to route traffic here — store reachable, an active key, ring in sync; it also
+ * names the configured algorithms that cannot sign yet (`waiting`).
  */
 export function healthRoutes(router: Router, checks: ReadinessChecks): void {
   router.get('/healthz', (ctx) => {
@@ -26,6 +33,7 @@ export function healthRoutes(router: Router, checks: ReadinessChecks): void {
       checks.keyRingInSync(),
     ];
     const ready = store && key && sync;
+    const waiting = checks.waitingAlgorithms();
     ctx.set('Cache-Control', 'no-store');
     ctx.status = ready ? 200 : 503;
     ctx.body = {
@@ -34,7 +42,17 @@ export function healthRoutes(router: Router, checks: ReadinessChecks): void {
         store: store ? 'ok' : 'unreachable',
         signingKey: key ? 'ok' : 'missing',
         keyRing: sync ? 'ok' : 'stale',
+        algorithms: waiting.length === 0 ? 'ok' : 'waiting',
       },
+      ...(waiting.length > 0
+        ? {
+            waiting: waiting.map((w) => ({
+              alg: w.alg,
+              signsFrom: w.signsFrom === undefined ? null : new Date(w.signsFrom).toISOString(),
+              message: w.message,
+            })),
+          }
+        : {}),
     };
   });
 }

@@ -11,8 +11,10 @@ import Provider, {
 } from 'oidc-provider';
 import { onIssuer } from '../config/client-rules.js';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
+import { SigningAlgWaitingError } from '../errors.js';
 import { sendPage, type Views } from '../http/views.js';
 import type { SigningAlg } from '../keystore/types.js';
+import type { WaitingAlg } from '../keystore/waiting.js';
 import type { Accounts } from './accounts.js';
 import { introspectionPolicy, revocationPolicy } from './token-policies.js';
 
@@ -25,6 +27,8 @@ export interface ProviderInputs {
   adapter: AdapterFactory;
   accounts: Accounts;
   views: Views;
+  /** Configured algorithms that cannot sign yet (keystore/waiting.ts); default none. */
+  waiting?: WaitingAlg[];
 }
 
 const secondsOf = (ms: number) => Math.max(1, Math.round(ms / 1000));
@@ -42,6 +46,15 @@ export function buildProvider(inputs: ProviderInputs): Provider {
   const issuerOrigin = new URL(config.issuer).origin;
   const resourceScopes = new Set(config.resourceServers.flatMap((r) => r.scopes));
   const claimScopes = Object.keys(config.scopes).filter((s) => !resourceScopes.has(s));
+  const waiting = new Map((inputs.waiting ?? []).map((w) => [w.alg, w]));
+  // A client whose ID tokens need an algorithm that cannot sign yet is left out of the static
+  // clients (oidc-provider would call its metadata invalid); looking it up answers 503 with why.
+  const blocked = new Map(
+    config.clients.flatMap((c) => {
+      const w = usesIdTokens(c) ? waiting.get(c.idTokenSigningAlg ?? defaultAlg) : undefined;
+      return w ? [[c.id, w] as const] : [];
+    }),
+  );
 
   const cookies = {
     keys: inputs.cookieKeys,
@@ -52,8 +65,12 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     sendPage(ctx, html, status);
 
   const configuration: Configuration = {
-    adapter: inputs.adapter as unknown as Configuration['adapter'],
-    clients: config.clients.map(toClientMetadata(defaultAlg, config.issuer)),
+    adapter: (blocked.size > 0
+      ? withBlockedClients(inputs.adapter, blocked)
+      : inputs.adapter) as unknown as Configuration['adapter'],
+    clients: config.clients
+      .filter((c) => !blocked.has(c.id))
+      .map(toClientMetadata(defaultAlg, config.issuer)),
     findAccount: accounts.findAccount,
     jwks: { keys: inputs.signingKeys as Required<Configuration>['jwks']['keys'] },
     cookies,
@@ -195,6 +212,13 @@ export function buildProvider(inputs: ProviderInputs): Provider {
             throw new errors.InvalidTarget(`resource ${indicator} is not available to this client`);
           }
           const format = clients.get(client.clientId)?.accessTokenFormat ?? server.format;
+          const unavailable =
+            format === 'jwt' ? waiting.get(server.signingAlg ?? defaultAlg) : undefined;
+          if (unavailable) {
+            throw new SigningAlgWaitingError(
+              `access tokens for ${indicator} are signed with ${unavailable.alg}. ${unavailable.message}`,
+            );
+          }
           return {
             scope: server.scopes.join(' '),
             audience: server.audience,
@@ -230,6 +254,39 @@ export function buildProvider(inputs: ProviderInputs): Provider {
 }
 
 const usesCode = (c: ClientConfig) => c.grantTypes.includes('authorization_code');
+/** Every grant but client_credentials can hand out an ID token. */
+const usesIdTokens = (c: ClientConfig) => c.grantTypes.some((g) => g !== 'client_credentials');
+
+function bound(target: object, prop: string | symbol): unknown {
+  const value: unknown = Reflect.get(target, prop);
+  return typeof value === 'function' ? value.bind(target) : value;
+}
+
+/** `adapter` whose Client model answers the blocked client ids with why they cannot sign in. */
+function withBlockedClients(
+  adapter: AdapterFactory,
+  blocked: ReadonlyMap<string, WaitingAlg>,
+): AdapterFactory {
+  return (name) => {
+    const inner = adapter(name);
+    if (name !== 'Client') return inner;
+    const find = inner.find.bind(inner);
+    return new Proxy(inner, {
+      get: (target, prop) =>
+        prop === 'find'
+          ? async (id: string) => {
+              const w = blocked.get(id);
+              if (w) {
+                throw new SigningAlgWaitingError(
+                  `client ${id} signs its ID tokens with ${w.alg}. ${w.message}`,
+                );
+              }
+              return find(id);
+            }
+          : bound(target, prop),
+    });
+  };
+}
 
 function toClientMetadata(defaultAlg: SigningAlg, issuer: string) {
   return (c: ClientConfig): ClientMetadata => {
