@@ -118,6 +118,7 @@ export function consoleRoutes(router: Router, deps: ConsoleDeps): void {
       nav: '/tools',
       scripts: ['tools.js'],
       issuer: config.issuer,
+      algorithms: config.keys.algorithms.join(' '),
     });
   });
   router.get('/keys', (ctx) => {

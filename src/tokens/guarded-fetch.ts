@@ -115,12 +115,19 @@ export function guardedFetch(options: GuardOptions = {}): typeof fetch {
 function send(url: URL, maxBytes: number, timeoutMs: number): Promise<Response> {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      req.destroy();
+      reject(err);
+    };
     const req = request(
       url,
       {
         method: 'GET',
         lookup: guardedLookup,
-        timeout: timeoutMs,
         headers: { accept: 'application/json, application/jwk-set+json' },
       },
       (res: IncomingMessage) => {
@@ -128,13 +135,13 @@ function send(url: URL, maxBytes: number, timeoutMs: number): Promise<Response> 
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > maxBytes) {
-            req.destroy(new FetchGuardError(`the answer is over ${maxBytes} bytes`));
-            return;
-          }
-          chunks.push(chunk);
+          if (size > maxBytes) fail(new FetchGuardError(`the answer is over ${maxBytes} bytes`));
+          else chunks.push(chunk);
         });
         res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(deadline);
           const headers = new Headers();
           for (const [name, value] of Object.entries(res.headers)) {
             if (typeof value === 'string') headers.set(name, value);
@@ -143,15 +150,14 @@ function send(url: URL, maxBytes: number, timeoutMs: number): Promise<Response> 
           const body = status === 204 || status === 304 ? null : Buffer.concat(chunks);
           resolve(new Response(body, { status, headers }));
         });
-        res.on('error', reject);
+        res.on('error', fail);
       },
     );
     const deadline = setTimeout(
-      () => req.destroy(new FetchGuardError(`no answer within ${timeoutMs} ms`)),
+      () => fail(new FetchGuardError(`no answer within ${timeoutMs} ms`)),
       timeoutMs,
     );
-    req.on('close', () => clearTimeout(deadline));
-    req.on('error', reject);
+    req.on('error', fail);
     req.end();
   });
 }
