@@ -95,7 +95,7 @@ describe('/tools in Chromium', () => {
     expect(await strayValues(page)).toEqual([]);
     await page.locator('#gen-out').scrollIntoViewIfNeeded();
     await screenshot(page, 'console-tools-generate');
-  });
+  }, 90_000);
 
   it('inspects a set with a private member and a duplicate kid, and finds both', async () => {
     const a = JSON.parse(
