@@ -7,6 +7,7 @@ import { StoreUnavailableError } from '../errors.js';
 import type { Accounts, Identity } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/host.js';
 import { checkUsername } from '../provider/username.js';
+import { claimsBoundProblem } from '../tokens/claims-bounds.js';
 import { formBody } from './body.js';
 import { sendPage, type Views } from './views.js';
 
@@ -251,10 +252,9 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     } else {
       identity = accounts.verifyPassword(username, password);
       if (!identity && config.login.anyUser && !accounts.isConfigured(username)) {
-        const claims = parseClaims(body.claims);
-        if (claims === undefined)
-          return again('Extra claims must be a JSON object, e.g. {"email": "a@example.com"}.');
-        const result = await accounts.createDynamic(username, claims);
+        const typed = parseClaims(body.claims);
+        if ('problem' in typed) return again(typed.problem, 400);
+        const result = await accounts.createDynamic(username, typed.claims);
         if ('refused' in result) return again(`${result.refused}.`, 400);
         identity = result.identity;
         method = 'any-user';
@@ -295,16 +295,23 @@ export function interactionRoutes(deps: InteractionDeps): Router {
 
 const sentence = (fragment: string) => fragment.charAt(0).toUpperCase() + fragment.slice(1);
 
-/** Claims typed on the "any user" form: empty → {}, a JSON object → it, anything else → undefined. */
-function parseClaims(value: unknown): Record<string, unknown> | undefined {
-  if (typeof value !== 'string' || value.trim() === '') return {};
-  if (value.length > 8192) return undefined;
+/**
+ * Claims typed on the "any user" form: empty → {}, a JSON object within the claims bounds → it
+ * (without `sub`), anything else → the message to show.
+ */
+function parseClaims(value: unknown): { claims: Record<string, unknown> } | { problem: string } {
+  if (typeof value !== 'string' || value.trim() === '') return { claims: {} };
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(value);
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-    const { sub: _ignored, ...rest } = parsed as Record<string, unknown>;
-    return rest;
+    parsed = JSON.parse(value);
   } catch {
-    return undefined;
+    parsed = undefined;
   }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { problem: 'Extra claims must be a JSON object, e.g. {"email": "a@example.com"}.' };
+  }
+  const bound = claimsBoundProblem(parsed);
+  if (bound) return { problem: `Extra claims must not be ${bound}.` };
+  const { sub: _ignored, ...rest } = parsed as Record<string, unknown>;
+  return { claims: rest };
 }

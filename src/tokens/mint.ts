@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { IssuerConfig } from '../config/schema.js';
 import { providerKeys } from '../keystore/policy.js';
 import { type KeyRing, SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
+import { claimsBoundProblem } from './claims-bounds.js';
 import { TokenError } from './errors.js';
 import { parseSignedDuration } from './time.js';
 
@@ -71,19 +72,25 @@ export const DEFAULT_MINT_CLIENT_ID = 'oidc-issuer-mint';
 
 const MAX_LIFETIME_MS = 366 * 86_400_000;
 
+function withinClaimsBounds(value: unknown, ctx: z.RefinementCtx): void {
+  const problem = claimsBoundProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
+
 const requestSchema = z.strictObject({
   type: z.enum(['access', 'id']).optional(),
   sub: z.string().min(1).max(1024).optional(),
   aud: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(32)]).optional(),
   clientId: z.string().min(1).max(1024).optional(),
   scope: z.string().max(4096).optional(),
-  claims: z.record(z.string(), z.unknown()).optional(),
+  claims: z.record(z.string(), z.unknown()).superRefine(withinClaimsBounds).optional(),
   expiresIn: z.union([z.number(), z.string()]).optional(),
   alg: z.enum(SIGNING_ALGS).optional(),
   nonce: z.string().max(1024).optional(),
   header: z
     .record(z.string(), z.unknown())
     .refine((h) => !('alg' in h) && !('kid' in h), 'alg and kid come from the signing key')
+    .superRefine(withinClaimsBounds)
     .optional(),
 });
 

@@ -169,7 +169,7 @@ describe('login page modes', () => {
       CALLBACK,
       -1,
     );
-    expect(badClaims.status).toBe(401);
+    expect(badClaims.status).toBe(400);
     expect(badClaims.body).toContain('must be a JSON object');
   });
 
