@@ -40,6 +40,8 @@ export interface RunningIssuer {
   readonly server: Server;
   readonly app: Koa;
   readonly keyRing: KeyRingManager;
+  /** Where the key ring is kept, for people: the Redis URL and namespace, a file path, or memory. */
+  readonly keyRingAt: string;
   readonly host: ProviderHost;
   readonly logger: Logger;
   close(): Promise<void>;
@@ -97,9 +99,11 @@ export async function startIssuer(
   const adapter = client
     ? createRedisAdapter(client, config.redis.namespace, adapterOptions)
     : createMemoryAdapter({ ...adapterOptions, store: memoryStore });
-  const { store: ringStore, notice: ringNotice } = openRingStore(config, client, {
-    ephemeral: options.ephemeralKeys,
-  });
+  const {
+    store: ringStore,
+    where: keyRingAt,
+    notice: ringNotice,
+  } = openRingStore(config, client, { ephemeral: options.ephemeralKeys });
   if (ringNotice) logger.warn(ringNotice);
   if (!config.keys.secret) {
     logger.warn(
@@ -242,6 +246,7 @@ export async function startIssuer(
     server,
     app,
     keyRing,
+    keyRingAt,
     host,
     logger,
     async close() {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerConfig } from './cli/config.js';
 import { describeFailure, EXIT, ExitStatus } from './cli/exit.js';
 import { registerJwk } from './cli/jwk.js';
 import { registerKeys } from './cli/keys.js';
@@ -22,6 +23,7 @@ registerKeys(program);
 registerToken(program);
 registerJwk(program);
 registerProbe(program);
+registerConfig(program);
 // Subcommands report usage errors through the same exit path as the top level.
 for (const command of program.commands) {
   command.exitOverride();

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import { demoCredentialsIn } from '../config/demo.js';
 import { loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { isLoopback } from '../http/console-gate.js';
-import { ringFilePath } from '../keystore/configured.js';
 import { redactUrl } from '../store/redis.js';
 
 /** `oidc-issuer start`: run the server until SIGINT/SIGTERM. */
@@ -22,11 +22,12 @@ export function registerStart(program: Command): void {
           ...(opts.host !== undefined ? { host: opts.host } : {}),
           ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
         },
+        overrideNames: { port: '--port', host: '--host', issuer: '--issuer' },
       });
       // Loaded here so the other commands do not load oidc-provider (and its runtime warning).
       const { startIssuer } = await import('../issuer.js');
       const issuer = await startIssuer(config);
-      process.stderr.write(banner(config, issuer.port));
+      process.stderr.write(banner(config, issuer.port, issuer.keyRingAt));
       if (config.demo && !isLoopback(config.host)) {
         issuer.logger.warn(
           { host: config.host },
@@ -43,27 +44,47 @@ export function registerStart(program: Command): void {
     });
 }
 
-function banner(config: IssuerConfig, port: number): string {
+function banner(config: IssuerConfig, port: number, keyRingAt: string): string {
   const lines = [
     '',
     `  oidc-issuer listening on ${config.host}:${port}`,
     `  issuer      ${config.issuer}`,
     `  discovery   ${config.issuer}/.well-known/openid-configuration`,
     `  jwks        ${config.issuer}/jwks`,
-    `  store       ${config.redis.url ? `redis (${redactUrl(config.redis.url)})` : `memory (key ring in ${ringFilePath(config)})`}`,
+    `  store       ${config.redis.url ? `redis (${redactUrl(config.redis.url)})` : 'memory'}`,
+    `  key ring    ${keyRingAt}`,
   ];
-  if (config.demo) {
+  if (config.demo) lines.push('', ...demoLines(config));
+  return `${lines.join('\n')}\n\n`;
+}
+
+/** The demo credentials this config still serves, as they are (a file may extend the demo). */
+function demoLines(config: IssuerConfig): string[] {
+  const served = demoCredentialsIn(config);
+  const users = config.users.filter((u) => served.users.includes(u.username));
+  const clients = config.clients.filter((c) => served.clients.includes(c.id));
+  const lines = [
+    '  DEMO credentials (public, for trying things out only):',
+    `    users     ${users.map((u) => `${u.username} / ${u.password}`).join(', ') || '(none)'}${config.login.anyUser ? ' (any other username also signs in)' : ''}`,
+  ];
+  for (const c of clients) {
+    if (c.redirectUris[0]?.startsWith('/')) {
+      // A client of the issuer's own pages (the console's debugger).
+      lines.push(`    ${c.id.padEnd(13)} ${c.name ?? c.id}: sign in at ${config.issuer}/debugger`);
+      continue;
+    }
+    const what = c.secret ? `secret ${c.secret}` : 'public client, PKCE';
+    const where = c.grantTypes.includes('client_credentials')
+      ? `client_credentials for ${c.resources.join(', ')}`
+      : `redirect ${c.redirectUris[0] ?? '(none)'}`;
+    lines.push(`    ${c.id.padEnd(13)} ${what}, ${where}`);
+  }
+  const machine = clients.find((c) => c.secret && c.grantTypes.includes('client_credentials'));
+  if (machine) {
     lines.push(
       '',
-      '  DEMO configuration (no config file given) — these credentials are public:',
-      '    users     alice / alice, bob / bob (any other username also signs in)',
-      '    demo-spa      public client, PKCE, redirect http://localhost:5173/callback',
-      '    demo-web      secret demo-web-secret, redirect http://localhost:3001/callback',
-      '    demo-service  secret demo-service-secret, client_credentials for http://localhost:4000/api',
-      `    debugger      the web console's client: sign in at ${config.issuer}/debugger`,
-      '',
-      `  try: curl -s -u demo-service:demo-service-secret -d grant_type=client_credentials ${config.issuer}/token`,
+      `  try: curl -s -u ${machine.id}:${machine.secret} -d grant_type=client_credentials ${config.issuer}/token`,
     );
   }
-  return `${lines.join('\n')}\n\n`;
+  return lines;
 }

@@ -108,3 +108,24 @@ export function demoConfig(): RawConfig {
     ],
   };
 }
+
+/**
+ * The demo users and clients that `config` still serves with their published credentials (a
+ * config that `extends: demo` keeps them unless it replaces them). Demo mode lasts while any do.
+ */
+export function demoCredentialsIn(config: {
+  users: readonly { username: string; password: string }[];
+  clients: readonly { id: string; secret?: string | undefined }[];
+}): { users: string[]; clients: string[] } {
+  const demo = demoConfig();
+  return {
+    users: config.users
+      .filter((u) =>
+        demo.users?.some((d) => d.username === u.username && d.password === u.password),
+      )
+      .map((u) => u.username),
+    clients: config.clients
+      .filter((c) => demo.clients?.some((d) => d.id === c.id && d.secret === c.secret))
+      .map((c) => c.id),
+  };
+}

@@ -1,83 +1,151 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { clientProblems } from './client-rules.js';
-import { demoConfig } from './demo.js';
+import { demoConfig, demoCredentialsIn } from './demo.js';
 import { formatDuration } from './duration.js';
+import { applyEnv, ENV, nameSource } from './env.js';
+import { extendConfig } from './extend.js';
 import { configSchema, type IssuerConfig, type RawConfig } from './schema.js';
 
-/** Every environment variable the issuer reads, in one place. */
-export const ENV = {
-  config: 'OIDC_CONFIG',
-  port: 'PORT',
-  host: 'HOST',
-  issuer: 'ISSUER',
-  redisUrl: 'REDIS_URL',
-  redisNamespace: 'REDIS_NAMESPACE',
-  logLevel: 'LOG_LEVEL',
-  trustProxy: 'TRUST_PROXY',
-  allowedHosts: 'ALLOWED_HOSTS',
-  adminToken: 'ADMIN_TOKEN',
-  keystoreSecret: 'KEYSTORE_SECRET',
-  keystoreAcceptPlaintext: 'KEYSTORE_ACCEPT_PLAINTEXT',
-} as const;
+export { ENV } from './env.js';
 
 export interface LoadOptions {
   /** Path of a YAML or JSON config file; falls back to `OIDC_CONFIG`, then the demo config. */
   file?: string | undefined;
   /** Overrides applied after the file and the environment (CLI flags, in-process API). */
   overrides?: Partial<RawConfig>;
+  /** For messages: the flag that set each overridden field (`{ port: '--port' }`). */
+  overrideNames?: Record<string, string>;
   env?: NodeJS.ProcessEnv;
+}
+
+/** What a configuration is made of; `parseConfig` reads nothing else. */
+export interface ConfigSource {
+  /** The config file's text; absent means the built-in demo config. */
+  text?: string | undefined;
+  /**
+   * The file's path: `.json` picks the JSON parser (else YAML), its folder anchors the
+   * relative paths written in the file (`keys.dir`), and messages name it.
+   */
+  path?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  overrides?: Partial<RawConfig> | undefined;
+  overrideNames?: Record<string, string> | undefined;
 }
 
 /**
  * Loads the config file (or the built-in demo config), applies environment variables and
  * overrides, and validates everything in one pass. Throws `ConfigError` listing every problem,
- * each prefixed by the path of the field at fault.
+ * each prefixed by the path of the field at fault (or the variable or flag that set it).
  */
 export function loadConfig(options: LoadOptions = {}): IssuerConfig {
   const env = options.env ?? process.env;
-  const file = options.file ?? env[ENV.config];
-  const raw: Record<string, unknown> = file ? readConfigFile(file) : { ...demoConfig() };
-  applyEnv(raw, env);
-  Object.assign(raw, options.overrides ?? {});
+  const file = options.file || env[ENV.config] || undefined;
+  return parseConfig({
+    text: file === undefined ? undefined : readConfigText(file),
+    path: file,
+    env,
+    overrides: options.overrides,
+    overrideNames: options.overrideNames,
+  });
+}
+
+/** Reads a config file's text; a file that cannot be read is a `ConfigError` naming it. */
+export function readConfigText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot read the config file (${(err as Error).message})`]);
+  }
+}
+
+/**
+ * The configuration made of `source` and nothing else (no file system, no process.env): the
+ * same text, environment and path give the same result, so a running issuer can re-run it
+ * when its file changes. Throws `ConfigError` with every problem at once.
+ */
+export function parseConfig(source: ConfigSource): IssuerConfig {
+  const { text, path, env, overrides } = source;
+  const file = text === undefined ? undefined : parseConfigText(text, path ?? '(config text)');
+  let raw: Record<string, unknown>;
+  let extendsDemo = false;
+  if (file === undefined) {
+    raw = { ...demoConfig() };
+  } else {
+    const { extends: base, ...own } = file;
+    if (base !== undefined && base !== 'demo') {
+      throw new ConfigError([
+        `extends: must be "demo" (the built-in demo config), not ${JSON.stringify(base)}`,
+      ]);
+    }
+    extendsDemo = base === 'demo';
+    raw = extendsDemo ? extendConfig(demoConfig() as Record<string, unknown>, own) : own;
+    const dir = (own.keys as { dir?: unknown } | undefined)?.dir;
+    if (path !== undefined && typeof dir === 'string') {
+      raw.keys = { ...(raw.keys as object), dir: resolve(dirname(path), dir) };
+    }
+  }
+  const applied = applyEnv(raw, env);
+  Object.assign(raw, overrides ?? {});
+  for (const [field, flag] of Object.entries(source.overrideNames ?? {})) {
+    if (overrides && field in overrides) applied.sources.set(field, flag);
+  }
   // An issuer left at its default follows the port, so `--port 4000` alone gives a working URL
   // (a bad port is reported as a port problem, not as an issuer built from it).
+  const explicitIssuer =
+    Boolean(env[ENV.issuer]) || overrides?.issuer !== undefined || file?.issuer !== undefined;
   const port = /^\d+$/.test(String(raw.port ?? '')) ? Number(raw.port) : Number.NaN;
-  if (!explicitIssuer(file, raw, env, options.overrides) && port >= 0 && port <= 65535) {
-    raw.issuer = `http://localhost:${port}`;
-  }
-  return validateConfig(raw, { demo: !file });
+  if (!explicitIssuer && port >= 0 && port <= 65535) raw.issuer = `http://localhost:${port}`;
+  return validateConfig(raw, {
+    demo: file === undefined,
+    extendsDemo,
+    sources: applied.sources,
+    problems: applied.problems,
+  });
+}
+
+export interface ValidateOptions {
+  /** The built-in demo config is in use. */
+  demo?: boolean;
+  /** The config extends the demo: demo mode lasts while it serves demo credentials. */
+  extendsDemo?: boolean;
+  /** Config path → the variable or flag that set it, named in messages instead of the path. */
+  sources?: Map<string, string>;
+  /** Problems found before validation (unreadable variables), reported with the rest. */
+  problems?: string[];
 }
 
 /** Validates an already-assembled raw config (used by tests and the in-process API). */
-export function validateConfig(raw: unknown, { demo = false } = {}): IssuerConfig {
+export function validateConfig(raw: unknown, options: ValidateOptions = {}): IssuerConfig {
+  const sources = options.sources ?? new Map<string, string>();
+  const named = (problems: string[]) => problems.map((p) => nameSource(p, sources));
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(result.error.issues.flatMap(describeIssue));
+  if (!result.success) {
+    throw new ConfigError([
+      ...(options.problems ?? []),
+      ...named(result.error.issues.flatMap(describeIssue)),
+    ]);
+  }
   const parsed = result.data;
   const users = parsed.users.map((u) => ({ ...u, sub: u.sub ?? u.username }));
+  const servesDemo = () => {
+    const served = demoCredentialsIn({ users, clients: parsed.clients });
+    return served.users.length > 0 || served.clients.length > 0;
+  };
   const config = {
     ...parsed,
     users,
     redis: { ...parsed.redis, namespace: parsed.redis.namespace ?? namespaceFor(parsed.issuer) },
-    demo,
+    demo: options.demo === true || (options.extendsDemo === true && servesDemo()),
   };
-  const problems = crossFieldProblems(config);
+  const problems = [...(options.problems ?? []), ...named(crossFieldProblems(config))];
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
-}
-
-function explicitIssuer(
-  file: string | undefined,
-  raw: Record<string, unknown>,
-  env: NodeJS.ProcessEnv,
-  overrides: Partial<RawConfig> | undefined,
-): boolean {
-  if (env[ENV.issuer] || overrides?.issuer !== undefined) return true;
-  return file !== undefined && raw.issuer !== undefined;
 }
 
 /** The YAML parser, loaded only when a YAML file is read (keeps it out of every start). */
@@ -86,13 +154,7 @@ function parseYaml(text: string): unknown {
   return yaml.parse(text);
 }
 
-function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError([`${file}: cannot read the config file (${(err as Error).message})`]);
-  }
+function parseConfigText(text: string, file: string): Record<string, unknown> {
   let data: unknown;
   try {
     data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
@@ -107,55 +169,6 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   // A YAML section whose settings are all commented out reads as null: treat it as absent.
   return Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null));
-}
-
-function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
-  const set = (name: string, apply: (value: string) => void) => {
-    const value = env[name];
-    if (value !== undefined && value !== '') apply(value);
-  };
-  const section = (key: string) => {
-    const current = raw[key];
-    const copy = current && typeof current === 'object' ? { ...(current as object) } : {};
-    raw[key] = copy;
-    return copy as Record<string, unknown>;
-  };
-  set(ENV.port, (v) => {
-    raw.port = v;
-  });
-  set(ENV.host, (v) => {
-    raw.host = v;
-  });
-  set(ENV.issuer, (v) => {
-    raw.issuer = v;
-  });
-  set(ENV.logLevel, (v) => {
-    raw.logLevel = v;
-  });
-  set(ENV.trustProxy, (v) => {
-    raw.trustProxy = /^(1|true|yes)$/i.test(v);
-  });
-  set(ENV.allowedHosts, (v) => {
-    raw.allowedHosts = v
-      .split(',')
-      .map((h) => h.trim())
-      .filter(Boolean);
-  });
-  set(ENV.redisUrl, (v) => {
-    section('redis').url = v;
-  });
-  set(ENV.redisNamespace, (v) => {
-    section('redis').namespace = v;
-  });
-  set(ENV.adminToken, (v) => {
-    section('admin').token = v;
-  });
-  set(ENV.keystoreSecret, (v) => {
-    section('keys').secret = v;
-  });
-  set(ENV.keystoreAcceptPlaintext, (v) => {
-    section('keys').acceptPlaintextRing = /^(1|true|yes)$/i.test(v);
-  });
 }
 
 /** A config path as people write it: `clients[1].redirectUris[0]`. */

@@ -13,7 +13,7 @@ import {
 import { parseDuration } from './duration.js';
 
 /** A duration in config: seconds as a number, or `"15s"`, `"10m"`, `"1h"`, `"30d"`. Parsed to ms. */
-const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+export const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const ms = parseDuration(value);
   if (ms === undefined) {
     ctx.addIssue({
@@ -24,6 +24,9 @@ const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
   }
   return ms;
 });
+
+/** A secret: `writeOnly` in the JSON Schema, and `config print` masks it. */
+export const SECRET = { writeOnly: true } as const;
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
@@ -84,7 +87,7 @@ const user = z.strictObject({
   sub: z.string().superRefine(usernameRule).optional(),
   /** Up to 256 characters, no control characters, no surrounding spaces (see provider/username.ts). */
   username: z.string().superRefine(usernameRule),
-  password: z.string().min(1),
+  password: z.string().min(1).meta(SECRET),
   claims: z.record(z.string(), z.unknown()).default({}),
 });
 
@@ -92,7 +95,7 @@ const user = z.strictObject({
 const client = z.strictObject({
   id: printable,
   name: z.string().optional(),
-  secret: printable.optional(),
+  secret: printable.meta(SECRET).optional(),
   /**
    * Token endpoint authentication. Default: `client_secret_basic` with a secret, `none` without.
    * `client_secret_jwt` needs `secret`; `private_key_jwt` needs `jwks` (public keys only).
@@ -163,7 +166,7 @@ const keys = z
     prePublication: duration.prefault('2d'),
     retention: duration.prefault('30d'),
     /** Encrypts private keys at rest (AES-256-GCM). Without it keys are stored in plain text. */
-    secret: z.string().min(16, 'must be at least 16 characters').optional(),
+    secret: z.string().min(16, 'must be at least 16 characters').meta(SECRET).optional(),
     /**
      * Accept a key ring stored unencrypted while `secret` is set, and encrypt it at start. Turn
      * it on for one start when adding a secret to a ring in use; leave it off otherwise, so
@@ -271,7 +274,7 @@ export const configSchema = z.strictObject({
   admin: z
     .strictObject({
       /** Bearer token for the admin API and the dev token-mint endpoint; both are off without it. */
-      token: z.string().min(16, 'must be at least 16 characters').optional(),
+      token: z.string().min(16, 'must be at least 16 characters').meta(SECRET).optional(),
     })
     .prefault({}),
 });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import type { IssuerConfig } from '../config/schema.js';
 import { redactUrl } from '../store/redis.js';
@@ -24,7 +24,7 @@ export function rotationPolicyOf(config: IssuerConfig): RotationPolicy {
  * configs in one folder never share, or wait on, each other's ring.
  */
 export function ringFilePath(config: IssuerConfig): string {
-  return join(config.keys.dir, ringFileName(config.redis.namespace));
+  return resolve(config.keys.dir, ringFileName(config.redis.namespace));
 }
 
 /**

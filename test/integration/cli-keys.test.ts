@@ -224,7 +224,9 @@ describe('oidc-issuer keys on the file store (no server)', () => {
       const empty = await runCli(['keys', 'list'], { cwd });
       expect(empty.code).toBe(0);
       expect(empty.stdout).toMatch(
-        /the key ring in file keys\/keyring-iss-[0-9a-f]{12}\.json is empty/,
+        new RegExp(
+          `the key ring in file ${join(cwd, 'keys')}/keyring-iss-[0-9a-f]{12}\\.json is empty`,
+        ),
       );
       const rotate = await runCli(['keys', 'rotate'], { cwd });
       expect(rotate.code).toBe(1);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { ENV } from '../../src/config/env.js';
 import { CLI } from '../support/issuer.js';
 
 export interface CliResult {
@@ -11,7 +12,7 @@ export interface CliResult {
 /**
  * Runs the built `oidc-issuer` (dist/src/main.js) as a child process, as a user would; `npm
  * test` builds it first. `env` is added to this process's environment minus the variables that
- * would point the CLI at another store or config.
+ * the issuer reads (src/config/env.ts), so only what a test sets counts.
  */
 export function runCli(
   args: string[],
@@ -20,17 +21,7 @@ export function runCli(
   if (!existsSync(CLI))
     throw new Error(`${CLI} is missing: run \`npm run build\` (npm test does it)`);
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of [
-    'REDIS_URL',
-    'OIDC_CONFIG',
-    'ISSUER',
-    'PORT',
-    'ADMIN_TOKEN',
-    'KEYSTORE_SECRET',
-    'REDIS_NAMESPACE',
-  ]) {
-    delete env[name];
-  }
+  for (const name of Object.values(ENV)) delete env[name];
   Object.assign(env, options.env ?? {});
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {

@@ -3,9 +3,20 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, validateConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig, validateConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { CLI } from '../support/issuer.js';
+
+/** The problems `run` reports as a ConfigError (none when it succeeds). */
+const problemsFrom = (run: () => unknown): string[] => {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+};
 
 const problemsOf = (raw: unknown): string[] => {
   try {
@@ -148,12 +159,194 @@ describe('docs/config.example.yaml', () => {
       file: join(import.meta.dirname, '..', '..', 'docs', 'config.example.yaml'),
       env: {},
     });
+    // It extends the demo: the demo's clients, then its own.
     expect(config.clients.map((c) => c.id)).toEqual([
+      'demo-spa',
+      'demo-web',
+      'demo-service',
       'my-spa',
       'my-web',
       'my-worker',
       'orders-api',
     ]);
     expect(config.keys.algorithms).toEqual(['RS256', 'ES256']);
+    expect(config.demo).toBe(true);
+    // No pinned issuer: it follows the port.
+    expect(
+      loadConfig({
+        file: join(import.meta.dirname, '..', '..', 'docs', 'config.example.yaml'),
+        env: { PORT: '4321' },
+      }).issuer,
+    ).toBe('http://localhost:4321');
+  });
+});
+
+describe('extends: demo', () => {
+  const extend = (text: string, env: NodeJS.ProcessEnv = {}) =>
+    parseConfig({ text: `extends: demo\n${text}`, path: '/cfg/tweak.yaml', env });
+
+  it('is the demo config with the file on top: lists merge by identity, sections by key', () => {
+    const config = extend(
+      [
+        'users:',
+        '  - { username: bob, password: bob-new, claims: { name: Robert } }',
+        '  - { username: carol, password: carol }',
+        'clients:',
+        '  - { id: demo-web, secret: my-own-secret, redirectUris: [http://localhost:9000/cb] }',
+        '  - { id: extra, grantTypes: [client_credentials], secret: s, scopes: [api:read], resources: [http://localhost:4000/api] }',
+        'resourceServers:',
+        '  - { audience: http://localhost:4000/api, scopes: [api:read, api:write, api:admin] }',
+        '  - { audience: https://other.test, scopes: [other:read] }',
+        'scopes: { team: [team] }',
+        'keys: { algorithms: [ES256] }',
+        'login: { anyUser: false }',
+      ].join('\n'),
+    );
+    // Replaced in place (whole entry), kept, and added at the end.
+    expect(config.users.map((u) => [u.username, u.password])).toEqual([
+      ['alice', 'alice'],
+      ['bob', 'bob-new'],
+      ['carol', 'carol'],
+    ]);
+    expect(config.users[1]?.claims).toEqual({ name: 'Robert' });
+    expect(config.clients.map((c) => c.id)).toEqual([
+      'demo-spa',
+      'demo-web',
+      'demo-service',
+      'extra',
+    ]);
+    const web = config.clients.find((c) => c.id === 'demo-web');
+    expect(web?.secret).toBe('my-own-secret');
+    expect(web?.redirectUris).toEqual(['http://localhost:9000/cb']);
+    expect(web?.resources).toEqual([]); // replaced whole, not merged field by field
+    expect(config.resourceServers.map((r) => r.audience)).toEqual([
+      'http://localhost:4000/api',
+      'https://other.test',
+    ]);
+    expect(config.resourceServers[0]?.scopes).toContain('api:admin');
+    // Sections merge key by key: the demo's scopes stay, the file's are added.
+    expect(Object.keys(config.scopes)).toEqual(
+      expect.arrayContaining(['profile', 'email', 'groups', 'team']),
+    );
+    expect(config.keys.algorithms).toEqual(['ES256']);
+    expect(config.login.anyUser).toBe(false);
+    expect(config.login.userPicker).toBe(true); // from the demo
+    // The issuer follows the port, as in the demo.
+    expect(config.issuer).toBe('http://localhost:3000');
+    expect(extend('port: 4100').issuer).toBe('http://localhost:4100');
+  });
+
+  it('carries whatever the demo config holds, field for field', () => {
+    const demo = parseConfig({ env: {} });
+    const extended = extend('');
+    expect({ ...extended, demo: true }).toEqual({ ...demo, demo: true });
+  });
+
+  it('stays in demo mode while demo credentials are served, and leaves it when none are', () => {
+    expect(extend('').demo).toBe(true);
+    expect(extend('users: [{ username: carol, password: carol }]').demo).toBe(true);
+    const own = extend(
+      [
+        'users:',
+        '  - { username: alice, password: a-real-password }',
+        '  - { username: bob, password: another-one }',
+        'clients:',
+        '  - { id: demo-spa, secret: spa-secret-now, redirectUris: [http://localhost:5173/callback] }',
+        '  - { id: demo-web, secret: web-secret-now, redirectUris: [http://localhost:3001/callback] }',
+        '  - { id: demo-service, secret: svc-secret-now, grantTypes: [client_credentials], scopes: [api:read], resources: [http://localhost:4000/api] }',
+      ].join('\n'),
+    );
+    expect(own.demo).toBe(false);
+    // A file without `extends` never is.
+    expect(parseConfig({ text: 'port: 3000', path: 'x.yaml', env: {} }).demo).toBe(false);
+  });
+
+  it('refuses any other base, naming the field', () => {
+    expect(
+      problemsFrom(() => parseConfig({ text: 'extends: prod', path: 'x.yaml', env: {} })),
+    ).toEqual(['extends: must be "demo" (the built-in demo config), not "prod"']);
+  });
+});
+
+describe('environment knobs', () => {
+  it('set the key policy and login options', () => {
+    const config = parseConfig({
+      env: {
+        KEYS_ALGORITHMS: 'ES256, RS256',
+        KEYS_ROTATION_PERIOD: '30s',
+        KEYS_PREPUBLICATION: '10s',
+        KEYS_RETENTION: '2h',
+        LOGIN_HEADLESS: 'true',
+        LOGIN_ANY_USER: 'no',
+      },
+    });
+    expect(config.keys.algorithms).toEqual(['ES256', 'RS256']);
+    expect(config.keys.rotationPeriod).toBe(30_000);
+    expect(config.keys.prePublication).toBe(10_000);
+    expect(config.keys.retention).toBe(7_200_000);
+    expect(config.login.headless).toBe(true);
+    expect(config.login.anyUser).toBe(false);
+    // They win over the file.
+    const overFile = parseConfig({
+      text: 'extends: demo\nkeys: { rotationPeriod: 7d }\nlogin: { headless: false }',
+      path: 'f.yaml',
+      env: { KEYS_ROTATION_PERIOD: '3d', LOGIN_HEADLESS: '1' },
+    });
+    expect(overFile.keys.rotationPeriod).toBe(3 * 86_400_000);
+    expect(overFile.login.headless).toBe(true);
+  });
+
+  it('name the variable, not the field, when a value is wrong', () => {
+    const problems = problemsFrom(() =>
+      parseConfig({
+        env: {
+          PORT: 'abc',
+          KEYS_ALGORITHMS: 'RS256,HS256',
+          KEYS_ROTATION_PERIOD: 'soon',
+          LOGIN_HEADLESS: 'maybe',
+          LOGIN_ANY_USER: '2',
+          TRUST_PROXY: 'yes please',
+        },
+      }),
+    );
+    expect(problems).toContain(
+      'PORT (sets port): must be a port number from 0 to 65535 (got "abc")',
+    );
+    expect(problems.join('\n')).toMatch(/^KEYS_ALGORITHMS \(sets keys\.algorithms\[1\]\): /m);
+    expect(problems.join('\n')).toMatch(
+      /^KEYS_ROTATION_PERIOD \(sets keys\.rotationPeriod\): must be a duration/m,
+    );
+    expect(problems.join('\n')).toMatch(/^LOGIN_HEADLESS: must be true or false/m);
+    expect(problems.join('\n')).toMatch(/^LOGIN_ANY_USER: must be true or false/m);
+    expect(problems.join('\n')).toMatch(/^TRUST_PROXY: must be true or false/m);
+    // No second, misleading complaint about an issuer made of the bad port.
+    expect(problems.join('\n')).not.toMatch(/issuer/);
+    // Rules across fields name the variable too.
+    expect(problemsFrom(() => parseConfig({ env: { KEYS_RETENTION: '1m' } })).join('\n')).toMatch(
+      /^KEYS_RETENTION \(sets keys\.retention\): 1m is shorter than the longest token/m,
+    );
+  });
+
+  it('reads nothing but its arguments', () => {
+    process.env.PORT = '4999';
+    try {
+      expect(parseConfig({ env: {} }).port).toBe(3000);
+    } finally {
+      delete process.env.PORT;
+    }
+  });
+});
+
+describe('paths in a config file', () => {
+  it('are relative to the file, not the working directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'sub', 'issuer.yaml');
+    const config = parseConfig({ text: 'keys: { dir: my-keys }', path: file, env: {} });
+    expect(config.keys.dir).toBe(join(dir, 'sub', 'my-keys'));
+    expect(parseConfig({ text: 'keys: { dir: /abs/keys }', path: file, env: {} }).keys.dir).toBe(
+      '/abs/keys',
+    );
+    // The default is not a path written in the file: it stays where the issuer runs.
+    expect(parseConfig({ text: 'port: 3000', path: file, env: {} }).keys.dir).toBe('keys');
   });
 });
