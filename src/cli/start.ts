@@ -62,7 +62,9 @@ function banner(config: IssuerConfig, port: number, keyRingAt: string): string {
 function demoLines(config: IssuerConfig): string[] {
   const served = demoCredentialsIn(config);
   const users = config.users.filter((u) => served.users.includes(u.username));
-  const clients = config.clients.filter((c) => served.clients.includes(c.id));
+  const clients = config.clients.filter(
+    (c) => served.clients.includes(c.id) || served.publicClients.includes(c.id),
+  );
   const lines = [
     '  DEMO credentials (public, for trying things out only):',
     `    users     ${users.map((u) => `${u.username} / ${u.password}`).join(', ') || '(none)'}${config.login.anyUser ? ' (any other username also signs in)' : ''}`,

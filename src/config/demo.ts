@@ -110,22 +110,25 @@ export function demoConfig(): RawConfig {
 }
 
 /**
- * The demo users and clients that `config` still serves with their published credentials (a
- * config that `extends: demo` keeps them unless it replaces them). Demo mode lasts while any do.
+ * The demo credentials `config` still serves (a config that `extends: demo` keeps them unless it
+ * replaces them): demo users with their demo password, demo clients with their demo secret.
+ * Demo mode lasts while any are. `publicClients` are the demo's public clients still present
+ * unchanged: no credential, but worth listing next to them.
  */
 export function demoCredentialsIn(config: {
   users: readonly { username: string; password: string }[];
   clients: readonly { id: string; secret?: string | undefined }[];
-}): { users: string[]; clients: string[] } {
+}): { users: string[]; clients: string[]; publicClients: string[] } {
   const demo = demoConfig();
+  const unchanged = (c: { id: string; secret?: string | undefined }) =>
+    demo.clients?.some((d) => d.id === c.id && d.secret === c.secret) ?? false;
   return {
     users: config.users
       .filter((u) =>
         demo.users?.some((d) => d.username === u.username && d.password === u.password),
       )
       .map((u) => u.username),
-    clients: config.clients
-      .filter((c) => demo.clients?.some((d) => d.id === c.id && d.secret === c.secret))
-      .map((c) => c.id),
+    clients: config.clients.filter((c) => c.secret && unchanged(c)).map((c) => c.id),
+    publicClients: config.clients.filter((c) => !c.secret && unchanged(c)).map((c) => c.id),
   };
 }

@@ -48,7 +48,6 @@ describe('starting from a config file', () => {
         '  - { username: alice, password: alice-own-1 }',
         '  - { username: bob, password: bob-own-1 }',
         'clients:',
-        '  - { id: demo-spa, secret: own-spa-secret, redirectUris: [http://localhost:5173/callback] }',
         '  - { id: demo-web, secret: own-web-secret, redirectUris: [http://localhost:3001/callback] }',
         '  - { id: demo-service, secret: own-svc-secret, grantTypes: [client_credentials], scopes: [api:read], resources: [http://localhost:4000/api] }',
       ].join('\n'),

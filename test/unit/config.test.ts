@@ -3,9 +3,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { demoConfig } from '../../src/config/demo.js';
 import { loadConfig, parseConfig, validateConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { CLI } from '../support/issuer.js';
+
+const DEMO_CLIENT_IDS = (demoConfig().clients ?? []).map((c) => c.id);
 
 /** The problems `run` reports as a ConfigError (none when it succeeds). */
 const problemsFrom = (run: () => unknown): string[] => {
@@ -161,9 +164,7 @@ describe('docs/config.example.yaml', () => {
     });
     // It extends the demo: the demo's clients, then its own.
     expect(config.clients.map((c) => c.id)).toEqual([
-      'demo-spa',
-      'demo-web',
-      'demo-service',
+      ...DEMO_CLIENT_IDS,
       'my-spa',
       'my-web',
       'my-worker',
@@ -209,12 +210,7 @@ describe('extends: demo', () => {
       ['carol', 'carol'],
     ]);
     expect(config.users[1]?.claims).toEqual({ name: 'Robert' });
-    expect(config.clients.map((c) => c.id)).toEqual([
-      'demo-spa',
-      'demo-web',
-      'demo-service',
-      'extra',
-    ]);
+    expect(config.clients.map((c) => c.id)).toEqual([...DEMO_CLIENT_IDS, 'extra']);
     const web = config.clients.find((c) => c.id === 'demo-web');
     expect(web?.secret).toBe('my-own-secret');
     expect(web?.redirectUris).toEqual(['http://localhost:9000/cb']);
@@ -251,7 +247,6 @@ describe('extends: demo', () => {
         '  - { username: alice, password: a-real-password }',
         '  - { username: bob, password: another-one }',
         'clients:',
-        '  - { id: demo-spa, secret: spa-secret-now, redirectUris: [http://localhost:5173/callback] }',
         '  - { id: demo-web, secret: web-secret-now, redirectUris: [http://localhost:3001/callback] }',
         '  - { id: demo-service, secret: svc-secret-now, grantTypes: [client_credentials], scopes: [api:read], resources: [http://localhost:4000/api] }',
       ].join('\n'),
