@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { issuerOverHttp } from '../probe/issuer-admin.js';
 import { expectedText, fixesOf, gotText, oneLine, summaryLine } from '../probe/report.js';
-import { type ProbeReport, parseStatusSet, runProbe } from '../probe/run.js';
+import { type ProbeReport, parseHeaderLines, parseStatusSet, runProbe } from '../probe/run.js';
 import { readText } from '../tokens/key-source.js';
 import { parseSignedDuration } from '../tokens/time.js';
 import { EXIT, ExitStatus, UsageError } from './exit.js';
@@ -102,7 +102,7 @@ Exit codes: 0 every case behaved as expected, 1 a finding (some case did not), 2
         target: {
           url,
           method: flags.method.toUpperCase(),
-          headers: parseHeaders(flags.header ?? []),
+          headers: parseHeaderLines(flags.header ?? []),
           ...(flags.body !== undefined ? { body: await bodyArg(flags.body) } : {}),
         },
         token: {
@@ -155,22 +155,6 @@ export function renderReport(report: ProbeReport): string {
     out.push(`  more: docs/probe.md#${r.id}`);
   }
   return out.join('\n');
-}
-
-function parseHeaders(lines: string[]): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const line of lines) {
-    const colon = line.indexOf(':');
-    const name = colon > 0 ? line.slice(0, colon).trim() : '';
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-      throw new UsageError(`--header must be 'Name: value' (got ${line})`);
-    }
-    if (name.toLowerCase() === 'authorization') {
-      throw new UsageError('--header cannot set Authorization: the probe sends its own tokens');
-    }
-    headers[name] = line.slice(colon + 1).trim();
-  }
-  return headers;
 }
 
 async function bodyArg(value: string): Promise<string> {

@@ -256,6 +256,11 @@ export const configSchema = z.strictObject({
        * is a loopback address, off otherwise (see `consoleEnabled`).
        */
       enabled: z.boolean().optional(),
+      /**
+       * Origins (e.g. `http://api:4000`) the console's API probe (`/probe`) may call besides
+       * loopback URLs. The issuer makes those requests, so list only APIs you mean to test.
+       */
+      probeTargets: z.array(httpUrl.transform((u) => new URL(u).origin)).default([]),
     })
     .prefault({}),
   /**

@@ -120,11 +120,13 @@ const KEY_ERROR_STATUS: Record<string, number> = {
 
 function bearerMatches(header: string, token: string): boolean {
   const match = /^Bearer\s+(.+)$/i.exec(header);
-  if (!match) return false;
+  return match ? adminTokenMatches(match[1] as string, token) : false;
+}
+
+/** Whether `given` is the admin `token`, compared in constant time. */
+export function adminTokenMatches(given: string, token: string): boolean {
   // Hash both sides so the comparison is constant-time whatever the lengths.
-  const a = createHash('sha256')
-    .update(match[1] as string)
-    .digest();
+  const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(token).digest();
   return timingSafeEqual(a, b);
 }

@@ -17,6 +17,7 @@ import { homeRoute } from './home.js';
 import { interactionRoutes } from './interactions.js';
 import { serveJwks } from './jwks.js';
 import { endpointOf, type Metrics } from './metrics.js';
+import { PROBE_PAGE, probeRoutes } from './probe-page.js';
 import type { Views } from './views.js';
 
 export interface AppDeps {
@@ -43,6 +44,7 @@ const OUR_PATHS = new Set([
   '/metrics',
   ...JWKS_PATHS,
   ...CONSOLE_PAGES,
+  PROBE_PAGE,
 ]);
 const OUR_PREFIXES = ['/interaction/', '/admin/', '/_issuer/'];
 
@@ -93,6 +95,13 @@ export function createApp(deps: AppDeps): Koa {
       views: deps.views,
       jwks: deps.jwks,
       ring: () => deps.keys.current(),
+      clock: deps.clock,
+    });
+    probeRoutes(router, {
+      config,
+      views: deps.views,
+      keys: deps.keys,
+      mint: { config, ring: () => deps.keys.current(), clock: deps.clock },
       clock: deps.clock,
     });
   }

@@ -24,7 +24,8 @@ export class Views {
       | 'debugger'
       | 'debugger-callback'
       | 'tools'
-      | 'keys',
+      | 'keys'
+      | 'probe',
     data: Record<string, unknown>,
   ): string {
     return this.#eta.render(`./${view}`, { demo: this.demo, ...data });

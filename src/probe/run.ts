@@ -121,6 +121,30 @@ export function parseStatusSet(text: string): StatusSet {
 }
 
 /**
+ * `Name: value` lines as request headers for the API.
+ * @throws ProbeError `PROBE_OPTIONS_INVALID` for a line that is not a header, or one that sets
+ *   `Authorization` (the probe's own).
+ */
+export function parseHeaderLines(lines: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of lines.filter((l) => l.trim() !== '')) {
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon).trim() : '';
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      throw new ProbeError('PROBE_OPTIONS_INVALID', `a header must be 'Name: value' (got ${line})`);
+    }
+    if (name.toLowerCase() === 'authorization') {
+      throw new ProbeError(
+        'PROBE_OPTIONS_INVALID',
+        'a header cannot set Authorization: the probe sends its own tokens',
+      );
+    }
+    headers[name] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+/**
  * Runs every applicable case against `options.target` with tokens from `issuer`.
  * @throws ProbeError `PROBE_TARGET_UNREACHABLE` when the API cannot be reached at all, and
  *   the issuer's errors (`IssuerAccess`) when it cannot mint or rotate.
@@ -291,9 +315,13 @@ async function rotationDrill(
 }
 
 function skipReason(c: ProbeCase, options: ProbeOptions): string | undefined {
-  if (c.forType && c.forType !== options.token.type) return `only for --type ${c.forType}`;
-  if (c.needs === 'scope' && !options.token.scope) return 'needs --scope';
-  if (c.needs === 'rotate' && !options.rotate) return 'needs --rotate (rotates the real key ring)';
+  if (c.forType && c.forType !== options.token.type) {
+    return `only when the API expects ${c.forType === 'id' ? 'an ID token' : 'an access token'} (--type ${c.forType})`;
+  }
+  if (c.needs === 'scope' && !options.token.scope) return 'needs a required scope (--scope)';
+  if (c.needs === 'rotate' && !options.rotate) {
+    return 'needs the rotation drill (--rotate; it rotates the real key ring)';
+  }
   return undefined;
 }
 

@@ -199,6 +199,7 @@ describe('oidc-issuer probe', () => {
     const badHeader = await probe(`${api.url}/api/whoami`, ['-H', 'Authorization: Bearer x']);
     expect(badHeader.code).toBe(2);
     expect(badHeader.stderr).toContain('cannot set Authorization');
+    expect(badHeader.stderr).toContain('(PROBE_OPTIONS_INVALID)');
   });
 
   it('exit 3 when the API or the issuer cannot be reached', async () => {

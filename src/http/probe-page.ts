@@ -1,0 +1,203 @@
+/**
+ * `/probe`: the web page of `oidc-issuer probe` — the same cases and report (src/probe), run
+ * by this issuer against an API URL typed on the page. Part of the console (registered only
+ * when `consoleEnabled(config)`); its script is `views/console/probe.js`.
+ *
+ * The issuer makes the requests, so the target is restricted: loopback URLs only (the API on
+ * the developer's machine), plus the origins in `console.probeTargets`; no redirects are
+ * followed, each request is bounded in time and only a few KB of each answer are read, and
+ * one probe runs at a time. When the issuer listens on a non-loopback address, running the
+ * probe needs the admin token, and the rotation drill always does (it rotates the real ring).
+ */
+import { isIPv4 } from 'node:net';
+import type Router from '@koa/router';
+import type { IssuerConfig } from '../config/schema.js';
+import { publicJwks } from '../keystore/export.js';
+import type { SigningAlg } from '../keystore/types.js';
+import { issuerInProcess } from '../probe/issuer-local.js';
+import { expectedText, fixesOf, gotText, summaryLine } from '../probe/report.js';
+import {
+  ProbeError,
+  type ProbeOptions,
+  parseHeaderLines,
+  parseStatusSet,
+  runProbe,
+} from '../probe/run.js';
+import type { MintSource } from '../tokens/mint.js';
+import { adminTokenMatches, type KeyAdmin } from './admin.js';
+import { jsonBody } from './body.js';
+import { isLoopback } from './console-gate.js';
+import { sendPage, type Views } from './views.js';
+
+export interface ProbePageDeps {
+  config: IssuerConfig;
+  views: Views;
+  keys: KeyAdmin;
+  clock: () => number;
+  mint: MintSource;
+}
+
+export const PROBE_PAGE = '/probe';
+
+/** Per request to the API; the drill waits as long as the CLI's default. */
+const REQUEST_TIMEOUT_MS = 5000;
+const ROTATION_WAIT_MS = 65_000;
+
+export function probeRoutes(router: Router, deps: ProbePageDeps): void {
+  const { config } = deps;
+  const adminNeeded = !isLoopback(config.host);
+  let running = false;
+
+  router.get(PROBE_PAGE, (ctx) => {
+    sendPage(
+      ctx,
+      deps.views.render('probe', {
+        title: 'API probe',
+        nav: PROBE_PAGE,
+        scripts: ['probe.js'],
+        issuer: config.issuer,
+        audiences: config.resourceServers.map((r) => r.audience),
+        targets: config.console.probeTargets,
+        adminEnabled: config.admin.token !== undefined,
+        adminNeeded,
+      }),
+      undefined,
+      { scripts: true },
+    );
+  });
+
+  router.post('/_issuer/console/probe', jsonBody(64 * 1024), async (ctx) => {
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    const refuse = (status: number, error: string, description: string) => {
+      ctx.status = status;
+      ctx.body = { error, error_description: description };
+    };
+    const rotate = body.rotate === true;
+    if (rotate || adminNeeded) {
+      const why = rotate
+        ? 'the rotation drill rotates the real key ring'
+        : 'this issuer is reachable from other machines';
+      if (!config.admin.token) {
+        return refuse(
+          403,
+          'admin_off',
+          `${why}: it needs the admin token, and none is configured (ADMIN_TOKEN)`,
+        );
+      }
+      if (!adminTokenMatches(String(body.adminToken ?? ''), config.admin.token)) {
+        return refuse(403, 'admin_token_required', `${why}: give the admin token`);
+      }
+    }
+    let options: ProbeOptions;
+    try {
+      options = probeOptions(body, config.console.probeTargets, rotate);
+    } catch (err) {
+      if (!(err instanceof ProbeError)) throw err;
+      return refuse(400, err.code, err.message);
+    }
+    if (running) return refuse(429, 'busy', 'a probe is running already; try again when it ends');
+    running = true;
+    try {
+      const issuer = issuerInProcess({
+        issuer: config.issuer,
+        mint: deps.mint,
+        jwks: () => publicJwks(deps.keys.current(), deps.clock()).keys,
+        rotateNow: (alg) => deps.keys.rotate(alg as SigningAlg, { early: true }),
+      });
+      const report = await runProbe(issuer, options);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = {
+        report,
+        summary: summaryLine(report),
+        rows: report.cases.map((r) => ({
+          ...r,
+          expectedText: expectedText(r),
+          gotText: gotText(r),
+          fixes: fixesOf(r),
+        })),
+      };
+    } catch (err) {
+      if (!(err instanceof ProbeError)) throw err;
+      refuse(422, err.code, err.message);
+    } finally {
+      running = false;
+    }
+  });
+}
+
+/** The probe options from the page's form, with the target checked against the allow-list. */
+function probeOptions(
+  body: Record<string, unknown>,
+  allowed: string[],
+  rotate: boolean,
+): ProbeOptions {
+  const str = (name: string) => {
+    const v = body[name];
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v !== 'string') throw invalid(`${name} must be text`);
+    return v.trim() === '' ? undefined : v.trim();
+  };
+  const url = str('url');
+  if (!url || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+    throw invalid('the API URL must be an http(s) URL, e.g. http://localhost:4000/api/whoami');
+  }
+  const refusal = targetRefusal(new URL(url), allowed);
+  if (refusal) throw invalid(refusal);
+  const method = (str('method') ?? 'GET').toUpperCase();
+  if (!/^[A-Z]{1,16}$/.test(method)) throw invalid('method must be an HTTP method such as GET');
+  const type = str('type') ?? 'access';
+  if (type !== 'access' && type !== 'id') throw invalid('type must be access or id');
+  const claimsText = str('claims');
+  let claims: Record<string, unknown> | undefined;
+  if (claimsText) {
+    try {
+      claims = JSON.parse(claimsText);
+    } catch (e) {
+      throw invalid(`claims is not valid JSON: ${(e as Error).message}`);
+    }
+    if (!claims || typeof claims !== 'object' || Array.isArray(claims)) {
+      throw invalid('claims must be a JSON object, e.g. {"groups":["admins"]}');
+    }
+  }
+  const reqBody = str('body');
+  const [aud, scope, sub, clientId] = ['aud', 'scope', 'sub', 'clientId'].map(str);
+  return {
+    target: {
+      url,
+      method,
+      headers: parseHeaderLines((str('headers') ?? '').split('\n')),
+      ...(reqBody !== undefined ? { body: reqBody } : {}),
+    },
+    token: {
+      type,
+      ...(aud ? { aud } : {}),
+      ...(scope ? { scope } : {}),
+      ...(sub ? { sub } : {}),
+      ...(clientId ? { clientId } : {}),
+      ...(claims ? { claims } : {}),
+    },
+    acceptStatus: parseStatusSet(str('acceptStatus') ?? '2xx'),
+    refuseStatus: parseStatusSet(str('refuseStatus') ?? '401,403'),
+    rotate,
+    rotationWaitMs: ROTATION_WAIT_MS,
+    timeoutMs: REQUEST_TIMEOUT_MS,
+  };
+}
+
+/**
+ * Why the page may not call `url`, or undefined: loopback hosts (by name `localhost` or as an
+ * IP literal, so no DNS answer can move them) and the configured origins only.
+ */
+export function targetRefusal(url: URL, allowed: string[]): string | undefined {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const loopback =
+    host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
+  if (loopback || allowed.includes(url.origin)) return undefined;
+  return `the page probes only loopback URLs (localhost, 127.0.0.1, [::1])${
+    allowed.length > 0 ? ` and ${allowed.join(', ')}` : ''
+  }; add ${url.origin} to console.probeTargets to allow it, or use the CLI`;
+}
+
+function invalid(message: string): ProbeError {
+  return new ProbeError('PROBE_OPTIONS_INVALID', message);
+}
