@@ -2,7 +2,8 @@
 # oidc-issuer image: build with dev dependencies, run with production dependencies only.
 #   docker build -t oidc-issuer .
 #   docker run --rm -p 3000:3000 oidc-issuer          → http://localhost:3000 (demo config)
-ARG NODE_IMAGE=node:20-slim
+# Pinned; the same Node 24 release that .ci/run tests on (NODE24_VERSION there).
+ARG NODE_IMAGE=node:24.22.3-slim
 
 # All dependencies (the TypeScript compiler; the examples' openid-client and oidc-client-ts).
 FROM ${NODE_IMAGE} AS deps

@@ -136,16 +136,22 @@ export async function normalizePrivateJwk(
   if (requested !== undefined && !SIGNING_ALGS.includes(requested as SigningAlg)) {
     throw new KeyError('KEY_ALG_UNSUPPORTED', `unsupported algorithm ${JSON.stringify(requested)}`);
   }
-  let key: KeyObject;
   let publicKey: KeyObject;
   try {
-    key = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
     const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicMembers } = jwk;
     publicKey = createPublicKey({ key: publicMembers as JsonWebKey, format: 'jwk' });
   } catch (e) {
     throw new KeyError('KEY_PARSE_FAILED', 'the JWK is not a valid private key', { cause: e });
   }
-  const alg = algFor(key, requested as SigningAlg | undefined);
+  // Type and size first, from the public part: Node 24 refuses to build a private key whose
+  // parts do not fit together, which would hide the reason.
+  const alg = algFor(publicKey, requested as SigningAlg | undefined);
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  } catch (e) {
+    throw inconsistent(e);
+  }
   assertPair(key, publicKey);
   return toSigningJwk(key, alg);
 }
@@ -220,10 +226,13 @@ export function keysMatch(privateKey: KeyObject, publicKey: KeyObject): boolean 
 }
 
 function assertPair(privateKey: KeyObject, publicKey: KeyObject): void {
-  if (!keysMatch(privateKey, publicKey)) {
-    throw new KeyError(
-      'KEY_INCONSISTENT',
-      'the private part of the JWK does not match its public part',
-    );
-  }
+  if (!keysMatch(privateKey, publicKey)) throw inconsistent();
+}
+
+function inconsistent(cause?: unknown): KeyError {
+  return new KeyError(
+    'KEY_INCONSISTENT',
+    'the private part of the JWK does not match its public part',
+    cause === undefined ? undefined : { cause },
+  );
 }

@@ -320,7 +320,12 @@ function checkPair(
   try {
     privateKey = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
   } catch (e) {
-    add('error', 'INVALID_KEY', `the private part is not usable: ${(e as Error).message}`);
+    // The public part is valid here; Node 24 refuses a private part that does not fit it.
+    add(
+      'error',
+      'KEY_INCONSISTENT',
+      `the private part does not belong to the public part (${(e as Error).message})`,
+    );
     return;
   }
   if (!keysMatch(privateKey, publicKey)) {

@@ -93,9 +93,9 @@ function run(argv: string[], env: Record<string, string>): Promise<number> {
 }
 
 describe('docker-compose.yml', () => {
-  it('runs redis:7 with noeviction and a ping health check', () => {
+  it('runs a pinned redis:7.x.y with noeviction and a ping health check', () => {
     const redis = services.redis;
-    expect(redis?.image).toMatch(/^redis:7/);
+    expect(redis?.image).toMatch(/^redis:7\.\d+\.\d+$/);
     expect(redis?.command?.join(' ')).toContain('--maxmemory-policy noeviction');
     expect(redis?.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
   });
@@ -205,7 +205,10 @@ describe('Dockerfile', () => {
   it('builds in stages and runs the built CLI as a non-root user', () => {
     expect(lastStage).toBe('runtime');
     expect(runtime[0]).toMatch(/^FROM \$\{NODE_IMAGE\}/);
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-(slim|alpine)$/m);
+    // A pinned Node 24 release, the one CI runs the suite on.
+    const ciNode24 = /^NODE24_VERSION=(\S+)$/m.exec(root('.ci/run'))?.[1];
+    expect(ciNode24).toMatch(/^24\.\d+\.\d+$/);
+    expect(dockerfile).toMatch(new RegExp(`^ARG NODE_IMAGE=node:${ciNode24}-slim$`, 'm'));
     const pkg = JSON.parse(root('package.json')) as { scripts: { start: string } };
     const cmd = execForm(instruction(runtime, 'CMD').at(-1) ?? '[]');
     expect(cmd).toEqual(['node', 'dist/src/main.js', 'start']);

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,10 +21,13 @@ chmodSync(bin, 0o755);
 for (const program of ['redis-cli', 'openssl']) symlinkSync(which(program), join(bin, program));
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
+const asRoot = process.getuid?.() === 0;
+/** This very Node, somewhere `nobody` can run it (CI's Node 24 lives under /root). */
+const node = asRoot ? join(bin, 'node') : process.execPath;
+if (asRoot) copyFileSync(process.execPath, node);
+
 function runUnprivileged(env: Record<string, string>) {
-  const node = [process.execPath, SCRIPT];
-  const command =
-    process.getuid?.() === 0 ? [which('runuser'), '-u', 'nobody', '--', ...node] : node;
+  const command = asRoot ? [which('runuser'), '-u', 'nobody', '--', node, SCRIPT] : [node, SCRIPT];
   const started = Date.now();
   const result = spawnSync(command[0]!, command.slice(1), {
     env: { ...env, HOME: tmpdir() },
