@@ -1,18 +1,23 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, type CommanderError } from 'commander';
 import { registerConfig } from './cli/config.js';
-import { describeFailure, EXIT, ExitStatus } from './cli/exit.js';
+import { describeFailure, UsageError } from './cli/exit.js';
 import { registerJwk } from './cli/jwk.js';
 import { registerKeys } from './cli/keys.js';
 import { registerProbe } from './cli/probe.js';
 import { registerStart } from './cli/start.js';
 import { registerToken } from './cli/token.js';
+import { PACKAGE_ROOT } from './paths.js';
 
 /** The `oidc-issuer` command. The only module that exits the process (codes in cli/exit.ts). */
+const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+};
 const program = new Command('oidc-issuer')
   .description('A small OpenID Connect issuer for development, CI and docker-compose')
-  .showHelpAfterError()
-  .exitOverride()
+  .version(version, '-V, --version', 'print the version')
   .addHelpText(
     'after',
     '\nExit codes: 0 ok, 1 refused or invalid, 2 usage or input error, 3 store or issuer unreachable.',
@@ -24,35 +29,55 @@ registerToken(program);
 registerJwk(program);
 registerProbe(program);
 registerConfig(program);
-// Subcommands report usage errors through the same exit path as the top level.
-for (const command of program.commands) {
-  command.exitOverride();
-  for (const sub of command.commands) sub.exitOverride();
+
+const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
+for (const command of everyCommand(program)) {
+  // Commander's own messages (unknown option, missing argument …) become the one-line usage
+  // error every other mistake gets, naming the help of the command at fault.
+  command.configureOutput({ outputError: () => {} }).exitOverride((err) => {
+    if (err.exitCode === 0) throw err; // --help, --version
+    throw new UsageError(
+      `${oneLine(err.message)}; see '${commandPath(command)} --help'`,
+      commanderCode(err),
+    );
+  });
 }
 
-// `start` is the default command, so commander would read an unknown command as an argument of
-// `start` ("too many arguments"); name the real mistake instead.
-const first = process.argv[2];
-if (first !== undefined && !first.startsWith('-')) {
-  const known = new Set(['help', ...program.commands.flatMap((c) => [c.name(), ...c.aliases()])]);
-  if (!known.has(first)) {
-    process.stderr.write(
-      `oidc-issuer: unknown command '${first}' (commands: ${[...known].filter((n) => n !== 'help').join(', ')}; see oidc-issuer --help)\n`,
-    );
-    process.exit(EXIT.usage);
-  }
+/** `error: unknown command 'x'\n(Did you mean y?)` → `unknown command 'x' (Did you mean y?)`. */
+function oneLine(message: string): string {
+  return message
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\.$/, '');
+}
+
+function commandPath(command: Command): string {
+  return command.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name();
+}
+
+/** `commander.unknownOption` → `UNKNOWN_OPTION`. */
+function commanderCode(err: CommanderError): string {
+  return err.code
+    .replace(/^commander\./, '')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toUpperCase();
+}
+
+// Plain `oidc-issuer`, or a command group without its subcommand (`oidc-issuer keys`), asks
+// what there is: the help on stdout, exit 0.
+const args = process.argv.slice(2);
+const group = program.commands.find((c) => c.name() === args[0] && c.commands.length > 0);
+if (args.length === 0 || (group && args.length === 1)) {
+  (group ?? program).outputHelp();
+  process.exit(0);
 }
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  const { code, message } = describeFailure(err);
+  const { code, message, stack } = describeFailure(err);
   if (message !== undefined) process.stderr.write(`oidc-issuer: ${message}\n`);
-  else if (!(err instanceof ExitStatus) && !(err instanceof CommanderError)) {
-    // Not one of ours: a defect, so keep the stack.
-    process.stderr.write(
-      `oidc-issuer: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-  }
+  // Not one of ours: a defect, so keep the stack.
+  else if (stack !== undefined) process.stderr.write(`oidc-issuer: ${stack}\n`);
   process.exit(code);
 }

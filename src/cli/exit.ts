@@ -9,15 +9,14 @@
  * | 3 | something needed could not be reached: Redis, the issuer's discovery document or JWKS, the API a probe calls |
  */
 import { CommanderError } from 'commander';
-import { ConfigError, IssuerError, KeyError, StoreUnavailableError } from '../errors.js';
-import { TokenError } from '../tokens/errors.js';
+import { ConfigError, IssuerError, StoreUnavailableError } from '../errors.js';
 
 export const EXIT = { ok: 0, no: 1, usage: 2, unreachable: 3 } as const;
 
-/** A usage or input error (exit 2); the message says what to fix. */
+/** A usage or input error (exit 2); the message says what to fix, `code` names the mistake. */
 export class UsageError extends IssuerError {
-  constructor(message: string) {
-    super('USAGE', message);
+  constructor(message: string, code = 'USAGE') {
+    super(code, message);
   }
 }
 
@@ -48,6 +47,7 @@ const INPUT_CODES = new Set([
   'KEY_TOO_LARGE',
   'KEY_TOO_MANY',
   'KEYRING_SECRET_WEAK',
+  'ALG_NOT_IN_POLICY',
   'PROBE_OPTIONS_INVALID',
   'PROBE_ADMIN_OFF',
   'PROBE_ADMIN_REFUSED',
@@ -62,27 +62,42 @@ const UNREACHABLE_CODES = new Set([
   'PROBE_TARGET_UNREACHABLE',
 ]);
 
-/** The exit code and the one-line message (no stack) for an error thrown by a command. */
-export function describeFailure(err: unknown): { code: number; message?: string } {
+/**
+ * The exit code and the one-line message, `<what is wrong> (<CODE>)`, for an error thrown by a
+ * command; `stack` instead of `message` for an error that is none of ours (a defect).
+ */
+export function describeFailure(err: unknown): { code: number; message?: string; stack?: string } {
   if (err instanceof ExitStatus) return { code: err.code };
-  if (err instanceof CommanderError) {
-    const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
-    // Commander has printed its own message already.
-    return { code: ok || err.exitCode === 0 ? EXIT.ok : EXIT.usage };
-  }
-  if (err instanceof ConfigError || err instanceof UsageError) {
-    return { code: EXIT.usage, message: err.message };
+  // Only --help and --version reach here: main.ts turns commander's usage errors into UsageError.
+  if (err instanceof CommanderError) return { code: err.exitCode === 0 ? EXIT.ok : EXIT.usage };
+  if (err instanceof ConfigError) {
+    return {
+      code: EXIT.usage,
+      message: `invalid configuration: ${err.problems.join('; ')} (${err.code})`,
+    };
   }
   if (err instanceof StoreUnavailableError) {
-    return { code: EXIT.unreachable, message: `the store is unreachable: ${err.error_detail}` };
+    return {
+      code: EXIT.unreachable,
+      message: `the store is unreachable: ${err.error_detail} (${err.code})`,
+    };
   }
-  if (err instanceof TokenError || err instanceof KeyError || err instanceof IssuerError) {
-    const code = INPUT_CODES.has(err.code)
-      ? EXIT.usage
-      : UNREACHABLE_CODES.has(err.code)
-        ? EXIT.unreachable
-        : EXIT.no;
+  if (err instanceof IssuerError) {
+    const code =
+      err instanceof UsageError || INPUT_CODES.has(err.code)
+        ? EXIT.usage
+        : UNREACHABLE_CODES.has(err.code)
+          ? EXIT.unreachable
+          : EXIT.no;
     return { code, message: `${err.message} (${err.code})` };
   }
-  return { code: EXIT.no };
+  if (isSystemError(err)) {
+    // A file or directory the command was pointed at cannot be used: waiting will not fix it.
+    return { code: EXIT.usage, message: `${err.message} (${err.code})` };
+  }
+  return { code: EXIT.no, stack: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+}
+
+function isSystemError(err: unknown): err is NodeJS.ErrnoException & { code: string } {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
 }

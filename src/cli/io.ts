@@ -5,13 +5,13 @@ import { UsageError } from './exit.js';
 /** `value`, or stdin when it is `-`; trimmed. */
 export async function argOrStdin(value: string, what: string): Promise<string> {
   const text = value === '-' ? await readText('-') : value;
-  if (text.trim() === '') throw new UsageError(`${what} is empty`);
+  if (text.trim() === '') throw new UsageError(`${what} is empty`, 'INPUT_EMPTY');
   return text.trim();
 }
 
 /**
  * A JSON object given inline (`'{"a":1}'`), from a file (`@claims.json`) or from stdin (`-`).
- * @throws UsageError naming the option when it is not a JSON object.
+ * @throws UsageError `JSON_INVALID` naming the option when it is not a JSON object.
  */
 export async function jsonObjectArg(
   value: string,
@@ -24,10 +24,13 @@ export async function jsonObjectArg(
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`${option} is not valid JSON: ${(e as Error).message}`);
+    throw new UsageError(`${option} is not valid JSON: ${(e as Error).message}`, 'JSON_INVALID');
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new UsageError(`${option} must be a JSON object, e.g. '{"email":"a@example.com"}'`);
+    throw new UsageError(
+      `${option} must be a JSON object, e.g. '{"email":"a@example.com"}'`,
+      'JSON_INVALID',
+    );
   }
   return parsed as Record<string, unknown>;
 }

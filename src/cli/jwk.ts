@@ -9,7 +9,7 @@ import { generateSigningKey } from '../keystore/generate.js';
 import { SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
 import { type Finding, type InspectReport, inspectKeys } from '../tokens/jwk-inspect.js';
 import { fetchKeyDocument, isHttpUrl, readText } from '../tokens/key-source.js';
-import { EXIT, ExitStatus } from './exit.js';
+import { EXIT, ExitStatus, UsageError } from './exit.js';
 import { printJson, println } from './io.js';
 
 export function registerJwk(program: Command): void {
@@ -39,16 +39,13 @@ export function registerJwk(program: Command): void {
       const publicPem = publicKeyPem(privateJwk);
       const kid = privateJwk.kid;
       if (flags.outDir) {
-        await mkdir(flags.outDir, { recursive: true });
         const files: [string, string, number][] = [
           [`${kid}.private.pem`, privatePem, 0o600],
           [`${kid}.private.jwk`, `${JSON.stringify(privateJwk, null, 2)}\n`, 0o600],
           [`${kid}.public.pem`, publicPem, 0o644],
           [`${kid}.public.jwk`, `${JSON.stringify(publicJwk, null, 2)}\n`, 0o644],
         ];
-        for (const [name, data, mode] of files) {
-          await writeFile(join(flags.outDir, name), data, { mode, flag: 'wx' });
-        }
+        await writeKeyFiles(flags.outDir, files);
         if (flags.json)
           printJson({ kid, alg: flags.alg, files: files.map(([n]) => join(flags.outDir!, n)) });
         else
@@ -97,6 +94,30 @@ export function registerJwk(program: Command): void {
       else println(renderReport(report));
       if (report.errors > 0) throw new ExitStatus(EXIT.no);
     });
+}
+
+/**
+ * Writes `[name, data, mode]` files into `dir` (created if missing), never overwriting one.
+ * @throws UsageError `OUT_DIR_UNUSABLE` saying why `dir` cannot take them.
+ */
+async function writeKeyFiles(dir: string, files: [string, string, number][]): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    for (const [name, data, mode] of files) {
+      await writeFile(join(dir, name), data, { mode, flag: 'wx' });
+    }
+  } catch (err) {
+    const { code, path } = err as NodeJS.ErrnoException;
+    const why =
+      {
+        EEXIST: path === dir ? 'it exists and is not a directory' : `${path} exists already`,
+        ENOTDIR: 'a part of the path is not a directory',
+        EACCES: 'permission denied',
+        EPERM: 'permission denied',
+        EROFS: 'read-only file system',
+      }[code ?? ''] ?? (err as Error).message;
+    throw new UsageError(`--out-dir ${dir}: ${why}`, 'OUT_DIR_UNUSABLE');
+  }
 }
 
 /** Inline JSON, a URL (a discovery document is followed to its jwks_uri), stdin or a file. */

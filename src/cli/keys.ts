@@ -9,6 +9,7 @@ import {
   publicJwks,
   publicKeyPem,
   summarizeRing,
+  summaryJson,
   toPublicJwk,
 } from '../keystore/export.js';
 import { parsePrivateKeys } from '../keystore/import.js';
@@ -99,6 +100,7 @@ export function registerKeys(program: Command): void {
         if (opts.alg && !config.keys.algorithms.includes(opts.alg)) {
           throw new UsageError(
             `--alg ${opts.alg} is not in keys.algorithms (${config.keys.algorithms.join(', ')})`,
+            'ALG_NOT_IN_POLICY',
           );
         }
         // Creates the ring when the store has none, exactly as a starting instance would.
@@ -155,15 +157,35 @@ export function registerKeys(program: Command): void {
           opts.alg ? { alg: opts.alg } : {},
         );
         await ring.manager.refresh();
+        const held = ring.manager.current();
+        const before = held ? summarizeRing(held, Date.now()) : undefined;
         const summary = await ring.manager.import(parsed, {
           activateNow: opts.activateNow === true,
         });
-        if (opts.json) return printJson(summaryJson(summary));
         const kids = parsed.map((k) => k.kid);
+        // The waiting key an imported one takes the place of (it never signed).
+        const replaced = (before?.keys ?? []).filter(
+          (k) => !summary.keys.some((after) => after.kid === k.kid),
+        );
+        if (opts.json) {
+          return printJson({
+            imported: kids,
+            replaced: replaced.map((k) => k.kid),
+            ...summaryJson(summary),
+          });
+        }
         const states = summary.keys
           .filter((k) => kids.includes(k.kid))
           .map((k) => `${k.kid} (${k.alg}, ${k.state})`);
-        println(`imported ${states.join(', ')}`, '', keyTable(summary));
+        println(
+          `imported ${states.join(', ')}`,
+          ...replaced.map(
+            (k) =>
+              `replaced ${k.kid} (${k.alg}, was ${k.state}): never signed, no longer published`,
+          ),
+          '',
+          keyTable(summary),
+        );
       }),
     );
 
@@ -209,34 +231,21 @@ function keyTable(summary: KeyRingSummary): string {
   );
 }
 
-function summaryJson(summary: KeyRingSummary | undefined) {
-  if (!summary) return { version: 0, keys: [] };
-  const iso = (ms: number) => new Date(ms).toISOString();
-  return {
-    version: summary.version,
-    updatedAt: iso(summary.updatedAt),
-    keys: summary.keys.map((k) => ({
-      kid: k.kid,
-      alg: k.alg,
-      state: k.state,
-      origin: k.origin,
-      createdAt: iso(k.createdAt),
-      activateAt: iso(k.activateAt),
-      retireAt: iso(k.retireAt),
-      removeAt: iso(k.removeAt),
-      publicJwk: k.publicJwk,
-    })),
-  };
-}
-
-/** The full kid for a kid or a unique prefix of one. @throws KeyError `KID_NOT_FOUND`. */
+/**
+ * The full kid for a kid or a unique prefix of one.
+ * @throws UsageError `KID_EMPTY`, `KID_AMBIGUOUS`; KeyError `KID_NOT_FOUND`.
+ */
 function resolveKid(summary: KeyRingSummary | undefined, given: string): string {
+  if (given.trim() === '') throw new UsageError('the kid is empty', 'KID_EMPTY');
   const kids = summary?.keys.map((k) => k.kid) ?? [];
   if (kids.includes(given)) return given;
   const matches = kids.filter((k) => k.startsWith(given));
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1)
-    throw new UsageError(`kid prefix ${given} is ambiguous: ${matches.join(', ')}`);
+    throw new UsageError(
+      `kid prefix ${given} is ambiguous: ${matches.join(', ')}`,
+      'KID_AMBIGUOUS',
+    );
   throw new KeyError(
     'KID_NOT_FOUND',
     `no published key ${given} (published: ${kids.join(', ') || 'none'})`,

@@ -8,7 +8,7 @@ import { redactUrl } from '../store/redis.js';
 /** `oidc-issuer start`: run the server until SIGINT/SIGTERM. */
 export function registerStart(program: Command): void {
   program
-    .command('start', { isDefault: true })
+    .command('start')
     .description('start the issuer (the built-in demo config when no config file is given)')
     .option('-c, --config <file>', 'YAML or JSON config file (or OIDC_CONFIG)')
     .option('-p, --port <port>', 'port to listen on (or PORT)')

@@ -135,9 +135,13 @@ export function registerToken(program: Command): void {
       if (tolerance === undefined || tolerance < 0) {
         throw new UsageError(
           `--clock-tolerance must be a duration such as 15s or 1m (got ${flags.clockTolerance})`,
+          'DURATION_INVALID',
         );
       }
-      const verdict = await verifyToken(await argOrStdin(jwtArg, 'the token'), {
+      const jwt = await argOrStdin(jwtArg, 'the token');
+      // Input that is no JWT at all is an input error (exit 2), as for `token decode`.
+      decodeJwt(jwt);
+      const verdict = await verifyToken(jwt, {
         clockToleranceMs: tolerance,
         ...(flags.issuer ? { issuer: flags.issuer } : {}),
         ...(flags.jwks ? { jwks: flags.jwks } : {}),

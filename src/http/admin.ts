@@ -2,19 +2,20 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { KeyError, StoreUnavailableError } from '../errors.js';
-import { summarizeRing } from '../keystore/export.js';
-import { RotationTooEarlyError } from '../keystore/manager.js';
+import { type KeyRingSummary, summarizeRing, summaryJson } from '../keystore/export.js';
+import { type RotationSummary, RotationTooEarlyError } from '../keystore/manager.js';
 import { type KeyRing, SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
 import { type BodyReader, jsonBody } from './body.js';
 
 /**
- * The key-ring operations the admin API exposes (implemented by the key ring manager). `rotate`
- * and `revoke` must resolve to public data only: the result is sent as the response body.
+ * The key-ring operations the admin API exposes (implemented by the key ring manager). The
+ * summaries `rotate` and `revoke` resolve to are sent as the response body (times as ISO 8601,
+ * like `oidc-issuer keys … --json`).
  */
 export interface KeyAdmin {
   current(): KeyRing | undefined;
-  rotate(alg?: SigningAlg, options?: { early?: boolean }): Promise<unknown>;
-  revoke(kid: string): Promise<unknown>;
+  rotate(alg?: SigningAlg, options?: { early?: boolean }): Promise<RotationSummary>;
+  revoke(kid: string): Promise<KeyRingSummary>;
 }
 
 /** Extra admin routes registered by other modules (e.g. the dev token-mint endpoint). */
@@ -59,7 +60,7 @@ export function adminRoutes(
   router.get('/admin/keys', (ctx) => {
     const ring = keys.current();
     if (!ring) throw new StoreUnavailableError('no key ring loaded yet');
-    ctx.body = summarizeRing(ring, clock());
+    ctx.body = summaryJson(summarizeRing(ring, clock()));
   });
 
   // Body (optional, JSON): `{"alg"?: "ES256", "now"?: true}`. `now` promotes `next` even
@@ -78,11 +79,14 @@ export function adminRoutes(
       ctx.body = { error: 'invalid_request', error_description: problem };
       return;
     }
-    ctx.body = await keys.rotate(body.alg as SigningAlg | undefined, { early: body.now === true });
+    const result = await keys.rotate(body.alg as SigningAlg | undefined, {
+      early: body.now === true,
+    });
+    ctx.body = { ...summaryJson(result), rotation: result.rotation };
   });
 
   router.post('/admin/keys/:kid/revoke', async (ctx) => {
-    ctx.body = await keys.revoke(ctx.params.kid as string);
+    ctx.body = summaryJson(await keys.revoke(ctx.params.kid as string));
   });
 
   for (const extend of extensions) extend(router, parseJson);

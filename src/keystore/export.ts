@@ -87,3 +87,27 @@ export function summarizeRing(ring: KeyRing, now: number): KeyRingSummary {
     })),
   };
 }
+
+/**
+ * The JSON form of a summary that the admin API and `oidc-issuer keys … --json` print: the same
+ * fields, every time as an ISO 8601 string.
+ */
+export function summaryJson(summary: KeyRingSummary | undefined) {
+  if (!summary) return { version: 0, keys: [] };
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    version: summary.version,
+    updatedAt: iso(summary.updatedAt),
+    keys: summary.keys.map((k) => ({
+      kid: k.kid,
+      alg: k.alg,
+      state: k.state,
+      origin: k.origin,
+      createdAt: iso(k.createdAt),
+      activateAt: iso(k.activateAt),
+      retireAt: iso(k.retireAt),
+      removeAt: iso(k.removeAt),
+      publicJwk: k.publicJwk,
+    })),
+  };
+}

@@ -127,7 +127,8 @@ export function parseMintRequest(input: unknown): MintRequest {
 /**
  * Signs a token as described by `request` with the ring's active key for the chosen algorithm.
  * @throws TokenError `MINT_OPTIONS_INVALID` (e.g. an ID token without `sub`),
- *   `NO_ACTIVE_KEY` (no key of that algorithm signs right now).
+ *   `ALG_NOT_IN_POLICY` (the algorithm is not configured), `NO_ACTIVE_KEY` (no key of that
+ *   algorithm signs right now).
  */
 export async function mintToken(source: MintSource, request: MintRequest): Promise<MintedToken> {
   const { config } = source;
@@ -194,6 +195,12 @@ export async function mintToken(source: MintSource, request: MintRequest): Promi
     Object.entries({ ...payload, ...(request.claims ?? {}) }).filter(([, v]) => v !== null),
   ) as MintedToken['claims'];
 
+  if (!config.keys.algorithms.includes(alg)) {
+    throw new TokenError(
+      'ALG_NOT_IN_POLICY',
+      `${alg} is not in keys.algorithms (${config.keys.algorithms.join(', ')})`,
+    );
+  }
   const key = providerKeys(source.ring(), now).find((k) => k.alg === alg);
   if (!key) {
     throw new TokenError(

@@ -77,6 +77,25 @@ describe('oidc-issuer keys against Redis shared with a running issuer', () => {
     );
   });
 
+  it('prints the same JSON as the admin API, every time in ISO 8601', async () => {
+    const cli = await runCli(['keys', 'list', '--json'], { env });
+    const admin = await fetch(`${server.url}/admin/keys`, {
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    expect(admin.status).toBe(200);
+    const fromAdmin = (await admin.json()) as Record<string, unknown> & {
+      keys: Record<string, unknown>[];
+    };
+    expect(fromAdmin).toEqual(JSON.parse(cli.stdout));
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    expect(fromAdmin.updatedAt).toMatch(iso);
+    for (const key of fromAdmin.keys) {
+      for (const time of ['createdAt', 'activateAt', 'retireAt', 'removeAt']) {
+        expect(key[time]).toMatch(iso);
+      }
+    }
+  });
+
   it('rotate from the CLI reaches the running issuer within a second or two', async () => {
     const before = await list();
     const oldActive = before.find((k) => k.state === 'active')!.kid;
@@ -127,12 +146,16 @@ describe('oidc-issuer keys against Redis shared with a running issuer', () => {
   it('imports PKCS#1 and SEC1 PEMs as next keys, and --activate-now signs at once', async () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     writeFileSync(join(dir, 'rsa.pem'), rsa.export({ type: 'pkcs1', format: 'pem' }));
+    const waiting = (await list()).find((k) => k.state === 'next')!.kid;
     const imported = await runCli(['keys', 'import', join(dir, 'rsa.pem'), '--json'], { env });
     expect(imported.code, imported.stderr).toBe(0);
-    const importedKey = JSON.parse(imported.stdout).keys.find(
-      (k: ListedKey) => k.origin === 'imported',
-    );
+    const output = JSON.parse(imported.stdout);
+    const importedKey = output.keys.find((k: ListedKey) => k.origin === 'imported');
     expect(importedKey).toMatchObject({ alg: 'RS256', state: 'next' });
+    // It takes the place of the waiting next key, and says so.
+    expect(output.imported).toEqual([importedKey.kid]);
+    expect(output.replaced).toEqual([waiting]);
+    expect((await list()).map((k) => k.kid)).not.toContain(waiting);
     await waitFor(
       async () => (await servedKids()).includes(importedKey.kid),
       2000,
@@ -158,8 +181,10 @@ describe('oidc-issuer keys against Redis shared with a running issuer', () => {
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     writeFileSync(join(dir, 'ec.pem'), ec.export({ type: 'sec1', format: 'pem' }));
     const notInPolicy = await runCli(['keys', 'import', join(dir, 'ec.pem')], { env });
-    expect(notInPolicy.code).toBe(1);
-    expect(notInPolicy.stderr).toContain('ALG_NOT_IN_POLICY');
+    expect(notInPolicy.code).toBe(2);
+    expect(notInPolicy.stderr).toMatch(
+      /^oidc-issuer: ES256 is not one of .*\(ALG_NOT_IN_POLICY\)\n$/,
+    );
 
     writeFileSync(
       join(dir, 'public.pem'),
@@ -213,7 +238,9 @@ describe('oidc-issuer keys against Redis shared with a running issuer', () => {
       env: { ...env, REDIS_URL: 'redis://127.0.0.1:1' },
     });
     expect(res.code).toBe(3);
-    expect(res.stderr).toContain('the store is unreachable');
+    expect(res.stderr).toMatch(
+      /^oidc-issuer: the store is unreachable: redis:\/\/127\.0\.0\.1:1: .+ \(STORE_UNAVAILABLE\)\n$/,
+    );
   });
 });
 

@@ -96,7 +96,7 @@ describe('token verify against a running issuer (discovery + JWKS)', () => {
     );
   });
 
-  it('refuses alg none and HS256 tokens, and malformed ones, exit 1', async () => {
+  it('refuses alg none and HS256 tokens (exit 1); input that is no JWT exits 2', async () => {
     const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
     const body = b64({ iss: issuer.url, sub: 'x', exp: Math.floor(Date.now() / 1000) + 60 });
     const none = await runCli(['token', 'verify', `${b64({ alg: 'none' })}.${body}.`]);
@@ -110,11 +110,11 @@ describe('token verify against a running issuer (discovery + JWKS)', () => {
     expect(hs.code).toBe(1);
     expect(hs.stdout).toContain('ALG_SYMMETRIC');
     const malformed = await runCli(['token', 'verify', 'not-a-jwt']);
-    expect(malformed.code).toBe(1);
-    expect(malformed.stdout).toContain(
-      'MALFORMED: malformed token: a JWT has 3 dot-separated parts, this has 1',
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toBe(
+      'oidc-issuer: malformed token: a JWT has 3 dot-separated parts, this has 1 (TOKEN_MALFORMED)\n',
     );
-    expect(malformed.stderr).toBe('');
+    expect(malformed.stdout).toBe('');
   });
 
   it('exits 3 when the issuer cannot be reached, 2 when the token has no usable issuer', async () => {
@@ -243,7 +243,9 @@ describe('token mint from the configured key ring (file store, no server)', () =
       env: env(),
     });
     expect(badJson.code).toBe(2);
-    expect(badJson.stderr).toMatch(/^oidc-issuer: --claims is not valid JSON/);
+    expect(badJson.stderr).toMatch(
+      /^oidc-issuer: --claims is not valid JSON: .+ \(JSON_INVALID\)\n$/,
+    );
     expect(badJson.stderr).not.toMatch(/\bat .*\.js:\d+/);
     const notObject = await runCli(['token', 'mint', '--sub', 'a', '--claims', '[1]'], {
       env: env(),

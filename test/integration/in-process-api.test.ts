@@ -187,6 +187,10 @@ describe('POST /admin/tokens', () => {
     expect(body.error_description).toMatch(/type/);
     expect(body.error_description).toMatch(/nope: unknown option/);
     expect((await post('{"sub": ')).status).toBe(400);
+    // An algorithm the issuer is not configured for is the caller's mistake, not an outage.
+    const alg = await post({ sub: 'a', alg: 'ES384' });
+    expect(alg.status).toBe(400);
+    expect(await alg.json()).toMatchObject({ error: 'invalid_request', code: 'ALG_NOT_IN_POLICY' });
   });
 
   it('is absent (404) when no admin token is configured', async () => {
