@@ -9,6 +9,8 @@ export function el(tag, attrs = {}, ...children) {
     if (name.startsWith('on') && typeof value === 'function') {
       node.addEventListener(name.slice(2), value);
     } else if (name === 'class') node.className = value;
+    // Through the CSSOM: the CSP refuses style attributes, not properties set from a script.
+    else if (name === 'style') Object.assign(node.style, value);
     else node.setAttribute(name, value === true ? '' : String(value));
   }
   for (const child of children.flat()) {
