@@ -199,7 +199,7 @@ describe('allowedHosts configuration', () => {
   it('an entry with a port or junk is refused, naming the entry', () => {
     for (const bad of ['issuer:3000', 'a b', '*.', 'http://issuer', '.test']) {
       expect(() => loadConfig({ env: { ALLOWED_HOSTS: `localhost,${bad},x` } }), bad).toThrow(
-        /allowedHosts\[1\]: must be a host name/,
+        /ALLOWED_HOSTS \(sets allowedHosts\[1\]\): must be a host name/,
       );
     }
     expect(() => loadConfig({ env: { ALLOWED_HOSTS: 'localhost' } })).not.toThrow(ConfigError);
