@@ -7,6 +7,7 @@ import type { AdminExtension } from './http/admin.js';
 import { createApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { tokenMintRoutes } from './http/mint.js';
+import { warnAboutPasswordlessExposure } from './http/passwordless-logins.js';
 import { Views } from './http/views.js';
 import { openRingStore, resealRing, rotationPolicyOf } from './keystore/configured.js';
 import { importKeyDirectory } from './keystore/import-dir.js';
@@ -110,6 +111,7 @@ export async function startIssuer(
       'keys.secret (KEYSTORE_SECRET) is not set: private signing keys are stored unencrypted',
     );
   }
+  warnAboutPasswordlessExposure(config, logger);
 
   const views = new Views(config.demo);
   const accounts = new Accounts({

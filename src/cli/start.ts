@@ -3,6 +3,7 @@ import { demoCredentialsIn } from '../config/demo.js';
 import { loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { isLoopback } from '../http/console-gate.js';
+import { passwordlessExposure } from '../http/passwordless-logins.js';
 import { redactUrl } from '../store/redis.js';
 
 /** `oidc-issuer start`: run the server until SIGINT/SIGTERM. */
@@ -44,7 +45,8 @@ export function registerStart(program: Command): void {
     });
 }
 
-function banner(config: IssuerConfig, port: number, keyRingAt: string): string {
+/** What `start` prints on stderr once listening. */
+export function banner(config: IssuerConfig, port: number, keyRingAt: string): string {
   const lines = [
     '',
     `  oidc-issuer listening on ${config.host}:${port}`,
@@ -54,6 +56,8 @@ function banner(config: IssuerConfig, port: number, keyRingAt: string): string {
     `  store       ${config.redis.url ? `redis (${redactUrl(config.redis.url)})` : 'memory'}`,
     `  key ring    ${keyRingAt}`,
   ];
+  const exposure = passwordlessExposure(config);
+  if (exposure) lines.push('', ...wrapped(`WARNING  ${exposure}`, '  ', '           '));
   if (config.demo) lines.push('', ...demoLines(config));
   return `${lines.join('\n')}\n\n`;
 }
@@ -88,5 +92,20 @@ function demoLines(config: IssuerConfig): string[] {
       `  try: curl -s -u ${machine.id}:${machine.secret} -d grant_type=client_credentials ${config.issuer}/token`,
     );
   }
+  return lines;
+}
+
+/** `text` in lines of at most 100 columns, the first after `first`, the others after `rest`. */
+function wrapped(text: string, first: string, rest: string): string[] {
+  const lines: string[] = [];
+  let line = first;
+  for (const word of text.split(' ')) {
+    if (line.trim() !== '' && line.length + word.length + 1 > 100) {
+      lines.push(line.trimEnd());
+      line = rest;
+    }
+    line += line.trim() === '' ? word : ` ${word}`;
+  }
+  lines.push(line.trimEnd());
   return lines;
 }

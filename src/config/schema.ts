@@ -182,8 +182,11 @@ const keys = z
 
 const login = z
   .strictObject({
-    /** Login page lists the test users for a one-click pick. */
-    userPicker: z.boolean().default(true),
+    /**
+     * Login page lists the test users for a one-click pick, without a password. Off unless set;
+     * the demo config turns it on. Warned about when served on a non-loopback address.
+     */
+    userPicker: z.boolean().default(false),
     /**
      * Any username logs in, with optional JSON claims typed on the page; its `sub` is the name.
      * Names equal (ignoring case) to a configured username or sub, or to a client id, are refused.
