@@ -10,6 +10,7 @@ import { tokenMintRoutes } from './http/mint.js';
 import { warnAboutPasswordlessExposure } from './http/passwordless-logins.js';
 import { Views } from './http/views.js';
 import { openRingStore, resealRing, rotationPolicyOf } from './keystore/configured.js';
+import { isPermanentRingFault } from './keystore/faults.js';
 import { importKeyDirectory } from './keystore/import-dir.js';
 import { KeyRingManager } from './keystore/manager.js';
 import type { KeyRing } from './keystore/types.js';
@@ -186,7 +187,16 @@ export async function startIssuer(
     if (sealed)
       logger.warn('the stored key ring is now encrypted; turn keys.acceptPlaintextRing off again');
   }
+  // A start that cannot succeed by waiting ends here, with the reason, before anything serves.
+  const abort = async (err: unknown): Promise<never> => {
+    await keyRing.stop();
+    server.close();
+    await ringStore.close().catch(() => {});
+    client?.disconnect();
+    throw err;
+  };
   await keyRing.start();
+  if (isPermanentRingFault(keyRing.lastError)) await abort(keyRing.lastError);
   if (!options.ephemeralKeys && keyRing.current()) {
     try {
       const imported = await importKeyDirectory(config.keys.dir, keyRing);
@@ -196,10 +206,7 @@ export async function startIssuer(
           'imported keys from the keys folder as next keys',
         );
     } catch (err) {
-      await keyRing.stop();
-      server.close();
-      client?.disconnect();
-      throw err;
+      await abort(err);
     }
   }
   const ring = keyRing.current();

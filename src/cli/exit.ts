@@ -5,11 +5,12 @@
  * |------|---------|
  * | 0 | done; the token is valid; no errors found |
  * | 1 | the answer is no, or the operation was refused: invalid token, errors in a key set, rotation too early, unknown kid, a probe finding |
- * | 2 | usage or input error: unknown command or option, missing argument, unreadable file, input that is not a JWT/JSON/key, a token whose keys cannot be located without --issuer/--jwks, invalid configuration |
+ * | 2 | usage or input error: unknown command or option, missing argument, unreadable file, input that is not a JWT/JSON/key, a token whose keys cannot be located without --issuer/--jwks, invalid configuration, a stored key ring that this configuration cannot use (another secret, no secret, corrupt, file not readable or writable) |
  * | 3 | something needed could not be reached: Redis, the issuer's discovery document or JWKS, the API a probe calls |
  */
 import { CommanderError } from 'commander';
 import { ConfigError, IssuerError, StoreUnavailableError } from '../errors.js';
+import { PERMANENT_RING_FAULTS } from '../keystore/faults.js';
 
 export const EXIT = { ok: 0, no: 1, usage: 2, unreachable: 3 } as const;
 
@@ -48,6 +49,7 @@ const INPUT_CODES = new Set([
   'KEY_TOO_MANY',
   'KEYRING_SECRET_WEAK',
   'ALG_NOT_IN_POLICY',
+  ...PERMANENT_RING_FAULTS,
   'PROBE_OPTIONS_INVALID',
   'PROBE_ADMIN_OFF',
   'PROBE_ADMIN_REFUSED',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { KeyError } from '../errors.js';
 import { stampWrite } from './ring-write.js';
 import {
   assertUsableSecret,
@@ -45,7 +46,7 @@ export class FileKeyRingStore implements KeyRingStore {
       raw = await readFile(this.path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
+      throw unusable(this.path, 'read', e);
     }
     return deserializeRing(raw, this.#codec);
   }
@@ -58,7 +59,9 @@ export class FileKeyRingStore implements KeyRingStore {
       const candidate = updater(current && structuredClone(current));
       if (!candidate) return { ring: current, changed: false };
       const written = stampWrite(current, candidate);
-      await this.#write(serializeRing(written, this.#codec));
+      await this.#write(serializeRing(written, this.#codec)).catch((e: unknown) => {
+        throw unusable(this.path, 'write', e);
+      });
       return { ring: written, changed: true };
     });
     this.#queue = run.catch(() => {});
@@ -90,4 +93,13 @@ export class FileKeyRingStore implements KeyRingStore {
   async close(): Promise<void> {
     await this.#queue;
   }
+}
+
+/** A file error (permissions, a directory in the way, a read-only disk) with the path in it. */
+function unusable(path: string, op: 'read' | 'write', e: unknown): KeyError {
+  return new KeyError(
+    'KEYRING_FILE_UNUSABLE',
+    `cannot ${op} the key ring file ${path}: ${(e as Error).message}`,
+    { cause: e },
+  );
 }

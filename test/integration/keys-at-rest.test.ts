@@ -7,7 +7,6 @@ import { validateConfig } from '../../src/config/load.js';
 import { startIssuer } from '../../src/issuer.js';
 import { ringFilePath } from '../../src/keystore/configured.js';
 import { createLogger } from '../../src/log.js';
-import { waitFor } from '../support/issuer.js';
 
 const SECRET = 'a-keystore-secret-for-tests';
 
@@ -45,19 +44,11 @@ describe('private keys at rest (file store)', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, 'utf8')).toContain('"d":');
 
-    // A secret alone: the plaintext ring is refused (not overwritten), the issuer is not ready.
-    const refused = await run(dir, { secret: SECRET });
-    try {
-      const ready = await fetch(`${refused.issuer.url}/readyz`);
-      expect(ready.status).toBe(503);
-      await waitFor(
-        async () => refused.logs().includes('KEYSTORE_ACCEPT_PLAINTEXT'),
-        5000,
-        'the refusal in the log',
-      );
-    } finally {
-      await refused.issuer.close();
-    }
+    // A secret alone: the plaintext ring is refused (not overwritten) and the start stops.
+    await expect(run(dir, { secret: SECRET })).rejects.toMatchObject({
+      code: 'KEYRING_NOT_ENCRYPTED',
+      message: expect.stringContaining('KEYSTORE_ACCEPT_PLAINTEXT'),
+    });
     expect(readFileSync(file, 'utf8')).toContain('"d":');
 
     // Told to accept it once: the same keys, now sealed.
