@@ -7,6 +7,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { startIssuer } from '../../src/issuer.js';
 import { ringFilePath } from '../../src/keystore/configured.js';
 import { createLogger } from '../../src/log.js';
+import { waitFor } from '../support/issuer.js';
 
 const SECRET = 'a-keystore-secret-for-tests';
 
@@ -53,7 +54,12 @@ describe('private keys at rest (file store)', () => {
 
     // Told to accept it once: the same keys, now sealed.
     const sealing = await run(dir, { secret: SECRET, acceptPlaintextRing: true });
-    expect((await fetch(`${sealing.issuer.url}/readyz`)).status).toBe(200);
+    // (Ready within a few re-reads: a 200 ms refresh interval can look stale on a busy machine.)
+    await waitFor(
+      async () => (await fetch(`${sealing.issuer.url}/readyz`)).status === 200,
+      5000,
+      'ready after sealing',
+    );
     await sealing.issuer.close();
     const stored = readFileSync(file, 'utf8');
     expect(stored).not.toContain('"d":');
@@ -61,7 +67,11 @@ describe('private keys at rest (file store)', () => {
 
     const sealed = await run(dir, { secret: SECRET });
     try {
-      expect((await fetch(`${sealed.issuer.url}/readyz`)).status).toBe(200);
+      await waitFor(
+        async () => (await fetch(`${sealed.issuer.url}/readyz`)).status === 200,
+        5000,
+        'ready with the sealed ring',
+      );
       expect(
         sealed.issuer.keyRing
           .current()!
