@@ -88,6 +88,43 @@ describe('oidc-issuer probe', () => {
     }
   });
 
+  it('--type id: an API taking ID tokens passes; one that skips aud fails exactly the audience cases', async () => {
+    const sound = await startVerifierApi({
+      issuer: issuer.url,
+      audience: 'demo-web',
+      expects: 'id',
+    });
+    try {
+      const r = await probe(sound.url, [
+        '--type',
+        'id',
+        '--client-id',
+        'demo-web',
+        '--sub',
+        'alice',
+      ]);
+      expect(r.failed, JSON.stringify(r.report?.cases, null, 2)).toEqual([]);
+      const ran = r.report?.cases.filter((c) => c.verdict !== 'skipped').map((c) => c.id);
+      expect(ran).toContain('access-token-as-id-token');
+      expect(ran).not.toContain('id-token-as-access-token');
+      expect(ran).not.toContain('missing-scope');
+    } finally {
+      await sound.close();
+    }
+    const lax = await startVerifierApi({
+      issuer: issuer.url,
+      audience: 'demo-web',
+      expects: 'id',
+      flaw: 'skips-audience',
+    });
+    try {
+      const r = await probe(lax.url, ['--type', 'id', '--client-id', 'demo-web', '--sub', 'alice']);
+      expect(r.failed.sort()).toEqual(['no-audience', 'wrong-audience']);
+    } finally {
+      await lax.close();
+    }
+  });
+
   describe('express + express-jwt + jwks-rsa with the recommended settings', () => {
     let stack: TestApi | undefined;
     afterAll(async () => stack?.close());

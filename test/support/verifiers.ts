@@ -63,13 +63,17 @@ export interface TestApi {
 
 interface ApiOptions {
   issuer: string;
+  /** The API's audience; for `expects: 'id'` the client id its ID tokens are for. */
   audience: string;
   flaw?: Flaw;
+  /** What the API takes: access tokens (default, scope `api:read` needed) or ID tokens. */
+  expects?: 'access' | 'id';
 }
 
 /** An API like examples/api (jose, RFC 9068 checks, scope per route) with `flaw`, on a free port. */
 export async function startVerifierApi(options: ApiOptions): Promise<TestApi> {
   const { issuer, audience, flaw } = options;
+  const idTokens = options.expects === 'id';
   const jwksUri = new URL('jwks', `${issuer}/`);
   const published = ((await (await fetch(jwksUri)).json()) as { keys: JWK[] }).keys;
   const keys =
@@ -80,12 +84,17 @@ export async function startVerifierApi(options: ApiOptions): Promise<TestApi> {
     issuer,
     ...(flaw === 'skips-audience' ? {} : { audience }),
     maxTokenAge: '1d',
-    requiredClaims: ['exp', 'iat', 'sub', 'client_id'],
+    requiredClaims: idTokens ? ['exp', 'iat', 'sub'] : ['exp', 'iat', 'sub', 'client_id'],
+  };
+  /** RFC 9068 access tokens carry `typ: at+jwt`; an ID token must not. */
+  const checkTyp = (typ: unknown) => {
+    if (idTokens ? typ === 'at+jwt' : typ !== 'at+jwt')
+      throw new Error(`typ ${String(typ)} refused`);
   };
 
   /** The claim checks of jwtVerify, for the flawed paths that skip jwtVerify's signature step. */
   const checkClaims = (token: string): JWTPayload => {
-    if (decodeProtectedHeader(token).typ !== 'at+jwt') throw new Error('typ is not at+jwt');
+    checkTyp(decodeProtectedHeader(token).typ);
     const unsecured = new UnsecuredJWT(decodeJwt(token)).encode();
     return UnsecuredJWT.decode(unsecured, claimRules).payload;
   };
@@ -109,13 +118,12 @@ export async function startVerifierApi(options: ApiOptions): Promise<TestApi> {
       return checkClaims(token);
     }
     try {
-      return (
-        await jwtVerify(token, keys, {
-          ...claimRules,
-          typ: 'at+jwt',
-          algorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
-        })
-      ).payload;
+      const verified = await jwtVerify(token, keys, {
+        ...claimRules,
+        algorithms: ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'],
+      });
+      checkTyp(verified.protectedHeader.typ);
+      return verified.payload;
     } catch (err) {
       if (flaw === 'ignores-exp' && err instanceof errors.JWTExpired && err.claim === 'exp') {
         return err.payload;
@@ -141,11 +149,8 @@ export async function startVerifierApi(options: ApiOptions): Promise<TestApi> {
         { 'www-authenticate': 'Bearer error="invalid_token"' },
       );
     }
-    if (
-      !String(claims.scope ?? '')
-        .split(' ')
-        .includes('api:read')
-    ) {
+    const scopes = String(claims.scope ?? '').split(' ');
+    if (!idTokens && !scopes.includes('api:read')) {
       return send(403, { error: 'insufficient_scope' });
     }
     send(200, { sub: claims.sub });
