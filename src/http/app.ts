@@ -56,6 +56,26 @@ function isOurs(path: string): boolean {
   return OUR_PATHS.has(path) || OUR_PREFIXES.some((prefix) => path.startsWith(prefix));
 }
 
+/** Errors on the request stream caused by the client: a parse error, a reset, a 4xx. */
+function isClientFault(err: unknown): boolean {
+  const { code, status } = (err ?? {}) as { code?: unknown; status?: unknown };
+  if (typeof status === 'number' && status < 500) return true;
+  return typeof code === 'string' && /^(HPE_|ECONNRESET$|ECONNABORTED$|EPIPE$)/.test(code);
+}
+
+/** A route served by our own routers: its methods and its path pattern (`:name` parameters). */
+export interface OwnRoute {
+  methods: string[];
+  path: string;
+}
+
+const ROUTES = new WeakMap<Koa, OwnRoute[]>();
+
+/** Every route of ours an app built by {@link createApp} serves (the fuzz run walks them all). */
+export function ownRoutes(app: Koa): OwnRoute[] {
+  return ROUTES.get(app) ?? [];
+}
+
 /**
  * The koa app. Every request passes, in this order:
  *   request id + access log → metrics → Host check (allowedHosts) → our routes (home page,
@@ -68,7 +88,10 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: config.trustProxy });
   app.silent = true;
   app.on('error', (err, ctx) => {
-    logger.error({ err, reqId: ctx?.state?.reqId, path: ctx?.path }, 'request failed');
+    const where = { err, reqId: ctx?.state?.reqId, path: ctx?.path };
+    // A client that sent an unparsable stream or went away is not a fault of the issuer.
+    if (isClientFault(err)) logger.warn(where, 'request aborted or malformed');
+    else logger.error(where, 'request failed');
   });
 
   const router = new Router();
@@ -109,6 +132,15 @@ export function createApp(deps: AppDeps): Koa {
     ...deps,
     onLogin: (method) => metrics.logins.inc({ method }),
   });
+  ROUTES.set(
+    app,
+    [router, interactions].flatMap((r) =>
+      r.stack.map((layer) => ({
+        methods: layer.methods.filter((m) => m !== 'HEAD'),
+        path: String(layer.path),
+      })),
+    ),
+  );
   const ourRoutes = compose([
     router.routes(),
     router.allowedMethods(),

@@ -30,10 +30,12 @@ export class ProviderHost {
   }
 
   swap(provider: Provider): void {
+    // Listeners first: koa's callback() installs its own error printer (console.error) on an
+    // app that has no 'error' listener yet.
+    for (const listener of this.#listeners) listener(provider);
     this.#provider = provider;
     this.#handler = provider.callback() as unknown as Handler;
     this.#generation += 1;
-    for (const listener of this.#listeners) listener(provider);
   }
 
   /** Runs for each provider swapped in, so event listeners can be attached to every instance. */

@@ -1,16 +1,27 @@
 /**
- * A bounded fuzz run (fast-check, fixed seed): random and malformed query strings, form
- * bodies, JSON, headers, JWTs and cookies against every endpoint of a real in-process issuer,
- * and random JWKs against the key importer. Every answer must be below 500, nothing may reject
- * unhandled, and the issuer must still complete a full sign-in afterwards.
+ * A bounded fuzz run (fast-check, fixed seed) against a real in-process issuer, once on the
+ * memory store (behind a trusted proxy, so X-Forwarded-* count) and once on a real Redis:
+ *
+ * - every route — the endpoints discovery advertises and every route of our own routers — with
+ *   path suffixes, each hostile header set (Host, X-Forwarded-*, Content-Type, Accept, Cookie)
+ *   and each hostile body (deep, long, wrong type, invalid UTF-8), as a fixed matrix;
+ * - random requests: any of those routes, random queries, headers, bodies and JWTs;
+ * - login forms of live interactions with random fields; random JWKs against the key importer.
+ *
+ * Every answer must be below 500, no log line may be at error level (or printed to stderr),
+ * nothing may reject unhandled, and the issuer must still complete a full sign-in afterwards.
+ * FUZZ_RUNS scales the random parts (default 150: 600 random requests per store).
  */
 import { request as httpRequest } from 'node:http';
+import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { exportJWK, generateKeyPair } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KeyError } from '../../src/errors.js';
+import { ownRoutes } from '../../src/http/app.js';
 import type { RunningIssuer } from '../../src/issuer.js';
 import { parsePrivateKeys } from '../../src/keystore/import.js';
+import { createLogger } from '../../src/log.js';
 import {
   authUrl,
   Browser,
@@ -23,31 +34,117 @@ import {
   webAuthParams,
 } from '../support/flows.js';
 import { startTestIssuer } from '../support/issuer.js';
+import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
 
 const SEED = 20_261_123;
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const ADMIN = 'admin-token-for-the-fuzz-run';
 
-let issuer: RunningIssuer;
-let url: string;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-
-beforeAll(async () => {
-  process.on('unhandledRejection', onUnhandled);
-  process.on('uncaughtException', onUnhandled);
-  issuer = await startTestIssuer({ admin: { token: ADMIN } });
-  url = issuer.url;
-});
-afterAll(async () => {
-  process.off('unhandledRejection', onUnhandled);
-  process.off('uncaughtException', onUnhandled);
-  await issuer?.close();
-});
-
-// ---- arbitraries -------------------------------------------------------------------------
+type Body = { type?: string; data?: Buffer };
 
 const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64url');
+
+// ---- hostile pieces, each sent to every route by the matrix below -----------------------
+
+const deepJson = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+const deepObject = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+const FORM = 'application/x-www-form-urlencoded';
+const JSON_TYPE = 'application/json';
+
+/** Bodies that are deep, long, of the wrong type or not UTF-8. */
+const HOSTILE_BODIES: Body[] = [
+  { type: JSON_TYPE, data: Buffer.from(deepJson(20_000)) },
+  { type: JSON_TYPE, data: Buffer.from(deepObject(5_000)) },
+  { type: JSON_TYPE, data: Buffer.from(`{"claims":${deepObject(2_000)},"sub":"x"}`) },
+  { type: FORM, data: Buffer.from(`a${'[b]'.repeat(5_000)}=1`) },
+  { type: FORM, data: Buffer.from(`claims=${encodeURIComponent(deepObject(3_000))}`) },
+  { type: FORM, data: Buffer.from(`login_hint=${'a'.repeat(50_000)}&client_id=demo-web`) },
+  { type: FORM, data: Buffer.from(`x=${'y'.repeat(200_000)}`) },
+  { type: JSON_TYPE, data: Buffer.from(JSON.stringify({ s: 'z'.repeat(100_000) })) },
+  { type: JSON_TYPE, data: Buffer.from('"a string"') },
+  { type: JSON_TYPE, data: Buffer.from('[1,2,3]') },
+  { type: JSON_TYPE, data: Buffer.from('12345') },
+  { type: JSON_TYPE, data: Buffer.from('null') },
+  { type: JSON_TYPE, data: Buffer.from('{"sub":{"a":1},"ttl":"x","claims":[],"alg":7}') },
+  { type: FORM, data: Buffer.from('{"grant_type":"client_credentials"}') },
+  { type: JSON_TYPE, data: Buffer.from('grant_type=client_credentials') },
+  { type: FORM, data: Buffer.from([0x67, 0x3d, 0xff, 0xfe, 0xc0, 0x80, 0xed, 0xa0, 0x80]) },
+  { type: JSON_TYPE, data: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]) },
+  { type: FORM, data: Buffer.from('a=%ff%fe&b=%ed%a0%80&c=%zz&d=%&e=%00') },
+  { type: `${FORM}; charset=utf-16le`, data: Buffer.from('g=1', 'utf16le') },
+  { type: 'multipart/form-data', data: Buffer.from('--x\r\n\r\n') },
+  { type: 'text/plain', data: Buffer.from('\u0000\u0001') },
+  { data: Buffer.from('no content type at all') },
+];
+
+const HOSTILE_HOSTS = [
+  'a b',
+  'a<b',
+  '[::1',
+  'a:99999',
+  'evil.example',
+  '[::g]',
+  'a@b',
+  'x'.repeat(300),
+];
+
+const HOSTILE_COOKIES = [
+  `_session=${'s'.repeat(8000)}`,
+  '_session=; _session.sig=; _session=x',
+  '_interaction=%ff%fe; _interaction.sig=%',
+  '=; ;;; =x',
+  '_session=a'.repeat(400),
+];
+
+const ACCEPTS = [
+  'text/html',
+  'application/json',
+  '*/*',
+  'image/png',
+  'text/html;q=0',
+  '',
+  ';;;',
+  'x'.repeat(2000),
+];
+
+const CONTENT_TYPES = [
+  FORM,
+  JSON_TYPE,
+  `${FORM}; charset=latin1`,
+  `${JSON_TYPE}; charset=utf-16`,
+  'multipart/form-data',
+  'application/jwt',
+  ';;;',
+  'x/'.repeat(300),
+];
+
+/** Header sets that each break one thing; every route gets each of them once. */
+const HOSTILE_HEADER_SETS: Record<string, string>[] = [
+  ...HOSTILE_HOSTS.slice(0, 4).map((host) => ({ host })),
+  { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'gopher' },
+  { 'x-forwarded-host': 'a b', 'x-forwarded-for': 'not-an-ip', 'x-forwarded-port': '99999' },
+  { 'x-forwarded-proto': 'https, http', 'x-forwarded-host': 'localhost, evil.example' },
+  ...HOSTILE_COOKIES.map((cookie) => ({ cookie })),
+  ...ACCEPTS.slice(4).map((accept) => ({ accept })),
+  ...CONTENT_TYPES.slice(2).map((type) => ({ 'content-type': type })),
+  { authorization: `Basic ${b64(':')}`, 'if-none-match': '*' },
+  { authorization: 'Bearer', 'content-length': '0' },
+];
+
+/** Added to every route's path. */
+const PATH_SUFFIXES = [
+  '',
+  '/',
+  '/x',
+  '/%ff',
+  '/..%2f..',
+  `/${'a'.repeat(600)}`,
+  '//',
+  ';x',
+  '.json',
+];
+
+// ---- arbitraries -------------------------------------------------------------------------
 
 const hostileKid = fc.constantFrom('../x', '*', '{a}', 'k'.repeat(10_240), '', '\u0000', '?*[]');
 const joseHeader = fc.record(
@@ -176,7 +273,6 @@ const query = fc
     return junk === undefined ? q : `${q}&${asciiSafe(junk)}%${asciiSafe(junk).slice(0, 2)}`;
   });
 
-type Body = { type?: string; data?: Buffer };
 const body: fc.Arbitrary<Body> = fc.oneof(
   pairs.map((ps) => ({
     type: 'application/x-www-form-urlencoded',
@@ -201,6 +297,7 @@ const body: fc.Arbitrary<Body> = fc.oneof(
       fc.uint8Array({ maxLength: 2048 }),
     )
     .map(([type, bytes]) => ({ type, data: Buffer.from(bytes) })),
+  fc.constantFrom(...HOSTILE_BODIES),
   fc.constant({}),
 );
 
@@ -224,28 +321,43 @@ const authorization = fc.oneof(
   jwt.map((t) => `DPoP ${asciiSafe(t).slice(0, 12_000)}`),
   fc.string().map(asciiSafe),
 );
+/** Host values: mostly the issuer's own (so requests reach the routes), sometimes hostile. */
+const hostHeader = fc.oneof(
+  { weight: 8, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_HOSTS) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 30 }).map(asciiSafe) },
+);
 const headers = fc.record(
   {
+    host: hostHeader,
     authorization,
-    cookie: fc
-      .array(
-        fc.tuple(
-          fc.constantFrom('_session', '_session.sig', '_interaction', '_interaction_resume', 'x'),
-          fc.string(),
-        ),
-        { maxLength: 4 },
-      )
-      .map((cs) => cs.map(([k, v]) => `${k}=${asciiSafe(v)}`).join('; ')),
-    accept: fc.constantFrom('text/html', 'application/json', '*/*', 'image/png', ''),
+    cookie: fc.oneof(
+      fc
+        .array(
+          fc.tuple(
+            fc.constantFrom('_session', '_session.sig', '_interaction', '_interaction_resume', 'x'),
+            fc.string(),
+          ),
+          { maxLength: 4 },
+        )
+        .map((cs) => cs.map(([k, v]) => `${k}=${asciiSafe(v)}`).join('; ')),
+      fc.constantFrom(...HOSTILE_COOKIES),
+    ),
+    accept: fc.constantFrom(...ACCEPTS),
+    'content-type': fc.constantFrom(...CONTENT_TYPES),
     origin: fc.constantFrom('http://localhost:5173', 'http://evil.example', 'null'),
     dpop: jwt.map((t) => asciiSafe(t).slice(0, 8000)),
-    'x-forwarded-proto': fc.constantFrom('https', 'http', 'gopher'),
-    'x-forwarded-host': fc.string().map(asciiSafe),
+    'x-forwarded-proto': fc.constantFrom('https', 'http', 'gopher', 'https, http', '', 'a b'),
+    'x-forwarded-host': fc.oneof(
+      fc.constantFrom('localhost', '127.0.0.1:9', ...HOSTILE_HOSTS),
+      fc.string().map(asciiSafe),
+    ),
+    'x-forwarded-for': fc.constantFrom('1.2.3.4', 'not-an-ip', '1.2.3.4, ::1', '[::1', ''),
+    'x-forwarded-port': fc.constantFrom('443', '99999', 'x'),
     'if-none-match': fc.string().map(asciiSafe),
   },
   { requiredKeys: [] },
 );
-
 // ---- the run -----------------------------------------------------------------------------
 
 interface Answer {
@@ -253,25 +365,37 @@ interface Answer {
   text: string;
 }
 
+/** Sends one request; `host` in `hdrs` replaces the real Host. Transport errors count as answers. */
 function send(
+  base: string,
   method: string,
   path: string,
   hdrs: Record<string, string | undefined>,
   b: Body = {},
 ): Promise<Answer> {
   const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(hdrs)) if (v !== undefined && v !== '') clean[k] = v;
   if (b.type) clean['content-type'] = b.type;
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}${path}`, { method, headers: clean }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
+  // Framed like any real client's body (Node sends none for OPTIONS or DELETE otherwise).
+  if (b.data) clean['content-length'] = String(b.data.length);
+  for (const [k, v] of Object.entries(hdrs)) if (v !== undefined && v !== '') clean[k] = v;
+  return new Promise((resolve) => {
+    let req: ReturnType<typeof httpRequest>;
+    try {
+      req = httpRequest(`${base}${path}`, { method, headers: clean }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }),
+        );
+        res.on('error', () => resolve({ status: 0, text: 'response aborted' }));
+      });
+    } catch (err) {
+      // Node's client refuses some header values outright; nothing reached the issuer.
+      resolve({ status: 0, text: String(err) });
+      return;
+    }
+    // The issuer may answer and close before reading a body it refuses (413, 400).
+    req.on('error', (err) => resolve({ status: 0, text: err.message }));
     req.end(b.data);
   });
 }
@@ -282,79 +406,182 @@ function expectBelow500(answer: Answer, what: string) {
   }
 }
 
-const ENDPOINTS: [method: string, path: string][] = [
-  ['GET', '/.well-known/openid-configuration'],
-  ['GET', '/jwks'],
-  ['GET', '/.well-known/jwks.json'],
-  ['GET', '/auth'],
-  ['POST', '/auth'],
-  ['POST', '/token'],
-  ['GET', '/me'],
-  ['POST', '/me'],
-  ['POST', '/token/introspection'],
-  ['POST', '/token/revocation'],
-  ['GET', '/session/end'],
-  ['POST', '/session/end'],
-  ['POST', '/session/end/confirm'],
-  ['POST', '/device/auth'],
-  ['GET', '/device'],
-  ['POST', '/device'],
-  ['POST', '/request'],
-  ['GET', '/interaction/not-a-real-uid'],
-  ['POST', '/interaction/not-a-real-uid/login'],
-  ['GET', '/admin/keys'],
-  ['POST', '/admin/keys/rotate'],
-  ['POST', '/admin/keys/not-a-kid/revoke'],
-  ['POST', '/admin/tokens'],
-  ['OPTIONS', '/token'],
-  ['GET', '/readyz'],
-];
+/** Runs `tasks` `width` at a time. */
+async function pool<T>(items: T[], width: number, task: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await task(items[next++] as T);
+    }),
+  );
+}
 
-describe('fuzzing every endpoint', () => {
-  it.each(ENDPOINTS)('%s %s', async (method, path) => {
-    await fc.assert(
-      fc.asyncProperty(query, headers, body, async (q, h, b) => {
-        const target = q ? `${path}?${q}` : path;
-        const answer = await send(method, target, h, method === 'GET' ? {} : b);
-        expectBelow500(answer, `${method} ${target.slice(0, 300)}`);
-      }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+/** Concrete values for route parameters: a plausible one and hostile ones. */
+const PARAMS_IN_PATHS = ['x', 'a'.repeat(600), '%ff', '..', 'style.css'];
+
+/** Every (method, path) to fuzz: discovery's endpoints and our own routes, parameters filled. */
+async function routesOf(issuer: RunningIssuer): Promise<[method: string, path: string][]> {
+  const discovery = (await (
+    await fetch(`${issuer.url}/.well-known/openid-configuration`)
+  ).json()) as Record<string, unknown>;
+  const advertised = Object.entries(discovery)
+    .filter(([, v]) => typeof v === 'string' && v.startsWith(issuer.url))
+    .map(([, v]) => new URL(String(v)).pathname);
+  const targets = new Map<string, [string, string]>();
+  const add = (method: string, path: string) => targets.set(`${method} ${path}`, [method, path]);
+  add('GET', '/.well-known/openid-configuration');
+  add('GET', '/.well-known/oauth-authorization-server');
+  for (const path of advertised) for (const method of ['GET', 'POST', 'OPTIONS']) add(method, path);
+  for (const path of ['/session/end/confirm', '/session/end/success', '/device/x', '/auth/x']) {
+    add('GET', path);
+    add('POST', path);
+  }
+  const own = ownRoutes(issuer.app).filter((r) => r.methods.length > 0);
+  expect(own.length).toBeGreaterThan(10);
+  for (const route of own) {
+    const filled = PARAMS_IN_PATHS.map((value) => route.path.replace(/:\w+/g, value));
+    for (const path of new Set(filled)) for (const method of route.methods) add(method, path);
+  }
+  return [...targets.values()];
+}
+
+/**
+ * Collects what a green run must not produce: log lines at error level or above, and anything
+ * printed to stderr through console.error (koa's default error printer).
+ */
+function errorCollector() {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) {
+        if (!line) continue;
+        const level = (JSON.parse(line) as { level?: number }).level ?? 0;
+        if (level >= 50) lines.push(line.slice(0, 1500));
+      }
+      done();
+    },
+  });
+  return { lines, logger: createLogger('warn', sink) };
+}
+
+const MODES = [
+  { name: 'memory store, trusted proxy', redis: false },
+  { name: 'Redis store', redis: true },
+] as const;
+
+describe.each(MODES)('fuzzing every route ($name)', ({ redis: useRedis }) => {
+  let issuer: RunningIssuer;
+  let url: string;
+  let redis: TestRedis | undefined;
+  let targets: [string, string][];
+  const errors = errorCollector();
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  const consoleErrors = vi.fn();
+  let restoreConsole: () => void = () => {};
+
+  beforeAll(async () => {
+    process.on('unhandledRejection', onUnhandled);
+    process.on('uncaughtException', onUnhandled);
+    const spy = vi.spyOn(console, 'error').mockImplementation(consoleErrors);
+    restoreConsole = () => spy.mockRestore();
+    redis = useRedis ? await startRedis() : undefined;
+    issuer = await startTestIssuer(
+      {
+        admin: { token: ADMIN },
+        login: { userPicker: true, anyUser: true, headless: true },
+        trustProxy: !useRedis,
+        ...(redis ? { redis: { url: redis.url, namespace: uniqueNamespace('fuzz') } } : {}),
+      },
+      true,
+      errors.logger,
     );
+    url = issuer.url;
+    targets = await routesOf(issuer);
+  });
+  afterAll(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    process.off('uncaughtException', onUnhandled);
+    restoreConsole();
+    await issuer?.close();
+    await redis?.stop();
   });
 
-  it('random paths and methods', async () => {
-    const segment = fc.string({ maxLength: 12 }).map(asciiSafe);
+  /** No error-level log line and nothing printed to stderr so far. */
+  const expectNoErrorLogs = () => {
+    expect(errors.lines, 'error log lines').toEqual([]);
+    expect(
+      consoleErrors.mock.calls.map((c) => String(c[0]).slice(0, 300)),
+      'stderr',
+    ).toEqual([]);
+  };
+
+  it('every route × path suffix × hostile headers and bodies (fixed matrix)', async () => {
+    // Each route gets every path suffix, and a rotating share of the hostile header sets and
+    // bodies, so that over the whole matrix every route meets every category.
+    const cases: [method: string, path: string, hdrs: Record<string, string>, body: Body][] = [];
+    const rounds = Math.max(PATH_SUFFIXES.length, 12);
+    targets.forEach(([method, path], t) => {
+      for (let i = 0; i < rounds; i++) {
+        const suffix = PATH_SUFFIXES[i % PATH_SUFFIXES.length] ?? '';
+        const hdrs =
+          i % 3 === 2 ? {} : (HOSTILE_HEADER_SETS[(t + i) % HOSTILE_HEADER_SETS.length] ?? {});
+        const b = HOSTILE_BODIES[(t * 5 + i) % HOSTILE_BODIES.length] ?? {};
+        cases.push([method, `${path}${suffix}`, hdrs, method === 'GET' ? {} : b]);
+      }
+    });
+    await pool(cases, 4, async ([method, path, hdrs, body]) => {
+      const answer = await send(url, method, path, hdrs, body);
+      expectBelow500(
+        answer,
+        `${method} ${path.slice(0, 200)} ${JSON.stringify(hdrs).slice(0, 200)} body ${String(body.type)} ${body.data?.length ?? 0} B`,
+      );
+    });
+    expectNoErrorLogs();
+  });
+
+  it('random requests to every route', async () => {
+    const suffix = fc.oneof(
+      { weight: 3, arbitrary: fc.constant('') },
+      { weight: 1, arbitrary: fc.constantFrom(...PATH_SUFFIXES) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 12 }).map((s) => `/${asciiSafe(s)}`) },
+    );
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'),
-        fc.array(
-          fc.oneof(
-            segment,
-            fc.constantFrom('auth', 'token', 'interaction', 'admin', 'keys', '..', '%2e%2e', '%'),
-          ),
-          { maxLength: 5 },
-        ),
+        fc.constantFrom(...targets),
+        fc.constantFrom('GET', 'POST', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH'),
+        suffix,
+        query,
         headers,
         body,
-        async (method, segments, h, b) => {
-          const path = `/${segments.join('/')}`;
+        async ([routeMethod, path], otherMethod, tail, q, h, b) => {
+          const method = Math.random() < 0.8 ? routeMethod : otherMethod;
+          const target = `${path}${tail}${q ? `?${q}` : ''}`;
           const answer = await send(
+            url,
             method,
-            path,
+            target,
             h,
             method === 'GET' || method === 'HEAD' ? {} : b,
           );
-          expectBelow500(answer, `${method} ${path}`);
+          expectBelow500(
+            answer,
+            `${method} ${target.slice(0, 300)} ${JSON.stringify(h).slice(0, 300)}`,
+          );
         },
       ),
-      { seed: SEED, numRuns: RUNS, endOnFailure: true },
+      { seed: SEED, numRuns: RUNS * 4, endOnFailure: true },
     );
+    expectNoErrorLogs();
   });
 
   it('login forms of live interactions with random fields (usernames, claims JSON)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string(), fc.constantFrom('alice', 'bob', ' ', 'a'.repeat(300))),
+        fc.oneof(
+          fc.string(),
+          fc.constantFrom('alice', 'bob', ' ', '\n', 'a'.repeat(300), 'demo-service'),
+        ),
         fc.string(),
         fc.oneof(
           fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v)),
@@ -385,10 +612,23 @@ describe('fuzzing every endpoint', () => {
           expect(res.status === 0 || res.status < 500, `${res.status}: ${res.body}`).toBe(true);
         },
       ),
-      { seed: SEED, numRuns: Math.ceil(RUNS / 2), endOnFailure: true },
+      { seed: SEED, numRuns: Math.ceil(RUNS / 4), endOnFailure: true },
     );
+    expectNoErrorLogs();
   });
 
+  it('afterwards: no error logs, nothing rejected unhandled, and a full sign-in still works', async () => {
+    expect(unhandled).toEqual([]);
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    const { code, verifier } = await signIn(url, new Browser());
+    const tokens = await redeem(url, code, verifier);
+    expect(tokens.status).toBe(200);
+    expectNoErrorLogs();
+  });
+});
+
+describe('fuzzing the key importer', () => {
   it('random JWKs and key files → a key or a KeyError, nothing else', async () => {
     const rsa = await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey);
     const ec = await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey);
@@ -448,16 +688,7 @@ describe('fuzzing every endpoint', () => {
           if (!(err instanceof KeyError)) throw err;
         }
       }),
-      { seed: SEED, numRuns: RUNS * 2, endOnFailure: true },
+      { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
-  });
-
-  it('afterwards: nothing rejected unhandled, and a full sign-in still works', async () => {
-    expect(unhandled).toEqual([]);
-    const health = await fetch(`${url}/healthz`);
-    expect(health.status).toBe(200);
-    const { code, verifier } = await signIn(url, new Browser());
-    const tokens = await redeem(url, code, verifier);
-    expect(tokens.status).toBe(200);
   });
 });

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { demoConfig } from '../../src/config/demo.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { RawConfig } from '../../src/config/schema.js';
@@ -16,6 +17,7 @@ import { freePort } from './ports.js';
 export async function startTestIssuer(
   overrides: Partial<RawConfig> = {},
   demo = true,
+  logger: Logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
 ): Promise<RunningIssuer> {
   const config = validateConfig(
     { ...(demo ? demoConfig() : {}), port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides },
@@ -25,7 +27,7 @@ export async function startTestIssuer(
   return startIssuer(config, {
     ephemeralKeys: true,
     issuerFromPort: !explicitIssuer,
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    logger,
   });
 }
 
