@@ -220,7 +220,7 @@ export const CASES: readonly ProbeCase[] = [
   },
   {
     id: 'id-token-as-access-token',
-    title: 'an ID token (aud = a client id) instead of an access token',
+    title: 'an ID token (typ JWT, aud = a client id) instead of an access token',
     expect: 'refuse',
     forType: 'access',
     consequence:
@@ -240,6 +240,7 @@ export const CASES: readonly ProbeCase[] = [
         clientId: kit.clientId,
         aud: kit.clientId,
         scope: undefined,
+        header: { typ: 'JWT' },
       }),
   },
   {
