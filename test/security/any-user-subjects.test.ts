@@ -6,20 +6,18 @@
  * client_credentials token (RFC 9068 §5). Names that collide with nothing keep their readable
  * `sub`: the typed name itself.
  */
-import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoConfig } from '../../src/config/demo.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { RunningIssuer } from '../../src/issuer.js';
 import {
-  authUrl,
+  authorizeWeb,
   Browser,
   callbackParams,
   type Page,
-  pkcePair,
-  redeem,
-  WEB_CALLBACK,
-  webAuthParams,
+  promptNone,
+  subjectAfterLogin,
+  submitLogin,
 } from '../support/flows.js';
 import { startTestIssuer } from '../support/issuer.js';
 
@@ -44,27 +42,16 @@ afterAll(async () => {
 });
 
 /** Opens the login page of a fresh demo-web authorization request. */
-async function loginPage(browser: Browser, extra: Record<string, string> = {}): Promise<Page> {
-  const { challenge } = pkcePair();
-  const page = await browser.follow(
-    authUrl(url, webAuthParams(challenge, extra)),
-    {},
-    WEB_CALLBACK,
-  );
+async function loginPage(browser: Browser): Promise<Page> {
+  const { page } = await authorizeWeb(url, browser);
   expect(page.status, page.body).toBe(200);
   expect(page.body).toContain('Sign in');
   return page;
 }
 
-/** Posts the any-user form (the last login form) with a password that matches nobody. */
+/** Posts the any-user form with a password that matches nobody. */
 function anyUserLogin(browser: Browser, login: Page, username: string): Promise<Page> {
-  return browser.submit(
-    login,
-    /\/login$/,
-    { username, password: 'not-the-password', claims: '' },
-    WEB_CALLBACK,
-    -1,
-  );
+  return submitLogin(browser, login, { username, password: 'not-the-password', claims: '' });
 }
 
 /** The refused page: the form again, with the reason, and no session behind it. */
@@ -74,14 +61,7 @@ async function expectRefused(browser: Browser, page: Page, name: string) {
   expect(page.body).toContain('Sign in');
   expect(page.body).toMatch(/is taken by a configured user or client/);
   expect(page.body).toContain(name);
-  // Nobody is signed in: prompt=none still answers login_required.
-  const { challenge } = pkcePair();
-  const probe = await browser.follow(
-    authUrl(url, webAuthParams(challenge, { prompt: 'none' })),
-    {},
-    WEB_CALLBACK,
-  );
-  expect(callbackParams(probe).get('error')).toBe('login_required');
+  expect((await promptNone(url, browser)).get('error')).toBe('login_required');
 }
 
 describe('the any-user form refuses names that collide with a configured subject', () => {
@@ -106,29 +86,19 @@ describe('the any-user form refuses names that collide with a configured subject
 
   it('a free name signs in with the typed name as sub (readable tokens)', async () => {
     const browser = new Browser();
-    const login = await loginPage(browser);
+    const { page: login, verifier } = await authorizeWeb(url, browser);
     const consent = await anyUserLogin(browser, login, 'dave');
-    expect(consent.body).toContain('Allow access');
-    const callback = await browser.submit(consent, /\/confirm$/, {}, WEB_CALLBACK);
-    const code = callbackParams(callback).get('code');
-    expect(code).toBeTruthy();
+    expect(await subjectAfterLogin(url, browser, consent, verifier)).toBe('dave');
   });
 
   it('carol herself still signs in with her password, as her sub', async () => {
     const browser = new Browser();
-    const { verifier, challenge } = pkcePair();
-    const login = await browser.follow(authUrl(url, webAuthParams(challenge)), {}, WEB_CALLBACK);
-    const consent = await browser.submit(
-      login,
-      /\/login$/,
-      { username: CAROL.username, password: CAROL.password },
-      WEB_CALLBACK,
-      -1,
-    );
-    const callback = await browser.submit(consent, /\/confirm$/, {}, WEB_CALLBACK);
-    const tokens = await redeem(url, callbackParams(callback).get('code') ?? '', verifier);
-    expect(tokens.status).toBe(200);
-    expect(decodeJwt(String(tokens.body.id_token)).sub).toBe(CAROL.sub);
+    const { page: login, verifier } = await authorizeWeb(url, browser);
+    const consent = await submitLogin(browser, login, {
+      username: CAROL.username,
+      password: CAROL.password,
+    });
+    expect(await subjectAfterLogin(url, browser, consent, verifier)).toBe(CAROL.sub);
   });
 });
 
@@ -137,13 +107,7 @@ describe('headless login_hint refuses the same names with an OAuth error', () =>
     ['a configured user’s sub', CAROL.sub],
     ['a client id', 'demo-service'],
   ])('%s (%s) → access_denied on the redirect, no code', async (_label, hint) => {
-    const browser = new Browser();
-    const { challenge } = pkcePair();
-    const page = await browser.follow(
-      authUrl(url, webAuthParams(challenge, { login_hint: hint })),
-      {},
-      WEB_CALLBACK,
-    );
+    const { page } = await authorizeWeb(url, new Browser(), { login_hint: hint });
     const got = callbackParams(page);
     expect(got.get('code')).toBeNull();
     expect(got.get('error')).toBe('access_denied');
@@ -152,19 +116,8 @@ describe('headless login_hint refuses the same names with an OAuth error', () =>
 
   it('a free name signs in headlessly with the hint as sub', async () => {
     const browser = new Browser();
-    const { verifier, challenge } = pkcePair();
-    let page = await browser.follow(
-      authUrl(url, webAuthParams(challenge, { login_hint: 'erin' })),
-      {},
-      WEB_CALLBACK,
-    );
-    if (page.body.includes('Allow access'))
-      page = await browser.submit(page, /\/confirm$/, {}, WEB_CALLBACK);
-    const code = callbackParams(page).get('code');
-    expect(code).toBeTruthy();
-    const tokens = await redeem(url, code!, verifier);
-    expect(tokens.status).toBe(200);
-    expect(decodeJwt(String(tokens.body.id_token)).sub).toBe('erin');
+    const { page, verifier } = await authorizeWeb(url, browser, { login_hint: 'erin' });
+    expect(await subjectAfterLogin(url, browser, page, verifier)).toBe('erin');
   });
 });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningIssuer } from '../../src/issuer.js';
 import { runCli } from '../integration/cli-run.js';
-import { authUrl, Browser, pkcePair, WEB_CALLBACK, webAuthParams } from '../support/flows.js';
+import { authorizeWeb, Browser, submitLogin } from '../support/flows.js';
 import { startTestIssuer } from '../support/issuer.js';
 
 const ADMIN = 'admin-token-for-claims-bounds';
@@ -94,19 +94,12 @@ describe('oidc-issuer token mint --claims', () => {
 describe('any-user claims typed on the login page', () => {
   it('nested too deep → the login page with the reason', async () => {
     const browser = new Browser();
-    const { challenge } = pkcePair();
-    const login = await browser.follow(
-      authUrl(issuer.url, webAuthParams(challenge)),
-      {},
-      WEB_CALLBACK,
-    );
-    const page = await browser.submit(
-      login,
-      /\/login$/,
-      { username: 'deep-dora', password: '', claims: JSON.stringify(nested(40)) },
-      WEB_CALLBACK,
-      -1,
-    );
+    const { page: login } = await authorizeWeb(issuer.url, browser);
+    const page = await submitLogin(browser, login, {
+      username: 'deep-dora',
+      password: '',
+      claims: JSON.stringify(nested(40)),
+    });
     expect(page.status).toBe(400);
     expect(page.body).toContain('Sign in');
     expect(page.body).toMatch(/nested deeper than 16 levels/);

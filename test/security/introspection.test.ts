@@ -77,6 +77,14 @@ async function introspect(token: string, auth: string): Promise<Record<string, u
   return (await res.json()) as Record<string, unknown>;
 }
 
+function revoke(token: string, auth: string): Promise<Response> {
+  return fetch(`${url}/token/revocation`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
+    body: new URLSearchParams({ token }),
+  });
+}
+
 /** demo-web's tokens for alice: an opaque userinfo token, one for the orders API, a refresh token. */
 async function webTokens() {
   const plain = await signIn(url, new Browser(), { params: { scope: 'openid offline_access' } });
@@ -165,11 +173,7 @@ describe('revocation: only the client a token was issued to', () => {
       [refreshToken, basic(SERVICE.id, SERVICE.secret)],
       [ordersToken, basic(ORDERS_API.id, ORDERS_API.secret)],
     ] as const) {
-      const res = await fetch(`${url}/token/revocation`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: caller },
-        body: new URLSearchParams({ token }),
-      });
+      const res = await revoke(token, caller);
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
       expect(await introspect(token, basic(WEB.id, WEB.secret))).toMatchObject({ active: true });
@@ -178,14 +182,7 @@ describe('revocation: only the client a token was issued to', () => {
 
   it('demo-web revokes its own refresh token', async () => {
     const { refreshToken } = await webTokens();
-    const res = await fetch(`${url}/token/revocation`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: basic(WEB.id, WEB.secret),
-      },
-      body: new URLSearchParams({ token: refreshToken }),
-    });
+    const res = await revoke(refreshToken, basic(WEB.id, WEB.secret));
     expect(res.status).toBe(200);
     expect(await introspect(refreshToken, basic(WEB.id, WEB.secret))).toEqual({ active: false });
   });

@@ -17,7 +17,7 @@ import {
 } from '../../src/http/passwordless-logins.js';
 import type { RunningIssuer } from '../../src/issuer.js';
 import { createLogger } from '../../src/log.js';
-import { authUrl, Browser, pkcePair, WEB_CALLBACK, webAuthParams } from '../support/flows.js';
+import { authorizeWeb, Browser, WEB_CALLBACK } from '../support/flows.js';
 import { spawnIssuer, startTestIssuer } from '../support/issuer.js';
 
 const USERS = [{ username: 'carol', password: 'carol-password', claims: { roles: ['admin'] } }];
@@ -29,12 +29,7 @@ const WEB_CLIENT = {
 };
 
 async function loginPage(issuer: RunningIssuer, browser: Browser) {
-  const { challenge } = pkcePair();
-  const page = await browser.follow(
-    authUrl(issuer.url, webAuthParams(challenge)),
-    {},
-    WEB_CALLBACK,
-  );
+  const { page } = await authorizeWeb(issuer.url, browser);
   expect(page.status, page.body).toBe(200);
   return page;
 }

@@ -8,19 +8,17 @@
  */
 
 import { Redis } from 'ioredis';
-import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import type { RunningIssuer } from '../../src/issuer.js';
 import {
-  authUrl,
+  authorizeWeb,
   Browser,
   callbackParams,
   type Page,
-  pkcePair,
-  redeem,
+  subjectAfterLogin,
+  submitLogin,
   WEB_CALLBACK,
-  webAuthParams,
 } from '../support/flows.js';
 import { startTestIssuer } from '../support/issuer.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
@@ -54,34 +52,11 @@ const BAD: [string, string, RegExp][] = [
   ['a bidi override', 'eve\u202egnp.exe', /control characters or line breaks/],
 ];
 
-/** Follows an authorization request for demo-web with `extra` parameters. */
-function authorize(browser: Browser, extra: Record<string, string>) {
-  const { verifier, challenge } = pkcePair();
-  return browser
-    .follow(authUrl(url, webAuthParams(challenge, extra)), {}, WEB_CALLBACK)
-    .then((page) => ({ page, verifier }));
-}
-
 /** Posts the any-user form with `username`. */
 async function anyUser(username: string): Promise<Page> {
   const browser = new Browser();
-  const { page: login } = await authorize(browser, {});
-  return browser.submit(
-    login,
-    /\/login$/,
-    { username, password: '', claims: '' },
-    WEB_CALLBACK,
-    -1,
-  );
-}
-
-async function subjectOf(browser: Browser, page: Page, verifier: string): Promise<string> {
-  let at = page;
-  if (at.body.includes('Allow access'))
-    at = await browser.submit(at, /\/confirm$/, {}, WEB_CALLBACK);
-  const tokens = await redeem(url, callbackParams(at).get('code') ?? '', verifier);
-  expect(tokens.status).toBe(200);
-  return String(decodeJwt(String(tokens.body.id_token)).sub);
+  const { page: login } = await authorizeWeb(url, browser);
+  return submitLogin(browser, login, { username, password: '', claims: '' });
 }
 
 describe('login form and any-user', () => {
@@ -94,20 +69,14 @@ describe('login form and any-user', () => {
 
   it('surrounding spaces are trimmed: "  dave  " signs in as dave', async () => {
     const browser = new Browser();
-    const { page: login, verifier } = await authorize(browser, {});
-    const consent = await browser.submit(
-      login,
-      /\/login$/,
-      { username: '  dave  ', password: '' },
-      WEB_CALLBACK,
-      -1,
-    );
-    expect(await subjectOf(browser, consent, verifier)).toBe('dave');
+    const { page: login, verifier } = await authorizeWeb(url, browser);
+    const consent = await submitLogin(browser, login, { username: '  dave  ', password: '' });
+    expect(await subjectAfterLogin(url, browser, consent, verifier)).toBe('dave');
   });
 
   it('the user picker applies the rule too', async () => {
     const browser = new Browser();
-    const { page: login } = await authorize(browser, {});
+    const { page: login } = await authorizeWeb(url, browser);
     const page = await browser.submit(
       login,
       /\/login$/,
@@ -123,7 +92,7 @@ describe('headless login_hint', () => {
   it.each(BAD.filter(([, hint]) => hint !== ''))(
     '%s → invalid_request on the redirect, no code, no 5xx',
     async (_label, hint, reason) => {
-      const { page } = await authorize(new Browser(), { login_hint: hint });
+      const { page } = await authorizeWeb(url, new Browser(), { login_hint: hint });
       const got = callbackParams(page);
       expect(got.get('code')).toBeNull();
       expect(got.get('error')).toBe('invalid_request');
@@ -133,15 +102,15 @@ describe('headless login_hint', () => {
 
   it('is trimmed like the form: "  erin  " signs in as erin', async () => {
     const browser = new Browser();
-    const { page, verifier } = await authorize(browser, { login_hint: '  erin  ' });
-    expect(await subjectOf(browser, page, verifier)).toBe('erin');
+    const { page, verifier } = await authorizeWeb(url, browser, { login_hint: '  erin  ' });
+    expect(await subjectAfterLogin(url, browser, page, verifier)).toBe('erin');
   });
 
   it('256 characters is still a username', async () => {
     const browser = new Browser();
     const name = 'c'.repeat(256);
-    const { page, verifier } = await authorize(browser, { login_hint: name });
-    expect(await subjectOf(browser, page, verifier)).toBe(name);
+    const { page, verifier } = await authorizeWeb(url, browser, { login_hint: name });
+    expect(await subjectAfterLogin(url, browser, page, verifier)).toBe(name);
   });
 });
 

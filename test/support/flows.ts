@@ -5,6 +5,7 @@
  * openid-client from discovery.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { expect } from 'vitest';
 import { Browser, type Page } from './browser.js';
@@ -55,6 +56,16 @@ export function callbackParams(page: Page): URLSearchParams {
   return new URL(page.url).searchParams;
 }
 
+/** Posts the login page's username/password form (its last login form) with `fields`. */
+export function submitLogin(
+  browser: Browser,
+  login: Page,
+  fields: Record<string, string>,
+  callback = WEB_CALLBACK,
+): Promise<Page> {
+  return browser.submit(login, /\/login$/, fields, callback, -1);
+}
+
 /** Posts the login page's password form as `username` (password = username, like the demo users). */
 export function submitPassword(
   browser: Browser,
@@ -62,7 +73,41 @@ export function submitPassword(
   username = 'alice',
   callback = WEB_CALLBACK,
 ): Promise<Page> {
-  return browser.submit(login, /\/login$/, { username, password: username }, callback, -1);
+  return submitLogin(browser, login, { username, password: username }, callback);
+}
+
+/**
+ * Follows a fresh demo-web authorization request with `extra` parameters: the page it ends on
+ * (the login page, or the callback with status 0) and the request's PKCE verifier.
+ */
+export async function authorizeWeb(
+  issuer: string,
+  browser: Browser,
+  extra: Record<string, string> = {},
+): Promise<{ page: Page; verifier: string }> {
+  const { verifier, challenge } = pkcePair();
+  const page = await browser.follow(
+    authUrl(issuer, webAuthParams(challenge, extra)),
+    {},
+    WEB_CALLBACK,
+  );
+  return { page, verifier };
+}
+
+/** After a login: consents when asked, redeems the code as demo-web, returns the ID token's sub. */
+export async function subjectAfterLogin(
+  issuer: string,
+  browser: Browser,
+  page: Page,
+  verifier: string,
+): Promise<string> {
+  let at = page;
+  if (at.status === 200 && at.body.includes('Allow access')) {
+    at = await browser.submit(at, /\/confirm$/, {}, WEB_CALLBACK);
+  }
+  const tokens = await redeem(issuer, callbackParams(at).get('code') ?? '', verifier);
+  expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
+  return String(decodeJwt(String(tokens.body.id_token)).sub);
 }
 
 /** A valid demo-web authorization request, signed in as `username`, stopped at the consent page. */
