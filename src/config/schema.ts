@@ -194,6 +194,12 @@ const login = z
     anyUser: z.boolean().default(false),
     /** `login_hint=<username>` on the authorization request logs in without showing the page. */
     headless: z.boolean().default(false),
+    /**
+     * Show the "Sign out?" page on RP-initiated logout. With `false` the page is skipped when the
+     * request carries a valid `id_token_hint` for the signed-in user and a registered
+     * `post_logout_redirect_uri` (what an end-to-end test sends); otherwise it is still shown.
+     */
+    confirmLogout: z.boolean().default(true),
   })
   .prefault({});
 

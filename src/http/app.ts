@@ -39,6 +39,7 @@ export interface AppDeps {
 const JWKS_PATHS = new Set(['/jwks', '/.well-known/jwks.json']);
 const OUR_PATHS = new Set([
   '/',
+  '/favicon.ico',
   '/healthz',
   '/readyz',
   '/metrics',
@@ -106,11 +107,16 @@ export function createApp(deps: AppDeps): Koa {
     serveJwks(ctx, deps.jwks(), (status) => jwksServed[status as 200 | 304]?.inc());
   router.get('/.well-known/jwks.json', jwks);
   router.get('/jwks', jwks);
-  router.get('/_issuer/style.css', (ctx) => {
-    ctx.type = 'text/css';
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = deps.views.stylesheet;
-  });
+  const asset = (type: string, body: string) => (ctx: Koa.Context) => {
+    ctx.type = type;
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = body;
+  };
+  router.get('/_issuer/style.css', asset('text/css', deps.views.stylesheet));
+  const favicon = asset('image/svg+xml', deps.views.favicon);
+  router.get('/_issuer/favicon.svg', favicon);
+  // Browsers ask for /favicon.ico whatever the page links; answer it rather than 404 each time.
+  router.get('/favicon.ico', favicon);
   adminRoutes(router, config.admin.token, deps.keys, deps.clock, deps.adminExtensions);
   if (consoleEnabled(config)) {
     consoleRoutes(router, {

@@ -9,7 +9,7 @@ import type { ProviderHost } from '../provider/host.js';
 import { checkUsername } from '../provider/username.js';
 import { claimsBoundProblem } from '../tokens/claims-bounds.js';
 import { formBody } from './body.js';
-import { sendPage, type Views } from './views.js';
+import { errorPage, sendPage, type Views } from './views.js';
 
 export interface InteractionDeps {
   config: IssuerConfig;
@@ -130,6 +130,12 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     return grant.save();
   };
 
+  /**
+   * A headless login (`login_hint`) shows no page at all: the consent it would meet next is
+   * granted like a `skipConsent` client's. oidc-provider hands the login result to the next
+   * interaction of the same request as `lastSubmission`, which carries this mark.
+   */
+  const HEADLESS = 'oidcIssuerHeadless';
   const skipsConsent = (details: Details) =>
     config.clients.find((c) => c.id === details.params.client_id)?.skipConsent === true;
 
@@ -148,20 +154,25 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       if (status >= 500 && !(err instanceof StoreUnavailableError)) ctx.app.emit('error', err, ctx);
       sendPage(
         ctx,
-        views.render('error', {
-          title: 'Error',
-          heading: status === 503 ? 'Temporarily unavailable' : 'This sign-in cannot continue',
-          error:
+        views.render(
+          'error',
+          errorPage(
+            status === 503 ? 'Temporarily unavailable' : 'This sign-in cannot continue',
             e.expose || err instanceof PageError ? (e.error ?? 'invalid_request') : 'server_error',
-          description:
-            e.expose || err instanceof PageError
-              ? e.error_description
-              : 'something went wrong on our side',
-          hint:
-            status === 503
-              ? 'The issuer cannot reach its store. Try again in a few seconds.'
-              : 'Go back to the application and sign in again.',
-        }),
+            {
+              description:
+                e.expose || err instanceof PageError
+                  ? e.error_description
+                  : 'something went wrong on our side',
+              facts: [],
+              hints: [
+                status === 503
+                  ? 'The issuer cannot reach its store. Try again in a few seconds.'
+                  : 'Go back to the application and sign in again.',
+              ],
+            },
+          ),
+        ),
         status,
       );
     }
@@ -194,7 +205,8 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         }
         if (result) {
           deps.onLogin?.('headless');
-          return finish(ctx, p, { login: { accountId: result.identity.sub } });
+          // Marked so the consent prompt that may follow in this request is granted too.
+          return finish(ctx, p, { login: { accountId: result.identity.sub }, [HEADLESS]: true });
         }
       }
       return renderLogin(ctx, p, details, {
@@ -202,7 +214,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       });
     }
     if (details.prompt.name === 'consent') {
-      if (skipsConsent(details)) {
+      if (skipsConsent(details) || details.lastSubmission?.[HEADLESS] === true) {
         return finish(ctx, p, { consent: { grantId: await grantConsent(p, details) } });
       }
       const missing = details.prompt.details as {
@@ -238,9 +250,11 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const checked = checkUsername(body.username);
     const username = 'username' in checked ? checked.username : '';
     const password = typeof body.password === 'string' ? body.password : '';
+    // The typed claims go back into the form, so a JSON typo costs one fix, not a retype.
+    const claimsText = typeof body.claims === 'string' ? body.claims : '';
     const again = (error: string, status = 401) => {
       ctx.status = status;
-      return renderLogin(ctx, p, details, { error, username });
+      return renderLogin(ctx, p, details, { error, username, claims: claimsText });
     };
     if ('problem' in checked) return again(`${sentence(checked.problem)}.`, 400);
 
@@ -260,7 +274,14 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         method = 'any-user';
       }
     }
-    if (!identity) return again('Unknown username or wrong password.');
+    if (!identity) {
+      // In any-user mode only a configured user can fail here, so say which part was wrong.
+      return again(
+        config.login.anyUser
+          ? `Wrong password for ${username}, a configured test user. Any other username signs in without a password.`
+          : 'Unknown username or wrong password.',
+      );
+    }
     deps.onLogin?.(method);
     await finish(ctx, p, { login: { accountId: identity.sub } });
   });

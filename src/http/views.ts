@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Eta } from 'eta';
@@ -9,6 +10,8 @@ export class Views {
   readonly #eta = new Eta({ views: VIEWS_DIR, autoEscape: true, cache: true });
   /** The page stylesheet, served from `/_issuer/style.css` (kept out of the HTML for the CSP). */
   readonly stylesheet = readFileSync(join(VIEWS_DIR, 'style.css'), 'utf8');
+  /** The page icon, served from `/_issuer/favicon.svg` and `/favicon.ico`. */
+  readonly favicon = readFileSync(join(VIEWS_DIR, 'favicon.svg'), 'utf8');
 
   constructor(private readonly demo: boolean) {}
 
@@ -30,6 +33,28 @@ export class Views {
   ): string {
     return this.#eta.render(`./${view}`, { demo: this.demo, ...data });
   }
+}
+
+/** A labelled list of values on an error page (escaped by the view like everything else). */
+export interface ErrorFact {
+  label: string;
+  values: string[];
+}
+
+/** What an error page says beyond its error code: the concrete story and what to do. */
+export interface ErrorDetails {
+  description?: string | undefined;
+  facts: ErrorFact[];
+  hints: string[];
+}
+
+/** The data of views/error.eta, complete so the page never prints a missing field. */
+export function errorPage(
+  heading: string,
+  error: string,
+  details: ErrorDetails,
+): Record<string, unknown> {
+  return { title: 'Error', heading, error, ...details };
 }
 
 /**
@@ -54,17 +79,25 @@ const SCRIPT_PAGE_CSP =
 
 /**
  * Sends `html` as one of our pages, with `PAGE_HEADERS` (and `status` when given). A page with
- * `scripts` may load module scripts and fetch from this origin.
+ * `scripts` may load module scripts and fetch from this origin; `inlineScript` is the one
+ * inline script a page may run, allowed by its hash (CSP3 `'sha256-…'`).
  */
 export function sendPage(
   ctx: Context,
   html: string,
   status?: number,
-  options: { scripts?: boolean } = {},
+  options: { scripts?: boolean; inlineScript?: string } = {},
 ): void {
   if (status !== undefined) ctx.status = status;
   ctx.set(PAGE_HEADERS);
   if (options.scripts) ctx.set('Content-Security-Policy', SCRIPT_PAGE_CSP);
+  if (options.inlineScript !== undefined) {
+    const hash = createHash('sha256').update(options.inlineScript).digest('base64');
+    ctx.set(
+      'Content-Security-Policy',
+      `${PAGE_HEADERS['Content-Security-Policy']}; script-src 'sha256-${hash}'`,
+    );
+  }
   ctx.type = 'html';
   ctx.body = html;
 }

@@ -12,10 +12,11 @@ import Provider, {
 import { onIssuer } from '../config/client-rules.js';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import { SigningAlgWaitingError } from '../errors.js';
-import { sendPage, type Views } from '../http/views.js';
+import type { Views } from '../http/views.js';
 import type { SigningAlg } from '../keystore/types.js';
 import type { WaitingAlg } from '../keystore/waiting.js';
 import type { Accounts } from './accounts.js';
+import { providerPages } from './pages.js';
 import { introspectionPolicy, revocationPolicy } from './token-policies.js';
 
 export interface ProviderInputs {
@@ -61,8 +62,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     long: { httpOnly: true, sameSite: 'lax' as const },
     short: { httpOnly: true, sameSite: 'lax' as const },
   };
-  const page = (ctx: KoaContextWithOIDC, status: number, html: string) =>
-    sendPage(ctx, html, status);
+  const pages = providerPages(config, views);
 
   const configuration: Configuration = {
     adapter: (blocked.size > 0
@@ -129,72 +129,13 @@ export function buildProvider(inputs: ProviderInputs): Provider {
       userinfo: { enabled: true },
       deviceFlow: {
         enabled: true,
-        userCodeInputSource: async (ctx, form, out) => {
+        ...pages.device,
+        userCodeInputSource: async (ctx, form, out, err) => {
           if (out) await storeFormSession(ctx, secondsOf(config.ttl.session), cookies.long);
-          page(
-            ctx,
-            out ? 400 : 200,
-            views.render('device', {
-              title: 'Device sign-in',
-              heading: 'Enter the code shown on your device',
-              form,
-              button: 'Continue',
-              error: out ? (out.error_description ?? out.error) : undefined,
-            }),
-          );
-        },
-        userCodeConfirmSource: async (ctx, form, client, _deviceInfo, userCode) => {
-          page(
-            ctx,
-            200,
-            views.render('device', {
-              title: 'Device sign-in',
-              heading: 'Confirm the device',
-              message: `${client.clientName ?? client.clientId} asks to sign in with code ${userCode}.`,
-              form,
-              confirmForm: true,
-            }),
-          );
-        },
-        successSource: async (ctx) => {
-          page(
-            ctx,
-            200,
-            views.render('device', {
-              title: 'Device signed in',
-              heading: 'Done',
-              message: 'Your device is signed in. You can close this page.',
-            }),
-          );
+          await pages.device.userCodeInputSource?.(ctx, form, out, err);
         },
       },
-      rpInitiatedLogout: {
-        enabled: true,
-        logoutSource: async (ctx, form) => {
-          const client = ctx.oidc.client;
-          page(
-            ctx,
-            200,
-            views.render('logout', {
-              title: 'Sign out',
-              host: ctx.host,
-              clientName: client?.clientName ?? client?.clientId,
-              form,
-            }),
-          );
-        },
-        postLogoutSuccessSource: async (ctx) => {
-          const client = ctx.oidc.client;
-          page(
-            ctx,
-            200,
-            views.render('logged-out', {
-              title: 'Signed out',
-              clientName: client?.clientName ?? client?.clientId,
-            }),
-          );
-        },
-      },
+      rpInitiatedLogout: { enabled: true, ...pages.logout },
       resourceIndicators: {
         enabled: true,
         // A client allowed exactly one API gets tokens for it without naming it (client_credentials).
@@ -231,25 +172,13 @@ export function buildProvider(inputs: ProviderInputs): Provider {
         },
       },
     },
-    renderError: async (ctx, out, error) => {
-      const status = (error as { statusCode?: number }).statusCode ?? 500;
-      page(
-        ctx,
-        Math.max(status, 400),
-        views.render('error', {
-          title: 'Error',
-          heading:
-            status === 503 ? 'Temporarily unavailable' : 'Something is wrong with this request',
-          error: out.error,
-          description: out.error_description,
-        }),
-      );
-    },
+    renderError: pages.renderError,
   };
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   provider.use(discoveryCaching(config.trustProxy));
+  provider.use(pages.notFound);
   return provider;
 }
 

@@ -1,27 +1,16 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_API_AUDIENCE, demoConfig } from '../../src/config/demo.js';
 import type { RawConfig } from '../../src/config/schema.js';
 import type { RunningIssuer } from '../../src/issuer.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { launchChromium, watchPage } from '../support/chromium.js';
 import { startTestIssuer } from '../support/issuer.js';
 import { freePort } from '../support/ports.js';
 import { type ExampleProcess, startExample } from './example-process.js';
 
-/** Debian's Chromium; no browser download is possible where this suite runs. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT = join(PACKAGE_ROOT, 'test-output', 'login-page.png');
 
 let issuer: RunningIssuer;
@@ -44,11 +33,6 @@ function clientsFor(spaOrigin: string): RawConfig['clients'] {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: install Chromium (Debian/Ubuntu: apt-get install -y chromium) or set CHROMIUM_PATH to a Chromium binary`,
-    );
-  }
   const [issuerPort, apiPort, spaPort] = [await freePort(), await freePort(), await freePort()];
   const spaOrigin = `http://localhost:${spaPort}`;
   issuer = await startTestIssuer({
@@ -71,11 +55,7 @@ beforeAll(async () => {
     },
     spaPort,
   );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
-    timeout: 20_000,
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -104,20 +84,8 @@ describe('the example SPA in headless Chromium', () => {
   it('signs alice in with oidc-client-ts, calls the API with her access token and signs out', async () => {
     const context = await browser.newContext({ viewport: { width: 900, height: 820 } });
     const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      // Failed loads are reported with their URL by the response listener below.
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
-        problems.push(m.text());
-      }
-    });
-    page.on('response', (r) => {
-      if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) {
-        problems.push(`${r.status()} ${r.request().method()} ${r.url()}`);
-      }
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('requestfailed', (r) => problems.push(`${r.url()} ${r.failure()?.errorText}`));
+    // The example SPA's own server has no favicon; the issuer's pages do.
+    const problems = watchPage(page, (_status, url) => url === `${spa.url}/favicon.ico`);
 
     await page.goto(spa.url);
     await step(page, problems, 'the SPA start', () =>

@@ -161,7 +161,11 @@ describe('login page modes', () => {
       -1,
     );
     expect(wrong.status).toBe(401);
-    expect(wrong.body).toContain('Unknown username or wrong password');
+    // Any-user mode accepts unknown names, so the message says what was wrong: the password.
+    expect(wrong.body).toContain(
+      'Wrong password for alice, a configured test user. Any other username signs in without a password.',
+    );
+    expect(wrong.body).not.toContain('Unknown username');
     const badClaims = await browser.submit(
       login,
       /\/login$/,
@@ -171,6 +175,19 @@ describe('login page modes', () => {
     );
     expect(badClaims.status).toBe(400);
     expect(badClaims.body).toContain('must be a JSON object');
+    // The claims typed come back in the textarea, escaped, to be fixed rather than retyped.
+    const typo = '{"email": "dave@example.test", "groups": ["a"],}';
+    const kept = await browser.submit(
+      login,
+      /\/login$/,
+      { username: 'dave', claims: typo },
+      CALLBACK,
+      -1,
+    );
+    expect(kept.status).toBe(401);
+    expect(kept.body).toContain(
+      '>{&quot;email&quot;: &quot;dave@example.test&quot;, &quot;groups&quot;: [&quot;a&quot;],}</textarea>',
+    );
   });
 
   it('logs in headlessly with login_hint when enabled', async () => {
@@ -184,6 +201,29 @@ describe('login page modes', () => {
       expectedState: 'x',
     });
     expect(tokens.claims()?.sub).toBe('alice');
+  });
+
+  it('headless login_hint also grants a pending consent: no page for a client without skipConsent', async () => {
+    const { config, verifier, url } = await startAuthorization('demo-web', {
+      login_hint: 'alice',
+      scope: 'openid profile email',
+    });
+    const done = await new Browser().follow(url, {}, CALLBACK);
+    expect(done.status, done.body).toBe(0);
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(done.url), {
+      pkceCodeVerifier: verifier,
+      expectedState: 'x',
+    });
+    expect(tokens.claims()).toMatchObject({ sub: 'alice', email: 'alice@example.com' });
+    expect(tokens.scope?.split(' ')).toEqual(
+      expect.arrayContaining(['openid', 'profile', 'email']),
+    );
+
+    // Without login_hint the same client still meets the consent page.
+    const browser = new Browser();
+    const login = await browser.follow((await startAuthorization('demo-web')).url, {}, CALLBACK);
+    const consent = await submitPassword(browser, login, 'alice', CALLBACK);
+    expect(consent.body).toContain('Allow access?');
   });
 
   it('sends access_denied back to the client when the user aborts at consent', async () => {

@@ -44,7 +44,7 @@ export function watchPage(
     }
   });
   page.on('response', (r) => {
-    if (r.status() >= 400 && !r.url().endsWith('/favicon.ico') && !allow(r.status(), r.url())) {
+    if (r.status() >= 400 && !allow(r.status(), r.url())) {
       problems.push(`${r.status()} ${r.request().method()} ${r.url()}`);
     }
   });
@@ -62,10 +62,17 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-/** Every visible text on the page that reads `undefined`, `null` or `NaN` (a rendering bug). */
+/**
+ * Every text on the page, or attribute value, that reads `undefined`, `null`, `NaN` or
+ * `[object Object]`: a template printed a missing or non-string value.
+ */
 export async function strayValues(page: Page): Promise<string[]> {
   const text = (await page.locator('body').textContent()) ?? '';
-  return text.match(/\b(undefined|NaN|\[object Object\])\b/g) ?? [];
+  const html = await page.content();
+  return [
+    ...(text.match(/\b(?:undefined|null|NaN)\b|\[object Object\]/g) ?? []),
+    ...(html.match(/="(?:undefined|null|NaN|\[object Object\])"/g) ?? []),
+  ];
 }
 
 /** Runs one step of a page test; a failure says where the page was, what it showed and why. */
