@@ -18,6 +18,7 @@ export const ENV = {
   keysRetention: 'KEYS_RETENTION',
   loginHeadless: 'LOGIN_HEADLESS',
   loginAnyUser: 'LOGIN_ANY_USER',
+  loginConfirmLogout: 'LOGIN_CONFIRM_LOGOUT',
 } as const;
 
 type Kind = 'text' | 'boolean' | 'list';
@@ -41,6 +42,7 @@ const SETTINGS: { name: string; path: string; kind: Kind }[] = [
   { name: ENV.keysRetention, path: 'keys.retention', kind: 'text' },
   { name: ENV.loginHeadless, path: 'login.headless', kind: 'boolean' },
   { name: ENV.loginAnyUser, path: 'login.anyUser', kind: 'boolean' },
+  { name: ENV.loginConfirmLogout, path: 'login.confirmLogout', kind: 'boolean' },
 ];
 
 const TRUE = /^(1|true|yes|on)$/i;

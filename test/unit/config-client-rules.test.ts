@@ -231,7 +231,9 @@ describe('unknown settings and the port', () => {
       } catch (err) {
         problems = (err as ConfigError).problems;
       }
-      expect(problems).toEqual([`port: must be a port number from 0 to 65535 (got "${env.PORT}")`]);
+      expect(problems).toEqual([
+        `PORT (sets port): must be a port number from 0 to 65535 (got "${env.PORT}")`,
+      ]);
     }
     expect(loadConfig({ env: { PORT: '4100' } }).port).toBe(4100);
   });

@@ -273,6 +273,7 @@ describe('environment knobs', () => {
         KEYS_RETENTION: '2h',
         LOGIN_HEADLESS: 'true',
         LOGIN_ANY_USER: 'no',
+        LOGIN_CONFIRM_LOGOUT: 'off',
       },
     });
     expect(config.keys.algorithms).toEqual(['ES256', 'RS256']);
@@ -281,6 +282,7 @@ describe('environment knobs', () => {
     expect(config.keys.retention).toBe(7_200_000);
     expect(config.login.headless).toBe(true);
     expect(config.login.anyUser).toBe(false);
+    expect(config.login.confirmLogout).toBe(false);
     // They win over the file.
     const overFile = parseConfig({
       text: 'extends: demo\nkeys: { rotationPeriod: 7d }\nlogin: { headless: false }',
