@@ -144,7 +144,7 @@ describe('every page in Chromium', () => {
 
   it('login, wrong password, any-user JSON typo kept, consent, logout confirmation and done', async () => {
     const { context, page, problems } = await open(
-      (status, url) => status === 401 && url.includes('/interaction/'),
+      (status, url) => (status === 400 || status === 401) && url.includes('/interaction/'),
     );
     const { challenge } = pkcePair();
     await page.goto(

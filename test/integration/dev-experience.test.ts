@@ -184,7 +184,7 @@ describe('login page modes', () => {
       CALLBACK,
       -1,
     );
-    expect(kept.status).toBe(401);
+    expect(kept.status).toBe(400);
     expect(kept.body).toContain(
       '>{&quot;email&quot;: &quot;dave@example.test&quot;, &quot;groups&quot;: [&quot;a&quot;],}</textarea>',
     );
