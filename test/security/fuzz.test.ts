@@ -524,8 +524,15 @@ describe.each(MODES)('fuzzing every route ($name)', ({ redis: useRedis }) => {
     targets.forEach(([method, path], t) => {
       for (let i = 0; i < rounds; i++) {
         const suffix = PATH_SUFFIXES[i % PATH_SUFFIXES.length] ?? '';
+        // Every third request carries valid credentials, so hostile bodies reach the parsers
+        // behind client and admin authentication (token endpoint, POST /admin/tokens, …).
+        const credentials = {
+          authorization: path.startsWith('/admin') ? `Bearer ${ADMIN}` : basic(WEB.id, WEB.secret),
+        };
         const hdrs =
-          i % 3 === 2 ? {} : (HOSTILE_HEADER_SETS[(t + i) % HOSTILE_HEADER_SETS.length] ?? {});
+          i % 3 === 2
+            ? credentials
+            : (HOSTILE_HEADER_SETS[(t + i) % HOSTILE_HEADER_SETS.length] ?? {});
         const b = HOSTILE_BODIES[(t * 5 + i) % HOSTILE_BODIES.length] ?? {};
         cases.push([method, `${path}${suffix}`, hdrs, method === 'GET' ? {} : b]);
       }
