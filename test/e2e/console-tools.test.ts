@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningIssuer } from '../../src/issuer.js';
 import { mintToken } from '../../src/tokens/mint.js';
 import { runCli } from '../integration/cli-run.js';
+import { certificateThumbprint, selfSignedCertificate } from '../support/certificates.js';
 import { launchChromium, screenshot, step, strayValues, watchPage } from '../support/chromium.js';
 import { startTestIssuer } from '../support/issuer.js';
 import { freePort } from '../support/ports.js';
@@ -145,42 +146,9 @@ describe('/tools in Chromium', () => {
   });
 
   it('converts a certificate chain to a JWK with x5c, x5t and x5t#S256', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'console-cert-'));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-subj',
-        '/CN=console-test',
-        '-days',
-        '1',
-      ],
-      { stdio: 'ignore' },
-    );
-    const sha256 = execFileSync('openssl', [
-      'x509',
-      '-in',
-      cert,
-      '-noout',
-      '-fingerprint',
-      '-sha256',
-    ]).toString();
-    const expected = Buffer.from(sha256.split('=')[1]!.trim().replace(/:/g, ''), 'hex').toString(
-      'base64url',
-    );
-    await page.fill('#conv-input', readFileSync(cert, 'utf8'));
+    const { cert } = selfSignedCertificate('console-test');
+    const expected = certificateThumbprint(cert, 'sha256');
+    await page.fill('#conv-input', cert);
     await page.getByRole('button', { name: 'Convert' }).click();
     await run('converting', () =>
       page.locator('#conv-out').getByText('from a certificate').waitFor(),

@@ -1,10 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheSentence } from '../../src/http/console.js';
@@ -13,35 +9,7 @@ import { convertKeys } from '../../src/tokens/jwk-convert.js';
 import { inspectKeys } from '../../src/tokens/jwk-inspect.js';
 import { fetchKeyDocument } from '../../src/tokens/key-source.js';
 import { verifyToken } from '../../src/tokens/verify.js';
-
-/** A self-signed EC certificate made by openssl, with its key. */
-function certificate(cn: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'cert-'));
-  const key = join(dir, 'key.pem');
-  const cert = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-subj',
-      `/CN=${cn}`,
-      '-days',
-      '1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
-}
+import { certificateThumbprint, selfSignedCertificate } from '../support/certificates.js';
 
 const codes = (findings: { code: string }[]) => findings.map((f) => f.code);
 
@@ -56,7 +24,7 @@ describe('jwk inspect (shared by the CLI and /tools)', () => {
   });
 
   it('reports an x5c leaf that holds another key, and x5t hashes that do not match', async () => {
-    const { cert } = certificate('inspect-test');
+    const { cert } = selfSignedCertificate('inspect-test');
     const [converted] = await convertKeys(cert);
     const fromCert = converted!.jwk as JWK & { x5c: string[] };
     expect(codes((await inspectKeys({ ...fromCert, alg: 'ES256' })).keys[0]!.findings)).not.toEqual(
@@ -86,22 +54,13 @@ describe('jwk inspect (shared by the CLI and /tools)', () => {
 
 describe('jwk convert', () => {
   it('turns a certificate into a JWK with x5c, x5t and x5t#S256 as openssl computes them', async () => {
-    const { cert } = certificate('convert-test');
+    const { cert } = selfSignedCertificate('convert-test');
     const [k] = await convertKeys(cert);
-    const fp = (alg: string) =>
-      Buffer.from(
-        execFileSync('openssl', ['x509', '-noout', '-fingerprint', `-${alg}`], { input: cert })
-          .toString()
-          .split('=')[1]!
-          .trim()
-          .replace(/:/g, ''),
-        'hex',
-      ).toString('base64url');
     expect(k!.jwk).toMatchObject({
       kty: 'EC',
       crv: 'P-256',
-      x5t: fp('sha1'),
-      'x5t#S256': fp('sha256'),
+      x5t: certificateThumbprint(cert, 'sha1'),
+      'x5t#S256': certificateThumbprint(cert, 'sha256'),
     });
     expect(k!.subject).toBe('CN=convert-test');
     expect(k!.privatePem).toBeUndefined();
