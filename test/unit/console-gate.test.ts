@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, validateConfig } from '../../src/config/load.js';
 import { consoleEnabled } from '../../src/http/console-gate.js';
@@ -21,6 +24,16 @@ describe('console gate', () => {
     expect(consoleEnabled(validateConfig({ host: '127.0.0.1', console: { enabled: false } }))).toBe(
       false,
     );
+  });
+
+  it('is on under extends: demo, with the debugger client inherited', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'gate-')), 'issuer.yaml');
+    writeFileSync(file, 'extends: demo\nhost: 0.0.0.0\n');
+    const config = loadConfig({ file, env: {} });
+    expect(consoleEnabled(config)).toBe(true);
+    expect(config.clients.find((c) => c.id === 'debugger')?.redirectUris).toEqual([
+      '/debugger/callback',
+    ]);
   });
 
   it('rejects an unknown console setting by name', () => {
