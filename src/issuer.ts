@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import { reconfigure } from './config/reload.js';
 import type { IssuerConfig } from './config/schema.js';
 import type { AdminExtension } from './http/admin.js';
 import { createApp } from './http/app.js';
@@ -36,6 +37,7 @@ export interface IssuerOptions {
 
 /** A running issuer: its HTTP server, key ring and the way to stop it. */
 export interface RunningIssuer {
+  /** The configuration in force (it changes with `reconfigure`). */
   readonly config: IssuerConfig;
   readonly url: string;
   readonly port: number;
@@ -46,6 +48,13 @@ export interface RunningIssuer {
   readonly keyRingAt: string;
   readonly host: ProviderHost;
   readonly logger: Logger;
+  /**
+   * Applies a changed, validated configuration without a restart: a new provider and app are
+   * built and swapped in (requests in flight finish on the old ones; sessions and grants live
+   * in the store and survive). Restart-only settings (config/reload.ts) keep their running
+   * value and are listed in `restartNeeded`.
+   */
+  reconfigure(next: IssuerConfig): Promise<{ restartNeeded: string[]; changed: boolean }>;
   close(): Promise<void>;
 }
 
@@ -81,12 +90,12 @@ export async function startIssuer(
     server.listen(initial.port, initial.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const config: IssuerConfig =
+  let config: IssuerConfig =
     options.issuerFromPort && initial.port === 0
       ? Object.freeze({ ...initial, issuer: `http://${urlHost(initial.host)}:${port}` })
       : initial;
 
-  const policy = rotationPolicyOf(config);
+  let policy = rotationPolicyOf(config);
 
   const client = config.redis.url
     ? createRedisClient(config.redis.url, { logger: (msg, err) => logger.warn({ err }, msg) })
@@ -114,14 +123,18 @@ export async function startIssuer(
   }
   warnAboutPasswordlessExposure(config, logger);
 
-  const views = new Views(config.demo);
-  const accounts = new Accounts({
-    users: config.users,
-    clientIds: config.clients.map((c) => c.id),
-    dynamic: adapter(DYNAMIC_ACCOUNT_MODEL),
-    dynamicTtlSeconds: config.ttl.session / 1000,
-    scopedClaims: new Set(Object.values(config.scopes).flat()),
+  // What is built from the configuration, again on every reload.
+  const partsOf = (cfg: IssuerConfig) => ({
+    views: new Views(cfg.demo),
+    accounts: new Accounts({
+      users: cfg.users,
+      clientIds: cfg.clients.map((c) => c.id),
+      dynamic: adapter(DYNAMIC_ACCOUNT_MODEL),
+      dynamicTtlSeconds: cfg.ttl.session / 1000,
+      scopedClaims: new Set(Object.values(cfg.scopes).flat()),
+    }),
   });
+  let parts = partsOf(config);
   const host = new ProviderHost();
   const keyRing = new KeyRingManager({
     store: ringStore,
@@ -146,8 +159,7 @@ export async function startIssuer(
         signingKeys,
         cookieKeys: ring.cookieKeys,
         adapter,
-        accounts,
-        views,
+        ...parts,
         waiting,
       }),
     );
@@ -217,47 +229,67 @@ export async function startIssuer(
     }
   }
 
-  const app = createApp({
-    config,
-    logger,
-    host,
-    accounts,
-    views,
-    metrics,
-    clock,
-    keys: keyRing,
-    jwks: () => keyRing.jwks(),
-    csrfSecret: () => keyRing.current()?.cookieKeys[0] ?? 'no-ring-yet',
-    readiness: {
-      storeReachable: async () => {
-        if (!client) return true;
-        const started = process.hrtime.bigint();
-        const ok = await pingStore(client);
-        metrics.storeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        return ok;
+  const appFor = (cfg: IssuerConfig) =>
+    createApp({
+      config: cfg,
+      logger,
+      host,
+      ...parts,
+      metrics,
+      clock,
+      keys: keyRing,
+      jwks: () => keyRing.jwks(),
+      csrfSecret: () => keyRing.current()?.cookieKeys[0] ?? 'no-ring-yet',
+      readiness: {
+        storeReachable: async () => {
+          if (!client) return true;
+          const started = process.hrtime.bigint();
+          const ok = await pingStore(client);
+          metrics.storeLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+          return ok;
+        },
+        hasActiveKey: () => host.current !== undefined,
+        keyRingInSync: () => keyRing.isInSync(config.keys.refreshInterval * IN_SYNC_BOUND_FACTOR),
+        waitingAlgorithms: () => waitingAlgorithms(keyRing.current(), policy.algorithms, clock()),
       },
-      hasActiveKey: () => host.current !== undefined,
-      keyRingInSync: () => keyRing.isInSync(config.keys.refreshInterval * IN_SYNC_BOUND_FACTOR),
-      waitingAlgorithms: () => waitingAlgorithms(keyRing.current(), policy.algorithms, clock()),
-    },
-    adminExtensions: [
-      tokenMintRoutes({ config, ring: () => keyRing.current(), clock }),
-      ...(options.adminExtensions ?? []),
-    ],
-  });
+      adminExtensions: [
+        tokenMintRoutes({ config: cfg, ring: () => keyRing.current(), clock }),
+        ...(options.adminExtensions ?? []),
+      ],
+    });
+  let app = appFor(config);
   appHandler = app.callback();
 
   let closed = false;
   return {
-    config,
+    get config() {
+      return config;
+    },
     url: config.issuer,
     port,
     server,
-    app,
+    get app() {
+      return app;
+    },
     keyRing,
     keyRingAt,
     host,
     logger,
+    async reconfigure(next) {
+      const { config: applied, restartNeeded, changed } = reconfigure(config, next);
+      if (!changed) return { restartNeeded, changed };
+      config = applied;
+      policy = rotationPolicyOf(config);
+      parts = partsOf(config);
+      await keyRing.setPolicy(policy);
+      // The ring may not have changed: force the rebuild with the new configuration.
+      providerFingerprint = '';
+      const current = keyRing.current();
+      if (current) applyRing(current);
+      app = appFor(config);
+      appHandler = app.callback();
+      return { restartNeeded, changed };
+    },
     async close() {
       if (closed) return;
       closed = true;

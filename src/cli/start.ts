@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { demoCredentialsIn } from '../config/demo.js';
+import { ENV } from '../config/env.js';
 import { loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
+import { reloadOnChange } from '../config/watch.js';
 import { isLoopback } from '../http/console-gate.js';
 import { passwordlessExposure } from '../http/passwordless-logins.js';
 import { redactUrl } from '../store/redis.js';
@@ -16,7 +18,7 @@ export function registerStart(program: Command): void {
     .option('--host <address>', 'address to listen on (or HOST)')
     .option('--issuer <url>', 'issuer URL (or ISSUER)')
     .action(async (opts: { config?: string; port?: string; host?: string; issuer?: string }) => {
-      const config = loadConfig({
+      const loadOptions = {
         file: opts.config,
         overrides: {
           ...(opts.port !== undefined ? { port: opts.port as unknown as number } : {}),
@@ -24,7 +26,8 @@ export function registerStart(program: Command): void {
           ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
         },
         overrideNames: { port: '--port', host: '--host', issuer: '--issuer' },
-      });
+      };
+      const config = loadConfig(loadOptions);
       // Loaded here so the other commands do not load oidc-provider (and its runtime warning).
       const { startIssuer } = await import('../issuer.js');
       const issuer = await startIssuer(config);
@@ -35,8 +38,13 @@ export function registerStart(program: Command): void {
           'DEMO CREDENTIALS ARE BEING SERVED ON A NON-LOOPBACK ADDRESS: anyone who can reach this port can sign in as the demo users and use the demo client secrets. Use a config file with your own clients for anything shared.',
         );
       }
+      const file = opts.config ?? process.env[ENV.config];
+      const unwatch = file
+        ? reloadOnChange(file, () => loadConfig(loadOptions), issuer)
+        : undefined;
       const stop = async (signal: string) => {
         issuer.logger.info({ signal }, 'shutting down');
+        unwatch?.();
         await issuer.close();
         process.exit(0);
       };

@@ -92,7 +92,7 @@ const noopLogger: KeyRingLogger = { info() {}, warn() {}, error() {} };
  */
 export class KeyRingManager {
   readonly #store: KeyRingStore;
-  readonly #policy: RotationPolicy;
+  #policy: RotationPolicy;
   readonly #clock: () => number;
   readonly #refreshMs: number;
   readonly #retryMs: number;
@@ -149,6 +149,17 @@ export class KeyRingManager {
     this.#unsubscribe = undefined;
     await unsubscribe?.();
     await this.#queue.catch(() => {});
+  }
+
+  /**
+   * Follows a changed policy (a config reload): new algorithms get their first key, removed
+   * ones keep theirs until they retire, and later rotations use the new periods. Keys already
+   * in the ring keep their stored times. Resolves once the ring was brought up to date (or the
+   * store could not be reached, which the next re-read retries).
+   */
+  async setPolicy(policy: RotationPolicy): Promise<void> {
+    this.#policy = policy;
+    await this.#syncQuietly();
   }
 
   /** The last ring read or written; still served while the store is unreachable. */
