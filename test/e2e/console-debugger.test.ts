@@ -23,7 +23,8 @@ describe('/debugger in Chromium', () => {
   it('signs alice in, shows her verified claims, refreshes, introspects and logs out', async () => {
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     const page = await context.newPage();
-    const problems = watchPage(page);
+    // The refresh with the revoked refresh token is refused on purpose.
+    const problems = watchPage(page, (status, url) => status === 400 && url.endsWith('/token'));
     page.setDefaultTimeout(8000);
     const run = <T>(what: string, fn: () => Promise<T>) => step(page, problems, what, fn);
 
@@ -71,10 +72,11 @@ describe('/debugger in Chromium', () => {
     expect(await strayValues(page)).toEqual([]);
     await screenshot(page, 'console-debugger-callback');
 
-    const before = await page.getByTestId('id_token-raw').textContent();
+    // A refreshed ID token issued within the same second has the same bytes; the access token differs.
+    const before = await page.getByTestId('token-response').textContent();
     await page.getByRole('button', { name: 'Refresh tokens' }).click();
     await run('the refresh', () => page.getByText('Tokens refreshed.').waitFor());
-    expect(await page.getByTestId('id_token-raw').textContent()).not.toBe(before);
+    expect(await page.getByTestId('token-response').textContent()).not.toBe(before);
     await page.getByTestId('id_token').getByText('✓ Signature and claims verified').waitFor();
 
     await page.getByRole('button', { name: 'Introspect access token' }).click();
@@ -85,6 +87,15 @@ describe('/debugger in Chromium', () => {
         sub: 'alice',
       },
     );
+
+    await page.getByRole('button', { name: 'Revoke refresh token' }).click();
+    await run('the revocation', () =>
+      page.getByText('Revocation of the refresh token: HTTP 200').waitFor(),
+    );
+    // The revoked refresh token no longer works: the page shows the token endpoint's refusal.
+    await page.getByRole('button', { name: 'Refresh tokens' }).click();
+    await run('the refused refresh', () => page.getByText('Refresh: HTTP 400').waitFor());
+    expect(await page.getByTestId('action-body').textContent()).toContain('invalid_grant');
 
     await page.getByRole('button', { name: 'Log out (id_token_hint)' }).click();
     await run('the logout', () => page.getByRole('heading', { name: 'Sign out?' }).waitFor());
