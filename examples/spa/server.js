@@ -10,7 +10,8 @@
 //                 the redirect URI is $BASE_URL/callback, the post-logout URI $BASE_URL/
 //   CLIENT_ID     default demo-spa (a public client: PKCE, no secret)
 //   API_URL       the example API's base URL (default http://localhost:4000)
-//   RESOURCE      the API's audience, sent as the resource indicator (default $API_URL/api)
+//   RESOURCE      a resource indicator to send (default none: the issuer picks the client's
+//                 default resource, the API, as for any RP library that sends none)
 //   SCOPE         default "openid profile email api:read"
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -30,7 +31,7 @@ const config = {
   redirectUri: `${BASE_URL}/callback`,
   postLogoutRedirectUri: `${BASE_URL}/`,
   scope: process.env.SCOPE || 'openid profile email api:read',
-  resource: process.env.RESOURCE || `${API_URL}/api`,
+  resource: process.env.RESOURCE || undefined,
   api: API_URL,
 };
 

@@ -10,6 +10,11 @@ import type { ClientConfig } from './schema.js';
  * test/unit/config-client-rules.test.ts proves each rule against oidc-provider itself.
  */
 
+/** The audience a client's access tokens get when it names no resource: see `defaultResource`. */
+export function defaultResourceOf(client: ClientConfig | undefined): string | undefined {
+  return client?.defaultResource ?? client?.resources[0];
+}
+
 /** oidc-provider's `noVSCHAR`: client ids and secrets are printable ASCII (RFC 6749 VSCHAR). */
 export const PRINTABLE_ASCII = /^[\x20-\x7E]+$/;
 
@@ -128,6 +133,11 @@ export function clientProblems(cl: ClientConfig, at: string, context: ClientCont
     if (!context.audiences.has(r))
       problems.push(`${at}.resources[${j}]: no resource server has audience "${r}"`);
   });
+  if (cl.defaultResource !== undefined && !cl.resources.includes(cl.defaultResource)) {
+    problems.push(
+      `${at}.defaultResource: "${cl.defaultResource}" is not one of this client's resources`,
+    );
+  }
   cl.introspects.forEach((r, j) => {
     if (!context.audiences.has(r))
       problems.push(`${at}.introspects[${j}]: no resource server has audience "${r}"`);

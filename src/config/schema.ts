@@ -119,6 +119,13 @@ const client = z.strictObject({
   /** Audiences (resource server `audience` values) this client may get access tokens for. */
   resources: z.array(z.string().min(1)).default([]),
   /**
+   * The resource a user login (code, refresh, device) or a client_credentials request gets its
+   * access token for when it sends no `resource`; one of `resources`. Default: the first of
+   * `resources`. The token is then an RFC 9068 JWT (unless that resource server is opaque) that
+   * also works at userinfo.
+   */
+  defaultResource: z.string().min(1).optional(),
+  /**
    * Audiences (resource server `audience` values) this client serves: it may introspect access
    * tokens for them whichever client they were issued to. Set it on the client an API
    * authenticates with. Without it a client introspects only its own tokens; any other token

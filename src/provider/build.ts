@@ -9,7 +9,7 @@ import Provider, {
   type KoaContextWithOIDC,
   type Session,
 } from 'oidc-provider';
-import { onIssuer } from '../config/client-rules.js';
+import { defaultResourceOf, onIssuer } from '../config/client-rules.js';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import { SigningAlgWaitingError } from '../errors.js';
 import type { Views } from '../http/views.js';
@@ -18,6 +18,7 @@ import type { WaitingAlg } from '../keystore/waiting.js';
 import type { Accounts } from './accounts.js';
 import { providerPages } from './pages.js';
 import { introspectionPolicy, revocationPolicy } from './token-policies.js';
+import { userinfoForJwtAccessTokens } from './userinfo-bridge.js';
 
 export interface ProviderInputs {
   config: IssuerConfig;
@@ -63,6 +64,14 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     short: { httpOnly: true, sameSite: 'lax' as const },
   };
   const pages = providerPages(config, views);
+  // A user login defaults to a resource only when its token is a JWT: an opaque token with an
+  // audience would no longer work at userinfo (see userinfo-bridge.ts for the JWT case).
+  const userLoginResource = (clientId: string): string | undefined => {
+    const client = clients.get(clientId);
+    const resource = defaultResourceOf(client);
+    const format = client?.accessTokenFormat ?? (resource && servers.get(resource)?.format);
+    return format === 'jwt' ? resource : undefined;
+  };
 
   const configuration: Configuration = {
     adapter: (blocked.size > 0
@@ -138,12 +147,14 @@ export function buildProvider(inputs: ProviderInputs): Provider {
       rpInitiatedLogout: { enabled: true, ...pages.logout },
       resourceIndicators: {
         enabled: true,
-        // A client allowed exactly one API gets tokens for it without naming it (client_credentials).
+        // A client with resources gets tokens for its default one without naming it: at the
+        // authorization and device endpoints (the code or device code then carries it, and
+        // useGrantedResource uses it at the token endpoint) and for client_credentials.
         defaultResource: async (ctx, client, oneOf) => {
-          if (oneOf) return oneOf;
-          if (ctx.oidc.params?.grant_type !== 'client_credentials') return undefined as never;
-          const allowed = clients.get(client.clientId)?.resources ?? [];
-          return (allowed.length === 1 ? allowed[0] : undefined) as never;
+          const own = defaultResourceOf(clients.get(client.clientId));
+          if (oneOf) return (own && oneOf.includes(own) ? own : oneOf) as never;
+          if (ctx.oidc.route !== 'token') return userLoginResource(client.clientId) as never;
+          return (ctx.oidc.params?.grant_type === 'client_credentials' ? own : undefined) as never;
         },
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, indicator, client) => {
@@ -178,6 +189,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   provider.use(discoveryCaching(config.trustProxy));
+  provider.use(userinfoForJwtAccessTokens(provider));
   provider.use(pages.notFound);
   return provider;
 }

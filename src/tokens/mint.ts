@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { importJWK, type JWTPayload, SignJWT } from 'jose';
 import { z } from 'zod';
+import { defaultResourceOf } from '../config/client-rules.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { providerKeys } from '../keystore/policy.js';
 import { type KeyRing, SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
@@ -23,7 +24,8 @@ export interface MintRequest {
   /** Subject. Required for ID tokens; an access token without one is the client's own (sub = client_id). */
   sub?: string;
   /**
-   * Audience. Access tokens: defaults to the client's only resource, else the only configured
+   * Audience. Access tokens: defaults to the client's default resource (`defaultResource`, else
+   * its first `resources` entry), else the only configured
    * resource server. ID tokens: the client id (taken from `clientId` when absent).
    */
   aud?: string | string[];
@@ -226,7 +228,8 @@ function defaultAudience(
   config: MintSource['config'],
   client: MintSource['config']['clients'][number] | undefined,
 ): string | undefined {
-  if (client?.resources.length === 1) return client.resources[0];
+  const own = defaultResourceOf(client);
+  if (own) return own;
   if (config.resourceServers.length === 1) return config.resourceServers[0]?.audience;
   return undefined;
 }

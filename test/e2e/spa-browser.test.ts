@@ -51,7 +51,7 @@ beforeAll(async () => {
       ISSUER: issuer.url,
       BASE_URL: spaOrigin,
       API_URL: api.url,
-      RESOURCE: DEMO_API_AUDIENCE,
+      // No RESOURCE: like any RP library, the SPA sends no resource indicator.
     },
     spaPort,
   );
@@ -81,11 +81,21 @@ async function step<T>(page: Page, problems: string[], what: string, run: () => 
 }
 
 describe('the example SPA in headless Chromium', () => {
-  it('signs alice in with oidc-client-ts, calls the API with her access token and signs out', async () => {
+  it('signs alice in with oidc-client-ts (no resource anywhere), loads userinfo, calls the API with her access token and signs out', async () => {
     const context = await browser.newContext({ viewport: { width: 900, height: 820 } });
     const page = await context.newPage();
     // The example SPA's own server has no favicon; the issuer's pages do.
     const problems = watchPage(page, (_status, url) => url === `${spa.url}/favicon.ico`);
+    const userinfo: { status: number; auth: string }[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/me') {
+        r.response().then(
+          (res) =>
+            userinfo.push({ status: res?.status() ?? 0, auth: r.headers().authorization ?? '' }),
+          () => {},
+        );
+      }
+    });
 
     await page.goto(spa.url);
     await step(page, problems, 'the SPA start', () =>
@@ -122,6 +132,10 @@ describe('the example SPA in headless Chromium', () => {
       sub: 'alice',
     });
     expect(token.payload.scope.split(' ')).toContain('api:read');
+    // oidc-client-ts loaded userinfo with that same JWT access token, and it answered.
+    expect(userinfo.filter((u) => u.status === 200 && u.auth.startsWith('Bearer ey'))).toHaveLength(
+      1,
+    );
 
     await page.click('#call-api');
     await step(page, problems, 'calling the API', () =>

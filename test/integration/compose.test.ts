@@ -187,7 +187,8 @@ describe('docker-compose.yml', () => {
     expect(client('demo-spa')?.corsOrigins).toContain(spa.BASE_URL);
     expect(api.CORS_ORIGINS?.split(',')).toContain(spa.BASE_URL);
     expect(api.AUDIENCE).toBe(DEMO_API_AUDIENCE);
-    expect(spa.RESOURCE).toBe(DEMO_API_AUDIENCE);
+    // No resource indicator: the issuer picks demo-spa's default resource, the API.
+    expect(spa.RESOURCE).toBeUndefined();
     expect(spa.API_URL).toBe(`http://localhost:${api.PORT}`);
     for (const name of ['rp-web', 'api', 'spa']) {
       const s = services[name] ?? {};

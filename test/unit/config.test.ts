@@ -334,6 +334,25 @@ describe('environment knobs', () => {
   });
 });
 
+describe('clients.defaultResource', () => {
+  it('must be one of the client’s resources', () => {
+    const problems = problemsFrom(() =>
+      parseConfig({
+        text: [
+          'extends: demo',
+          'clients:',
+          '  - { id: demo-web, secret: s, redirectUris: [http://localhost:3001/callback], resources: [http://localhost:4000/api], defaultResource: https://elsewhere.test }',
+        ].join('\n'),
+        path: 'x.yaml',
+        env: {},
+      }),
+    );
+    expect(problems.join('\n')).toMatch(
+      /defaultResource: "https:\/\/elsewhere\.test" is not one of this client's resources/,
+    );
+  });
+});
+
 describe('paths in a config file', () => {
   it('are relative to the file, not the working directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));

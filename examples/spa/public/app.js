@@ -1,6 +1,7 @@
 // The SPA: oidc-client-ts (global `oidc` from the browser bundle) runs authorization code + PKCE
-// in the browser, asks for an access token for the example API (resource indicator), calls the
-// API with it, and signs out through the issuer's end_session endpoint.
+// in the browser, loads userinfo with the access token, calls the example API with the same
+// token (a JWT for the client's default resource: no resource indicator needed), and signs out
+// through the issuer's end_session endpoint.
 const $ = (id) => document.getElementById(id);
 const config = await (await fetch('/config.json')).json();
 
@@ -11,8 +12,9 @@ const manager = new oidc.UserManager({
   post_logout_redirect_uri: config.postLogoutRedirectUri,
   response_type: 'code',
   scope: config.scope,
-  // Sent on the authorization and token requests, so the access token's audience is the API.
-  resource: config.resource,
+  // Only when configured: without it the issuer gives a token for the client's default resource.
+  ...(config.resource ? { resource: config.resource } : {}),
+  loadUserInfo: true,
   userStore: new oidc.WebStorageStateStore({ store: window.sessionStorage }),
 });
 
