@@ -39,6 +39,9 @@ beforeAll(async () => {
           ...c,
           scopes: [...(c.scopes ?? []), 'orders:read'],
           resources: [...(c.resources ?? []), ORDERS],
+          // An opaque default resource: a login without `resource` keeps getting an opaque
+          // userinfo token, the kind these tests introspect.
+          defaultResource: ORDERS,
         }
       : c,
   );
