@@ -49,7 +49,12 @@ export function watchPage(
     }
   });
   page.on('pageerror', (e) => problems.push(e.message));
-  page.on('requestfailed', (r) => problems.push(`${r.url()} ${r.failure()?.errorText}`));
+  page.on('requestfailed', (r) => {
+    // The browser drops a favicon load still under way when the page moves on; nobody sees it.
+    const abortedIcon = /\/favicon\.(svg|ico)$/.test(r.url());
+    if (!(abortedIcon && r.failure()?.errorText === 'net::ERR_ABORTED'))
+      problems.push(`${r.url()} ${r.failure()?.errorText}`);
+  });
   return problems;
 }
 
