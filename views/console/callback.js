@@ -180,7 +180,7 @@ async function fetchUserinfo(meta, accessToken) {
         'bad',
         `Userinfo answered HTTP ${res.status}. `,
         why.includes('audience') || why.includes('invalid_token')
-          ? 'An access token for an API (resource) is not accepted by userinfo; sign in without a resource to call it.'
+          ? 'Userinfo takes an access token with the openid scope: an opaque one for userinfo, or a JWT one issued to a user with openid granted. An opaque token for an API (a resource) is not accepted.'
           : '',
       ),
       codeBlock('Userinfo response', body),
@@ -217,11 +217,15 @@ function wireActions(meta) {
   });
   $('introspect').addEventListener('click', async () => {
     const session = loadSession();
+    // A JWT access token is verified against the JWKS; the introspection endpoint refuses it
+    // (unsupported_token_type), so the (opaque) refresh token is introspected instead.
+    const jwt = session.tokens.access_token?.split('.').length === 3;
+    const which = jwt && session.tokens.refresh_token ? 'refresh_token' : 'access_token';
     show(
-      'Introspection',
+      which === 'refresh_token' ? 'Introspection of the refresh token' : 'Introspection',
       await postForm(
         meta.introspection_endpoint,
-        { token: session.tokens.access_token },
+        { token: session.tokens[which], token_type_hint: which },
         session.client,
       ),
     );
