@@ -120,8 +120,13 @@ export interface TestIssuer {
   revokeKey(kid: string): Promise<KeyRingSummary>;
   /** The published JWK set, exactly as `/jwks` serves it. */
   jwks(): Promise<{ keys: JWK[] }>;
-  /** The kid that signs now (for `alg`, default the first configured algorithm). */
-  activeKid(alg?: SigningAlg): string | undefined;
+  /**
+   * The kid that signs now (for `alg`, default the first configured algorithm): what
+   * `revokeKey` takes.
+   * @throws TokenError `NO_ACTIVE_KEY` when no key of that algorithm signs (not configured, or
+   *   just added and not yet allowed to sign).
+   */
+  activeKid(alg?: SigningAlg): string;
   stop(): Promise<void>;
 }
 
@@ -270,7 +275,14 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     },
     activeKid(alg) {
       const wanted = alg ?? cfg.keys.algorithms[0];
-      return running.keyRing.signingKeys().find((k) => k.alg === wanted)?.kid;
+      const kid = running.keyRing.signingKeys().find((k) => k.alg === wanted)?.kid;
+      if (kid === undefined) {
+        throw new TokenError(
+          'NO_ACTIVE_KEY',
+          `no ${wanted} key signs right now (keys.algorithms: ${cfg.keys.algorithms.join(', ')})`,
+        );
+      }
+      return kid;
     },
     stop: () => running.close(),
   };

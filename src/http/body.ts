@@ -1,12 +1,5 @@
 import type { Context, Next } from 'koa';
 
-declare module 'koa' {
-  interface Request {
-    /** Set by `formBody` / `jsonBody` on the routes that use them. */
-    body?: unknown;
-  }
-}
-
 /**
  * Request body readers for our own routes (oidc-provider parses its own). The bodies they accept
  * are small — a login form, an admin command — so they read at most `limit` bytes as strict

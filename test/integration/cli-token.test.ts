@@ -87,7 +87,7 @@ describe('token verify against a running issuer (discovery + JWKS)', () => {
     expect(unknown.stdout).toContain('key      attacker-key: NOT published');
 
     const forged = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'RS256', kid: issuer.activeKid()! })
+      .setProtectedHeader({ alg: 'RS256', kid: issuer.activeKid() })
       .sign(privateKey);
     const bad = await runCli(['token', 'verify', forged]);
     expect(bad.code).toBe(1);

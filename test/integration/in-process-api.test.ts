@@ -141,11 +141,16 @@ describe('createTestIssuer', () => {
 
   it('revokes a key: tokens it signed stop verifying', async () => {
     const token = await issuer.mintToken({ sub: 'alice' });
-    const kid = decodeProtectedHeader(token).kid!;
+    const kid = issuer.activeKid(); // a string, what revokeKey takes
+    expect(decodeProtectedHeader(token).kid).toBe(kid);
     await issuer.revokeKey(kid);
     expect((await issuer.jwks()).keys.map((k) => k.kid)).not.toContain(kid);
     const verdict = await issuer.verify(token);
     expect(verdict.problems.map((p) => p.code)).toEqual(['UNKNOWN_KID']);
+    // An algorithm that does not sign here is an error, not an undefined kid.
+    expect(() => issuer.activeKid('ES384')).toThrow(
+      expect.objectContaining({ code: 'NO_ACTIVE_KEY' }),
+    );
   });
 });
 
