@@ -137,7 +137,9 @@ export async function pingStore(client: Redis | Cluster): Promise<boolean> {
 
 /**
  * Returns a warning when Redis may evict keys (`maxmemory-policy` other than `noeviction`):
- * an evicted grant index makes tokens unrevocable and an evicted consumed code can be replayed.
+ * an evicted grant index makes tokens unrevocable and an evicted replay record lets a client
+ * assertion (or DPoP proof) `jti` be used again. Any other evicted record fails closed: a code,
+ * refresh token or session that is gone is refused (the consumed flag lives in the record).
  * Returns undefined when the policy is safe or cannot be read (managed Redis often refuses
  * CONFIG GET). On a Cluster every master is asked.
  */
@@ -156,7 +158,8 @@ export async function checkEvictionPolicy(client: Redis | Cluster): Promise<stri
   if (bad.size === 0) return undefined;
   return (
     `Redis maxmemory-policy is ${[...bad].join(', ')}; set it to noeviction: evicting a grant ` +
-    'index makes tokens unrevocable and evicting a consumed code lets it be replayed'
+    'index makes tokens unrevocable and evicting a replay record lets a client assertion be ' +
+    'reused (an evicted code, token or session is only refused)'
   );
 }
 

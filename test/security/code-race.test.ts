@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyNames } from '../../src/store/keys.js';
 import { Browser, basic, submitPassword, WEB, WEB_CALLBACK } from '../support/flows.js';
 import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
 import { freePort } from '../support/ports.js';
@@ -16,13 +17,13 @@ import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js
 let redis: TestRedis;
 let instances: IssuerProcess[];
 let issuer: string;
+const namespace = uniqueNamespace('race');
 const base = (i: number) => `http://127.0.0.1:${instances[i % instances.length]!.port}`;
 
 beforeAll(async () => {
   redis = await startRedis();
   const ports = [await freePort(), await freePort(), await freePort()];
   issuer = `http://127.0.0.1:${ports[0]}`;
-  const namespace = uniqueNamespace('race');
   instances = await Promise.all(
     ports.map((port) =>
       spawnIssuer({
@@ -105,6 +106,56 @@ describe('13. parallel redemptions of one code over three instances', () => {
       await me.arrayBuffer();
       expect(me.status, `userinfo on instance ${i}`).toBe(401);
     }
+  });
+});
+
+describe('a code record evicted from Redis (maxmemory-policy other than noeviction)', () => {
+  // The consumed flag lives in the code's own record, so losing the record loses the code:
+  // it fails closed, it is never redeemed twice. (SECURITY.md says so; keep them in step.)
+  const evict = async (code: string) => {
+    const client = new Redis(redis.url);
+    try {
+      const key = keyNames(namespace).model('AuthorizationCode', code);
+      expect(await client.exists(key), 'the code record is where we look').toBe(1);
+      await client.del(key);
+    } finally {
+      client.disconnect();
+    }
+  };
+  const redeemAt = async (instance: number, code: string, verifier: string) => {
+    const res = await fetch(`${base(instance)}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: basic(WEB.id, WEB.secret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        redirect_uri: WEB_CALLBACK,
+      }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('before the first redemption: the code is refused', async () => {
+    const { code, verifier } = await codeFrom(0);
+    await evict(code);
+    expect(await redeemAt(1, code, verifier)).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_grant' },
+    });
+  });
+
+  it('after it was redeemed: a replay is refused, not served twice', async () => {
+    const { code, verifier } = await codeFrom(0);
+    expect((await redeemAt(0, code, verifier)).status).toBe(200);
+    await evict(code);
+    expect(await redeemAt(1, code, verifier)).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_grant' },
+    });
   });
 });
 
