@@ -9,7 +9,8 @@ import { runCli } from './cli-run.js';
 /**
  * The promise of docs/cli.md, held for every kind of mistake: one line on stderr,
  * `oidc-issuer: <what is wrong> (<CODE>)`, nothing on stdout, and the documented exit code.
- * The commands run on a file key ring in a temporary folder (no server, no Redis).
+ * The commands run on a file key ring in a temporary folder (no server, no Redis); each test
+ * starts a few CLI processes, so the limit allows for a loaded machine.
  */
 let cwd: string;
 beforeAll(() => {
@@ -29,7 +30,9 @@ async function expectError(args: string[], exit: number, code: string, text?: st
   return res;
 }
 
-describe('usage errors: one line and where the help is, not the whole help', () => {
+describe('usage errors: one line and where the help is, not the whole help', {
+  timeout: 60_000,
+}, () => {
   it.each([
     [['token', 'mint', '--bogus'], 'UNKNOWN_OPTION', "see 'oidc-issuer token mint --help'"],
     [['token', 'verify'], 'MISSING_ARGUMENT', "see 'oidc-issuer token verify --help'"],
@@ -42,7 +45,7 @@ describe('usage errors: one line and where the help is, not the whole help', () 
   });
 });
 
-describe('input errors each have a code and exit 2', () => {
+describe('input errors each have a code and exit 2', { timeout: 60_000 }, () => {
   it('bad --claims JSON', async () => {
     await expectError(['token', 'mint', '--claims', '{"a":'], 2, 'JSON_INVALID', '--claims');
   });
@@ -103,7 +106,7 @@ describe('input errors each have a code and exit 2', () => {
   });
 });
 
-describe('help and version', () => {
+describe('help and version', { timeout: 60_000 }, () => {
   it('plain oidc-issuer prints the help and exits 0; so does a command group alone', async () => {
     const plain = await runCli([], { cwd });
     expect(plain.code).toBe(0);
@@ -126,7 +129,7 @@ describe('help and version', () => {
   });
 });
 
-describe('keys import', () => {
+describe('keys import', { timeout: 60_000 }, () => {
   it('names the next key it took the place of', async () => {
     const created = await runCli(['keys', 'rotate'], { cwd }); // creates the ring (then refuses)
     expect(created.code, created.stderr).toBe(1);

@@ -196,7 +196,7 @@ describe('oidc-issuer keys against Redis shared with a running issuer', () => {
     const missing = await runCli(['keys', 'import', join(dir, 'nope.pem')], { env });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('cannot read');
-  });
+  }, 90_000); // eight CLI runs, each a Node start and a Redis round trip; slow on a loaded machine
 
   it('exports a key as PEM and JWK, and jwks matches what the server serves', async () => {
     const keys = await list();
