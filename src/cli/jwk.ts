@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { publicKeyPem, toPublicJwk } from '../keystore/export.js';
 import { generateSigningKey } from '../keystore/generate.js';
+import { KEY_FILE_ENDINGS } from '../keystore/import-dir.js';
 import { SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
 import { type Finding, type InspectReport, inspectKeys } from '../tokens/jwk-inspect.js';
 import { fetchKeyDocument, isHttpUrl, readText } from '../tokens/key-source.js';
@@ -28,7 +29,7 @@ export function registerJwk(program: Command): void {
     .option('--json', 'print {"kid", "alg", "privateJwk", "publicJwk", "privatePem", "publicPem"}')
     .addHelpText(
       'after',
-      '\nTo have an issuer import the key at start, copy only <kid>.private.pem into its keys/ folder\n(it reads every .pem/.jwk/.json there as a private key).',
+      `\nTo have an issuer import the key at start, copy only <kid>.private.pem into its keys/ folder\n(it reads every ${KEY_FILE_ENDINGS.join(' ')} file there as a private key, so not the public ones).`,
     )
     .action(async (flags: { alg: SigningAlg; outDir?: string; json?: boolean }) => {
       const privateJwk = await generateSigningKey(flags.alg);

@@ -5,8 +5,17 @@ import { RING_FILE } from './file-ring-store.js';
 import { parsePrivateKeys } from './import.js';
 import type { KeyRingManager } from './manager.js';
 
-/** Files in the keys folder that are read as private keys at start (the ring file is not). */
-const KEY_FILE = /\.(pem|key|jwk|jwks|json)$/i;
+/**
+ * The endings of the files in the keys folder that are read as private keys at start (the key
+ * ring files `keyring-*.json` and dotfiles are not). docs/cli.md and docs/key-rotation.md list
+ * them; a test holds them to this list.
+ */
+export const KEY_FILE_ENDINGS = ['.pem', '.key', '.jwk', '.jwks', '.json'] as const;
+
+const isKeyFile = (name: string) =>
+  KEY_FILE_ENDINGS.some((ending) => name.toLowerCase().endsWith(ending)) &&
+  !RING_FILE.test(name) &&
+  !name.startsWith('.');
 
 /**
  * Imports the private keys found in `dir` (PEM as `openssl genpkey` writes them, JWK or JWK
@@ -18,9 +27,7 @@ const KEY_FILE = /\.(pem|key|jwk|jwks|json)$/i;
 export async function importKeyDirectory(dir: string, manager: KeyRingManager): Promise<string[]> {
   let names: string[];
   try {
-    names = readdirSync(dir).filter(
-      (n) => KEY_FILE.test(n) && !RING_FILE.test(n) && !n.startsWith('.'),
-    );
+    names = readdirSync(dir).filter(isKeyFile);
   } catch {
     return [];
   }

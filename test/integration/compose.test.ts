@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { ENV, loadConfig } from '../../src/config/load.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { Browser } from '../support/browser.js';
 import { type IssuerProcess, spawnIssuer, startTestIssuer } from '../support/issuer.js';
+import { freePort } from '../support/ports.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 
 /**
@@ -356,6 +358,42 @@ describe('the compose replicas, run from their own environment', () => {
     expect(await run(imageCheck, { PORT: String(one.port) })).toBe(0);
     await one.stop();
     expect(await run(imageCheck, { PORT: String(one.port) })).toBe(1);
+  });
+});
+
+describe('docker run -p 8080:3000 (docs/docker.md)', () => {
+  it('advertises the container port unless ISSUER is set, and the published port with it', async () => {
+    // A port forward stands for Docker's: the outside port reaches the container's PORT.
+    const inside = await freePort();
+    const outside = await freePort();
+    const forward = createServer((client) => {
+      const upstream = connect(inside, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((r) => forward.listen(outside, '127.0.0.1', r));
+    try {
+      for (const [issuerEnv, advertised] of [
+        ['', `http://localhost:${inside}`], // no ISSUER, as the image runs by default
+        [`http://localhost:${outside}`, `http://localhost:${outside}`],
+      ]) {
+        const running = await spawnIssuer({ PORT: String(inside), ISSUER: issuerEnv! });
+        try {
+          const res = await fetch(`http://127.0.0.1:${outside}/.well-known/openid-configuration`);
+          expect(((await res.json()) as { issuer: string }).issuer).toBe(advertised);
+        } finally {
+          await running.stop();
+        }
+      }
+    } finally {
+      forward.close();
+    }
+  }, 60_000);
+
+  it('names every environment variable the issuer reads', () => {
+    const doc = root('docs/docker.md');
+    for (const name of Object.values(ENV)) expect(doc, name).toContain(`\`${name}\``);
   });
 });
 
