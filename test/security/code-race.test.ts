@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyNames } from '../../src/store/keys.js';
-import { Browser, basic, submitPassword, WEB, WEB_CALLBACK } from '../support/flows.js';
+import { Browser, basic, redeem, submitPassword, WEB, WEB_CALLBACK } from '../support/flows.js';
 import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
 import { freePort } from '../support/ports.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
@@ -70,22 +70,7 @@ describe('13. parallel redemptions of one code over three instances', () => {
   it.each([1, 2, 3])('exactly one 200 out of 20 (round %i)', async () => {
     const { code, verifier } = await codeFrom(0);
     const answers = await Promise.all(
-      Array.from({ length: 20 }, async (_, i) => {
-        const res = await fetch(`${base(i)}/token`, {
-          method: 'POST',
-          headers: {
-            authorization: basic(WEB.id, WEB.secret),
-            'content-type': 'application/x-www-form-urlencoded',
-          },
-          body: new URLSearchParams({
-            grant_type: 'authorization_code',
-            code,
-            code_verifier: verifier,
-            redirect_uri: WEB_CALLBACK,
-          }),
-        });
-        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-      }),
+      Array.from({ length: 20 }, (_, i) => redeem(base(i), code, verifier)),
     );
     const statuses = answers.map((a) => a.status);
     expect(
@@ -122,27 +107,11 @@ describe('a code record evicted from Redis (maxmemory-policy other than noevicti
       client.disconnect();
     }
   };
-  const redeemAt = async (instance: number, code: string, verifier: string) => {
-    const res = await fetch(`${base(instance)}/token`, {
-      method: 'POST',
-      headers: {
-        authorization: basic(WEB.id, WEB.secret),
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code,
-        code_verifier: verifier,
-        redirect_uri: WEB_CALLBACK,
-      }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
 
   it('before the first redemption: the code is refused', async () => {
     const { code, verifier } = await codeFrom(0);
     await evict(code);
-    expect(await redeemAt(1, code, verifier)).toMatchObject({
+    expect(await redeem(base(1), code, verifier)).toMatchObject({
       status: 400,
       body: { error: 'invalid_grant' },
     });
@@ -150,9 +119,9 @@ describe('a code record evicted from Redis (maxmemory-policy other than noevicti
 
   it('after it was redeemed: a replay is refused, not served twice', async () => {
     const { code, verifier } = await codeFrom(0);
-    expect((await redeemAt(0, code, verifier)).status).toBe(200);
+    expect((await redeem(base(0), code, verifier)).status).toBe(200);
     await evict(code);
-    expect(await redeemAt(1, code, verifier)).toMatchObject({
+    expect(await redeem(base(1), code, verifier)).toMatchObject({
       status: 400,
       body: { error: 'invalid_grant' },
     });
