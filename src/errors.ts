@@ -45,6 +45,25 @@ export class StoreUnavailableError extends IssuerError {
   }
 }
 
+/**
+ * Redis refused the credentials in the store URL. Unlike an outage this does not heal by
+ * waiting, so a start ends on it (exit 2) and names the setting to fix, never the secret.
+ */
+export class StoreAuthError extends IssuerError {
+  constructor(where: string, reply: string) {
+    super(
+      'STORE_AUTH_REFUSED',
+      `Redis at ${where} refused the login (${brief(reply)}); check the user and password in REDIS_URL (redis.url)`,
+    );
+  }
+}
+
+/** A Redis reply's first clause, at most 80 characters: enough to tell WRONGPASS from NOAUTH. */
+function brief(reply: string): string {
+  const first = reply.trim().split(/[,;]/)[0] ?? '';
+  return first.length > 80 ? `${first.slice(0, 79)}…` : first;
+}
+
 /** A key could not be parsed, generated or accepted into the key ring. */
 export class KeyError extends IssuerError {}
 

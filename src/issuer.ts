@@ -4,6 +4,7 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { reconfigure } from './config/reload.js';
 import type { IssuerConfig } from './config/schema.js';
+import { StoreAuthError } from './errors.js';
 import type { AdminExtension } from './http/admin.js';
 import { createApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
@@ -22,7 +23,14 @@ import { buildProvider } from './provider/build.js';
 import { ProviderHost } from './provider/host.js';
 import { createMemoryAdapter } from './store/memory-adapter.js';
 import { MemoryStore } from './store/memory-store.js';
-import { checkEvictionPolicy, createRedisClient, pingStore, whenReady } from './store/redis.js';
+import {
+  checkEvictionPolicy,
+  createRedisClient,
+  isStoreAuthRefusal,
+  pingStore,
+  redactUrl,
+  whenReady,
+} from './store/redis.js';
 import { createRedisAdapter } from './store/redis-adapter.js';
 
 export interface IssuerOptions {
@@ -187,6 +195,11 @@ export async function startIssuer(
     // Commands fail at once while disconnected, so let the first connection come up (bounded:
     // with Redis down the issuer starts not-ready and catches up when it answers).
     const late = await whenReady(client, { timeoutMs: STORE_CONNECT_WAIT_MS });
+    if (isStoreAuthRefusal(late)) {
+      server.close();
+      client.disconnect();
+      throw new StoreAuthError(redactUrl(config.redis.url ?? ''), late ?? '');
+    }
     if (late) logger.warn({ reason: late }, 'Redis is not reachable yet; not ready until it is');
     const warning = await checkEvictionPolicy(client).catch(() => undefined);
     if (warning) logger.warn(warning);

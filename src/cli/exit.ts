@@ -5,7 +5,7 @@
  * |------|---------|
  * | 0 | done; the token is valid; no errors found |
  * | 1 | the answer is no, or the operation was refused: invalid token, errors in a key set, rotation too early, unknown kid, a probe finding |
- * | 2 | usage or input error: unknown command or option, missing argument, unreadable file, input that is not a JWT/JSON/key, a token whose keys cannot be located without --issuer/--jwks, invalid configuration, a stored key ring that this configuration cannot use (another secret, no secret, corrupt, file not readable or writable) |
+ * | 2 | usage or input error: unknown command or option, missing argument, unreadable file, input that is not a JWT/JSON/key, a token whose keys cannot be located without --issuer/--jwks, invalid configuration, a stored key ring that this configuration cannot use (another secret, no secret, corrupt, file not readable or writable), Redis refusing the credentials in the store URL |
  * | 3 | something needed could not be reached: Redis, the issuer's discovery document or JWKS, the API a probe calls |
  */
 import { CommanderError } from 'commander';
@@ -49,6 +49,7 @@ const INPUT_CODES = new Set([
   'KEY_TOO_MANY',
   'KEYRING_SECRET_WEAK',
   'ALG_NOT_IN_POLICY',
+  'STORE_AUTH_REFUSED',
   ...PERMANENT_RING_FAULTS,
   'PROBE_OPTIONS_INVALID',
   'PROBE_ADMIN_OFF',

@@ -1,11 +1,11 @@
 /** Opens the configured key ring store the way the server does, for the `keys` commands. */
 import type { Cluster, Redis } from 'ioredis';
 import type { IssuerConfig } from '../config/schema.js';
-import { StoreUnavailableError } from '../errors.js';
+import { StoreAuthError, StoreUnavailableError } from '../errors.js';
 import { openRingStore, rotationPolicyOf } from '../keystore/configured.js';
 import { KeyRingManager } from '../keystore/manager.js';
 import type { KeyRingStore } from '../keystore/types.js';
-import { createRedisClient, redactUrl, whenReady } from '../store/redis.js';
+import { createRedisClient, isStoreAuthRefusal, redactUrl, whenReady } from '../store/redis.js';
 
 /** A store and a manager over it; `close` releases connections so the process can exit. */
 export interface OpenRing {
@@ -49,6 +49,7 @@ async function waitReady(client: Redis | Cluster, url: string): Promise<void> {
   const failure = await whenReady(client, { timeoutMs: CONNECT_WAIT_MS, failFast: true });
   if (failure !== undefined) {
     client.disconnect();
+    if (isStoreAuthRefusal(failure)) throw new StoreAuthError(redactUrl(url), failure);
     throw new StoreUnavailableError(`${redactUrl(url)}: ${failure}`);
   }
 }

@@ -198,9 +198,18 @@ export function redactUrl(text: string): string {
 }
 
 /**
+ * Redis refused our credentials (wrong password, unknown or disabled ACL user, or a password
+ * it requires and the URL lacks). Waiting does not fix this, so a start ends on it.
+ */
+export function isStoreAuthRefusal(reason: string | undefined): boolean {
+  return reason !== undefined && /\b(WRONGPASS|NOAUTH)\b/.test(reason);
+}
+
+/**
  * Waits until `client` is connected. Resolves `undefined` once it is, or a reason when
  * `timeoutMs` passes first — or, with `failFast`, at the first connection error (a one-shot
- * command should not wait through reconnects; a server keeps reconnecting in the background).
+ * command should not wait through reconnects; a server keeps reconnecting in the background),
+ * and always at a refusal of our credentials ({@link isStoreAuthRefusal}).
  */
 export function whenReady(
   client: Redis | Cluster,
@@ -216,7 +225,7 @@ export function whenReady(
     };
     const onReady = () => done(undefined);
     const onError = (err: Error) => {
-      if (failFast) done(err.message);
+      if (failFast || isStoreAuthRefusal(err.message)) done(err.message);
     };
     const timer = setTimeout(() => done(`no answer within ${timeoutMs / 1000} s`), timeoutMs);
     client.on('ready', onReady);

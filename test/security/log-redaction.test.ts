@@ -1,15 +1,16 @@
 /**
  * No secret from the store URL in any log line, at any level. A real redis-server with an ACL
  * user refuses the issuer's login (wrong password, unknown user, password-only AUTH against
- * the default user); ioredis' errors then carry the AUTH / HELLO … AUTH arguments, and the
- * issuer's whole output (stdout and stderr of `oidc-issuer start`, LOG_LEVEL=trace) must not
+ * the default user); ioredis' errors then carry the AUTH / HELLO … AUTH arguments, the start
+ * ends with exit code 2 (a refusal does not heal by waiting), and the issuer's whole output (stdout and stderr of `oidc-issuer start`, LOG_LEVEL=trace) must not
  * contain the password or the `user:password` pair — while still saying what went wrong.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { createLogger, logSecretsOf } from '../../src/log.js';
-import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
+import { runCli } from '../integration/cli-run.js';
+import { spawnIssuer, waitFor } from '../support/issuer.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
 
 const USER = 'issuer-app';
@@ -30,25 +31,28 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** Starts the issuer against `url`, lets it fail to log in for a while, returns its output. */
+/**
+ * Starts the issuer against `url`, which Redis refuses: a refusal does not heal by waiting, so
+ * the start must end with exit code 2 and one `oidc-issuer: … (STORE_AUTH_REFUSED)` line.
+ * Returns everything it printed (LOG_LEVEL=trace).
+ */
 async function outputWith(url: string): Promise<string> {
-  let issuer: IssuerProcess | undefined;
-  try {
-    issuer = await spawnIssuer({
+  const res = await runCli(['start'], {
+    env: {
+      PORT: '0',
+      HOST: '127.0.0.1',
       REDIS_URL: url,
       REDIS_NAMESPACE: uniqueNamespace('redact'),
       LOG_LEVEL: 'trace',
-    });
-    const running = issuer;
-    await waitFor(async () => /WRONGPASS|NOAUTH/.test(running.output()), 10_000, 'the refusal');
-    // A request that needs the store while it refuses us: its error is logged too.
-    await fetch(`http://127.0.0.1:${running.port}/readyz`);
-    await fetch(`http://127.0.0.1:${running.port}/.well-known/openid-configuration`);
-    await new Promise((r) => setTimeout(r, 1500));
-    return running.output();
-  } finally {
-    await issuer?.stop();
-  }
+    },
+    timeoutMs: 20_000,
+  });
+  expect(res.code, res.stderr).toBe(2);
+  const lines = res.stderr.split('\n').filter((l) => l.startsWith('oidc-issuer: '));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/refused the login .*REDIS_URL.*\(STORE_AUTH_REFUSED\)$/);
+  expect(res.stderr).not.toContain('listening on');
+  return res.stdout + res.stderr;
 }
 
 function expectNoSecret(output: string, ...secrets: string[]) {
