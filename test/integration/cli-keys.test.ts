@@ -264,7 +264,9 @@ describe('oidc-issuer keys on the file store (no server)', () => {
       const now = await runCli(['keys', 'rotate', '--now'], { cwd });
       expect(now.code, now.stderr).toBe(0);
       expect(now.stdout).toContain(`rotated early: ${listed.keys[1].kid} signs now`);
-      expect(now.stdout).toMatch(/warning: \S+ had been published for (under 1s|\S+) when it started signing/);
+      expect(now.stdout).toMatch(
+        /warning: \S+ had been published for (under 1s|\S+) when it started signing/,
+      );
       const json = await runCli(['keys', 'rotate', '--now', '--json'], { cwd });
       expect(json.code, json.stderr).toBe(0);
       const { rotation, keys } = JSON.parse(json.stdout);
