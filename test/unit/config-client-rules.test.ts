@@ -6,12 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, validateConfig } from '../../src/config/load.js';
 import type { IssuerConfig, RawConfig } from '../../src/config/schema.js';
-import { ConfigError } from '../../src/errors.js';
+import type { ConfigError } from '../../src/errors.js';
 import { Views } from '../../src/http/views.js';
 import { generateSigningKey } from '../../src/keystore/generate.js';
 import { Accounts } from '../../src/provider/accounts.js';
 import { buildProvider } from '../../src/provider/build.js';
 import { createMemoryAdapter } from '../../src/store/memory-adapter.js';
+import { problemsOf } from '../support/config.js';
 
 type RawClient = NonNullable<RawConfig['clients']>[number];
 
@@ -22,16 +23,6 @@ const GOOD: RawClient = {
   postLogoutRedirectUris: ['http://localhost:8080/'],
   scopes: ['openid', 'profile'],
 };
-
-function problemsOf(raw: Partial<RawConfig>): string[] {
-  try {
-    validateConfig(raw);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
 
 /** The bad client given to oidc-provider as-is (bypassing our validation), then looked up. */
 async function oidcProviderVerdict(bad: Partial<RawClient>): Promise<string> {

@@ -4,32 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { demoConfig } from '../../src/config/demo.js';
-import { loadConfig, parseConfig, validateConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { problemsFrom, problemsOf } from '../support/config.js';
 import { CLI } from '../support/issuer.js';
 
 const DEMO_CLIENT_IDS = (demoConfig().clients ?? []).map((c) => c.id);
-
-/** The problems `run` reports as a ConfigError (none when it succeeds). */
-const problemsFrom = (run: () => unknown): string[] => {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-};
-
-const problemsOf = (raw: unknown): string[] => {
-  try {
-    validateConfig(raw);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-};
 
 describe('configuration', () => {
   it('uses the demo config when no file is given', () => {
