@@ -14,7 +14,6 @@ import type { KeyRingSummary } from './keystore/export.js';
 import { publicJwks } from './keystore/export.js';
 import { RotationTooEarlyError } from './keystore/manager.js';
 import type { SigningAlg } from './keystore/types.js';
-import { createLogger, logSecretsOf } from './log.js';
 import { decodeJwt } from './tokens/decode.js';
 import { TokenError } from './tokens/errors.js';
 import { type LoginTokens, loginWithCode } from './tokens/login-flow.js';
@@ -164,7 +163,6 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const running = await startIssuer(config, {
     ephemeralKeys: true,
     issuerFromPort: !options.issuer && !options.port,
-    logger: createLogger(config.logLevel, undefined, logSecretsOf(config)),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const clock = options.clock ?? Date.now;
