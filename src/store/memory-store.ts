@@ -3,6 +3,8 @@ import { LRUCache } from 'lru-cache';
 interface Entry {
   value: string | Set<string>;
   expiresAt?: number;
+  /** Characters in `value` (a set's members summed), kept up to date so no write re-counts a set. */
+  chars: number;
 }
 
 /** Options of {@link MemoryStore}. */
@@ -23,10 +25,7 @@ export const MEMORY_STORE_DEFAULTS = { maxEntries: 100_000, maxBytes: 64 * 1024 
 const ENTRY_OVERHEAD_BYTES = 64;
 
 function sizeOf(entry: Entry, key: string): number {
-  let chars = key.length;
-  if (typeof entry.value === 'string') chars += entry.value.length;
-  else for (const member of entry.value) chars += member.length;
-  return ENTRY_OVERHEAD_BYTES + 2 * chars;
+  return ENTRY_OVERHEAD_BYTES + 2 * (key.length + entry.chars);
 }
 
 /**
@@ -71,12 +70,12 @@ export class MemoryStore {
   }
 
   /**
-   * Stores `entry`. Always a new object: lru-cache measures a value again only when it is not
-   * the one already held, and a set that grew in place must be re-measured.
+   * Stores `entry`, which must be a new object: lru-cache measures a value again only when it
+   * is not the one already held, and a set that changed in place must be re-measured.
    */
   private put(key: string, entry: Entry): void {
     if (this.full()) this.sweepWhenFull();
-    this.entries.set(key, { ...entry });
+    this.entries.set(key, entry);
   }
 
   private full(): boolean {
@@ -100,7 +99,11 @@ export class MemoryStore {
 
   /** Writes a string; no `ttlMs` means no expiry (like SET without PX). */
   set(key: string, value: string, ttlMs?: number): void {
-    this.put(key, { value, ...(ttlMs === undefined ? {} : { expiresAt: this.now() + ttlMs }) });
+    this.put(key, {
+      value,
+      chars: value.length,
+      ...(ttlMs === undefined ? {} : { expiresAt: this.now() + ttlMs }),
+    });
   }
 
   /** Writes only when the key is absent (SET NX); true when written. */
@@ -113,7 +116,7 @@ export class MemoryStore {
   /** Replaces a value, keeping its expiry (SET KEEPTTL). */
   replaceKeepTtl(key: string, value: string): void {
     const entry = this.live(key);
-    if (entry) this.put(key, { ...entry, value });
+    if (entry) this.put(key, { ...entry, value, chars: value.length });
   }
 
   delete(key: string): void {
@@ -134,18 +137,19 @@ export class MemoryStore {
   addMember(key: string, member: string): void {
     const entry = this.live(key);
     if (entry && entry.value instanceof Set) {
+      const added = !entry.value.has(member);
       entry.value.add(member);
-      this.put(key, entry);
-    } else this.put(key, { value: new Set([member]) });
+      this.put(key, { ...entry, chars: entry.chars + (added ? member.length : 0) });
+    } else this.put(key, { value: new Set([member]), chars: member.length });
   }
 
   /** Removes from a set; an emptied set disappears (like SREM). */
   removeMember(key: string, member: string): void {
     const entry = this.live(key);
     if (!(entry && entry.value instanceof Set)) return;
-    entry.value.delete(member);
+    const removed = entry.value.delete(member);
     if (entry.value.size === 0) this.entries.delete(key);
-    else this.put(key, entry);
+    else this.put(key, { ...entry, chars: entry.chars - (removed ? member.length : 0) });
   }
 
   /** Milliseconds left: -2 when missing, -1 when it never expires (like PTTL). */
