@@ -1,8 +1,14 @@
+import { isIPv4 } from 'node:net';
 import type { IssuerConfig } from '../config/schema.js';
 
-/** True for an address only this machine can reach (`localhost`, `127.0.0.0/8`, `::1`). */
+/**
+ * True for an address only this machine can reach: `localhost`, an IPv4 literal in
+ * `127.0.0.0/8`, `::1` (bracketed or not). A DNS name such as `127.example.com` is not one:
+ * its answer can point anywhere.
+ */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  return bare === 'localhost' || bare === '::1' || (isIPv4(bare) && bare.startsWith('127.'));
 }
 
 /**

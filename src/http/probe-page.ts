@@ -9,7 +9,6 @@
  * one probe runs at a time. When the issuer listens on a non-loopback address, running the
  * probe needs the admin token, and the rotation drill always does (it rotates the real ring).
  */
-import { isIPv4 } from 'node:net';
 import type Router from '@koa/router';
 import type { IssuerConfig } from '../config/schema.js';
 import { publicJwks } from '../keystore/export.js';
@@ -189,10 +188,7 @@ function probeOptions(
  * IP literal, so no DNS answer can move them) and the configured origins only.
  */
 export function targetRefusal(url: URL, allowed: string[]): string | undefined {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const loopback =
-    host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
-  if (loopback || allowed.includes(url.origin)) return undefined;
+  if (isLoopback(url.hostname) || allowed.includes(url.origin)) return undefined;
   return `the page probes only loopback URLs (localhost, 127.0.0.1, [::1])${
     allowed.length > 0 ? ` and ${allowed.join(', ')}` : ''
   }; add ${url.origin} to console.probeTargets to allow it, or use the CLI`;
