@@ -2,6 +2,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { decodeProtectedHeader } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { demoConfig } from '../../src/config/demo.js';
 import { validateConfig } from '../../src/config/load.js';
@@ -9,6 +10,7 @@ import type { RawConfig } from '../../src/config/schema.js';
 import { startIssuer } from '../../src/issuer.js';
 import { ringFilePath } from '../../src/keystore/configured.js';
 import { createLogger } from '../../src/log.js';
+import { basic, tokenRequest } from '../support/flows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oidc-issuer-per-issuer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,23 +40,13 @@ const es256: RawConfig = {
 };
 
 const tokenKid = async (url: string, client: string, secret: string) => {
-  const res = await fetch(`${url}/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${client}:${secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      resource: 'http://localhost:4000/api',
-    }),
-  });
-  const body = (await res.json()) as { access_token?: string; error?: string };
-  expect(res.status, JSON.stringify(body)).toBe(200);
-  return JSON.parse(Buffer.from(body.access_token!.split('.')[0]!, 'base64url').toString()) as {
-    alg: string;
-    kid: string;
-  };
+  const { status, body } = await tokenRequest(
+    url,
+    { grant_type: 'client_credentials', resource: 'http://localhost:4000/api' },
+    basic(client, secret),
+  );
+  expect(status, JSON.stringify(body)).toBe(200);
+  return decodeProtectedHeader(String(body.access_token)) as { alg: string; kid: string };
 };
 
 describe('the key ring file belongs to an issuer', () => {
