@@ -7,6 +7,7 @@ import { validateConfig } from '../../src/config/load.js';
 import type { RawConfig } from '../../src/config/schema.js';
 import { type RunningIssuer, startIssuer } from '../../src/issuer.js';
 import { createLogger } from '../../src/log.js';
+import { basic } from '../support/flows.js';
 import { waitFor } from '../support/issuer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oidc-issuer-waiting-'));
@@ -71,7 +72,7 @@ const token = (client: string, secret: string, body: Record<string, string>) =>
   fetch(`${issuer.url}/token`, {
     method: 'POST',
     headers: {
-      authorization: `Basic ${Buffer.from(`${client}:${secret}`).toString('base64')}`,
+      authorization: basic(client, secret),
       'content-type': 'application/x-www-form-urlencoded',
     },
     body: new URLSearchParams(body),
