@@ -275,7 +275,8 @@ function namespaceFor(issuer: string): string {
   return `iss-${createHash('sha256').update(issuer).digest('hex').slice(0, 12)}`;
 }
 
-function deepFreeze<T>(value: T): T {
+/** `value` and everything it holds, frozen. */
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);

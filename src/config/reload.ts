@@ -5,6 +5,7 @@
  * listens on, where its state lives or who it is, so a change to them needs a restart and is
  * reported and ignored.
  */
+import { deepFreeze } from './load.js';
 import type { IssuerConfig } from './schema.js';
 
 /** Settings read once at start, by their config path. */
@@ -37,22 +38,9 @@ export function reconfigure(running: IssuerConfig, next: IssuerConfig): Reconfig
   const restartNeeded = RESTART_ONLY.filter(
     (path) => JSON.stringify(at(running, path)) !== JSON.stringify(at(next, path)),
   );
-  const config = deepFreeze({
-    ...structuredClone(next),
-    port: running.port,
-    host: running.host,
-    issuer: running.issuer,
-    redis: running.redis,
-    memoryStore: running.memoryStore,
-    logLevel: running.logLevel,
-    keys: {
-      ...structuredClone(next.keys),
-      dir: running.keys.dir,
-      secret: running.keys.secret,
-      acceptPlaintextRing: running.keys.acceptPlaintextRing,
-      refreshInterval: running.keys.refreshInterval,
-    },
-  }) as IssuerConfig;
+  const config = structuredClone(next) as IssuerConfig;
+  for (const path of RESTART_ONLY) setAt(config, path, structuredClone(at(running, path)));
+  deepFreeze(config);
   return { config, restartNeeded, changed: JSON.stringify(config) !== JSON.stringify(running) };
 }
 
@@ -63,10 +51,10 @@ function at(config: IssuerConfig, path: string): unknown {
   return value;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
+function setAt(config: IssuerConfig, path: string, value: unknown): void {
+  const parts = path.split('.');
+  const last = parts.pop() as string;
+  let target = config as unknown as Record<string, unknown>;
+  for (const part of parts) target = target[part] as Record<string, unknown>;
+  target[last] = value;
 }
