@@ -3,8 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { configJsonSchema, describeConfig } from '../config/describe.js';
-import { ENV } from '../config/env.js';
-import { loadConfig } from '../config/load.js';
+import { configFileOf, loadConfig } from '../config/load.js';
 import { println } from './io.js';
 
 interface ConfigOptions {
@@ -35,7 +34,7 @@ export function registerConfig(program: Command): void {
   fileOption(config.command('check'))
     .description('validate the configuration: exit 0 when valid, 2 with every problem otherwise')
     .action((opts: ConfigOptions) => {
-      const file = opts.config || process.env[ENV.config] || undefined;
+      const file = configFileOf(opts.config);
       const loaded = loadConfig({ file });
       println(
         `${file ?? 'the built-in demo config'}: valid (${loaded.users.length} users, ${loaded.clients.length} clients, ${loaded.resourceServers.length} resource servers${loaded.demo ? '; demo credentials served' : ''})`,

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { demoCredentialsIn } from '../config/demo.js';
-import { ENV } from '../config/env.js';
-import { loadConfig } from '../config/load.js';
+import { configFileOf, loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { reloadOnChange } from '../config/watch.js';
 import { isLoopback } from '../http/console-gate.js';
@@ -38,7 +37,7 @@ export function registerStart(program: Command): void {
           'DEMO CREDENTIALS ARE BEING SERVED ON A NON-LOOPBACK ADDRESS: anyone who can reach this port can sign in as the demo users and use the demo client secrets. Use a config file with your own clients for anything shared.',
         );
       }
-      const file = opts.config ?? process.env[ENV.config];
+      const file = configFileOf(opts.config);
       const unwatch = file
         ? reloadOnChange(file, () => loadConfig(loadOptions), issuer)
         : undefined;

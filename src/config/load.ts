@@ -45,7 +45,7 @@ export interface ConfigSource {
  */
 export function loadConfig(options: LoadOptions = {}): IssuerConfig {
   const env = options.env ?? process.env;
-  const file = options.file || env[ENV.config] || undefined;
+  const file = configFileOf(options.file, env);
   return parseConfig({
     text: file === undefined ? undefined : readConfigText(file),
     path: file,
@@ -53,6 +53,14 @@ export function loadConfig(options: LoadOptions = {}): IssuerConfig {
     overrides: options.overrides,
     overrideNames: options.overrideNames,
   });
+}
+
+/** The config file `loadConfig` reads: `file`, else `OIDC_CONFIG`; undefined means the demo. */
+export function configFileOf(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return file || env[ENV.config] || undefined;
 }
 
 /** Reads a config file's text; a file that cannot be read is a `ConfigError` naming it. */
