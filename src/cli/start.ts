@@ -39,7 +39,7 @@ export function registerStart(program: Command): void {
       }
       const file = configFileOf(opts.config);
       const unwatch = file
-        ? reloadOnChange(file, () => loadConfig(loadOptions), issuer)
+        ? reloadOnChange(file, () => loadConfig(loadOptions), config, issuer)
         : undefined;
       const stop = async (signal: string) => {
         issuer.logger.info({ signal }, 'shutting down');

@@ -13,6 +13,8 @@ export interface ConfigWatchOptions {
   file: string;
   /** Loads and validates the config exactly as the start did (pure; may throw ConfigError). */
   load: () => IssuerConfig;
+  /** The config in force now (what the start loaded from `file`); changes are relative to it. */
+  current: IssuerConfig;
   /** Called with each new valid config. */
   onValid: (config: IssuerConfig) => void;
   /** Called when the file no longer loads; `problems` lists every problem found. */
@@ -26,7 +28,7 @@ export function watchConfigFile(options: ConfigWatchOptions): () => void {
   const file = resolve(options.file);
   const name = basename(file);
   let timer: NodeJS.Timeout | undefined;
-  let last: string | undefined;
+  let last: string | undefined = JSON.stringify(options.current);
   const reload = () => {
     let next: IssuerConfig;
     try {
@@ -48,11 +50,6 @@ export function watchConfigFile(options: ConfigWatchOptions): () => void {
     timer = setTimeout(reload, options.debounceMs ?? 100);
   });
   watcher.on('error', () => {});
-  try {
-    last = JSON.stringify(options.load());
-  } catch {
-    last = undefined;
-  }
   return () => {
     clearTimeout(timer);
     watcher.close();
@@ -77,6 +74,7 @@ export interface Reconfigurable {
 export function reloadOnChange(
   file: string,
   load: () => IssuerConfig,
+  current: IssuerConfig,
   issuer: Reconfigurable,
   debounceMs?: number,
 ): () => void {
@@ -85,6 +83,7 @@ export function reloadOnChange(
   return watchConfigFile({
     file,
     load,
+    current,
     ...(debounceMs !== undefined ? { debounceMs } : {}),
     onValid: (next) => {
       applying = applying.then(async () => {
