@@ -67,13 +67,6 @@ export function tamperedSignature(token: string): string {
   return `${header}.${payload}.${base64url.encode(bytes)}`;
 }
 
-/** The header and claims of a compact JWT, unverified. */
-export function partsOf(token: string): { header: Header; claims: JWTPayload } {
-  const [header = '', payload = ''] = token.split('.');
-  const text = (part: string) => new TextDecoder().decode(base64url.decode(part));
-  return { header: JSON.parse(text(header)), claims: JSON.parse(text(payload)) };
-}
-
 function encode(value: unknown): string {
   return base64url.encode(JSON.stringify(value));
 }

@@ -3,11 +3,11 @@
  * what a correct verifier must do. One implementation for `oidc-issuer probe` and the web page;
  * they differ only in how they reach the issuer (`IssuerAccess`) and which targets they allow.
  */
-import type { JWK } from 'jose';
+import { decodeProtectedHeader, type JWK } from 'jose';
 import { IssuerError } from '../errors.js';
 import type { MintedToken, MintRequest } from '../tokens/mint.js';
 import { CASES, type Expectation, type ProbeCase, type TokenKit } from './cases.js';
-import { type ForeignKey, foreignKey, partsOf } from './forge.js';
+import { type ForeignKey, foreignKey } from './forge.js';
 import { type KeyHost, startKeyHost } from './key-host.js';
 
 /** A probe failure that is not a finding. `code` decides the exit status (see cli/exit.ts). */
@@ -211,9 +211,10 @@ export async function runProbe(issuer: IssuerAccess, options: ProbeOptions): Pro
       await Promise.all(foreign.values());
       const answer = await send(token);
       const expected = expectedFor(probeCase.expect);
-      const fetchedUrl = ['jku', 'x5u']
-        .map((h) => partsOf(token).header[h])
-        .find((url): url is string => typeof url === 'string' && keyHost.fetched(url));
+      const header = decodeProtectedHeader(token);
+      const fetchedUrl = [header.jku, header.x5u].find(
+        (url): url is string => typeof url === 'string' && keyHost.fetched(url),
+      );
       record(judge(probeCase, expected, answer, refuse, fetchedUrl));
       const last = results.at(-1) as CaseResult;
       if (probeCase.id === 'valid' && last.verdict === 'fail') {
