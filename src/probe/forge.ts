@@ -13,6 +13,7 @@ import {
   type JWTPayload,
   SignJWT,
 } from 'jose';
+import { understoodCrit } from '../tokens/mint.js';
 
 export type Header = Record<string, unknown>;
 
@@ -36,7 +37,7 @@ export async function foreignKey(alg: string): Promise<ForeignKey> {
 export function signWith(key: ForeignKey, header: Header, claims: JWTPayload): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ ...header, alg: key.alg })
-    .sign(key.privateKey, { crit: critOf(header) });
+    .sign(key.privateKey, { crit: understoodCrit(header) });
 }
 
 /** An unsecured JWT (`alg: none`, empty signature), as RFC 7519 §6 writes it. */
@@ -69,10 +70,4 @@ export function tamperedSignature(token: string): string {
 
 function encode(value: unknown): string {
   return base64url.encode(JSON.stringify(value));
-}
-
-function critOf(header: Header): Record<string, boolean> {
-  return Object.fromEntries(
-    (Array.isArray(header.crit) ? header.crit : []).map((c) => [String(c), true]),
-  );
 }

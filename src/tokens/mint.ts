@@ -216,12 +216,19 @@ export async function mintToken(source: MintSource, request: MintRequest): Promi
     alg,
     kid: key.kid,
   };
-  const crit: string[] = Array.isArray(header.crit) ? header.crit.map(String) : [];
-  // jose refuses to sign a `crit` it does not know unless told the names are understood.
   const token = await new SignJWT(claims)
     .setProtectedHeader(header)
-    .sign(await importJWK(key, alg), { crit: Object.fromEntries(crit.map((c) => [c, true])) });
+    .sign(await importJWK(key, alg), { crit: understoodCrit(header) });
   return { token, header, claims };
+}
+
+/**
+ * The sign options' `crit` for `header`: every name its `crit` lists marked as understood, since
+ * jose refuses to sign a `crit` it does not know otherwise.
+ */
+export function understoodCrit(header: Record<string, unknown>): Record<string, boolean> {
+  const names = Array.isArray(header.crit) ? header.crit : [];
+  return Object.fromEntries(names.map((c) => [String(c), true]));
 }
 
 function defaultAudience(
