@@ -27,7 +27,7 @@ import { fetchKeyDocument, isHttpUrl } from '../tokens/key-source.js';
 import { describeSpan } from '../tokens/time.js';
 import { verifyToken } from '../tokens/verify.js';
 import { jsonBody } from './body.js';
-import { sendPage, type Views } from './views.js';
+import { SCRIPT_PAGE_CSP, sendPage, type Views } from './views.js';
 
 export interface ConsoleDeps {
   config: IssuerConfig;
@@ -53,7 +53,7 @@ export function consoleRoutes(router: Router, deps: ConsoleDeps): void {
     ctx: Context,
     view: 'debugger' | 'debugger-callback' | 'tools' | 'keys',
     data: Record<string, unknown>,
-  ) => sendPage(ctx, views.render(view, data), undefined, { scripts: true });
+  ) => sendPage(ctx, views.render(view, data), undefined, { csp: SCRIPT_PAGE_CSP });
 
   // Tool failures are the user's input (a bad token, an unreachable URL): 400/422 with the reason.
   router.use('/_issuer/console', async (ctx, next) => {

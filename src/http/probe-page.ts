@@ -26,7 +26,7 @@ import type { MintSource } from '../tokens/mint.js';
 import { adminTokenMatches, type KeyAdmin } from './admin.js';
 import { jsonBody } from './body.js';
 import { isLoopback } from './console-gate.js';
-import { sendPage, type Views } from './views.js';
+import { SCRIPT_PAGE_CSP, sendPage, type Views } from './views.js';
 
 export interface ProbePageDeps {
   config: IssuerConfig;
@@ -61,7 +61,7 @@ export function probeRoutes(router: Router, deps: ProbePageDeps): void {
         adminNeeded,
       }),
       undefined,
-      { scripts: true },
+      { csp: SCRIPT_PAGE_CSP },
     );
   });
 

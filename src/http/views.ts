@@ -74,30 +74,31 @@ export const PAGE_HEADERS: Record<string, string> = {
  * The console pages' CSP: as `PAGE_HEADERS`, plus scripts (module files only, never inline)
  * and fetches to this origin.
  */
-const SCRIPT_PAGE_CSP =
+export const SCRIPT_PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**
- * Sends `html` as one of our pages, with `PAGE_HEADERS` (and `status` when given). A page with
- * `scripts` may load module scripts and fetch from this origin; `inlineScript` is the one
- * inline script a page may run, allowed by its hash (CSP3 `'sha256-…'`).
+ * `PAGE_HEADERS`' CSP plus the one inline script a page may run, allowed by its hash (CSP3
+ * `'sha256-…'`). Compute it once per script, not per request.
+ */
+export function inlineScriptCsp(script: string): string {
+  const hash = createHash('sha256').update(script).digest('base64');
+  return `${PAGE_HEADERS['Content-Security-Policy']}; script-src 'sha256-${hash}'`;
+}
+
+/**
+ * Sends `html` as one of our pages, with `PAGE_HEADERS` (and `status` when given); `csp`
+ * replaces their Content-Security-Policy (`SCRIPT_PAGE_CSP`, `inlineScriptCsp(…)`).
  */
 export function sendPage(
   ctx: Context,
   html: string,
   status?: number,
-  options: { scripts?: boolean; inlineScript?: string } = {},
+  options: { csp?: string } = {},
 ): void {
   if (status !== undefined) ctx.status = status;
   ctx.set(PAGE_HEADERS);
-  if (options.scripts) ctx.set('Content-Security-Policy', SCRIPT_PAGE_CSP);
-  if (options.inlineScript !== undefined) {
-    const hash = createHash('sha256').update(options.inlineScript).digest('base64');
-    ctx.set(
-      'Content-Security-Policy',
-      `${PAGE_HEADERS['Content-Security-Policy']}; script-src 'sha256-${hash}'`,
-    );
-  }
+  if (options.csp !== undefined) ctx.set('Content-Security-Policy', options.csp);
   ctx.type = 'html';
   ctx.body = html;
 }

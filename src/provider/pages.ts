@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { IssuerConfig } from '../config/schema.js';
-import { errorPage, sendPage, type Views } from '../http/views.js';
+import { errorPage, inlineScriptCsp, sendPage, type Views } from '../http/views.js';
 import { explainError } from './error-details.js';
 
 type Features = NonNullable<Configuration['features']>;
@@ -16,6 +16,7 @@ type LogoutSources = Pick<
 
 /** Submits the logout form of a skipped confirmation (allowed by its hash in the page's CSP). */
 const LOGOUT_AUTO_SUBMIT = "document.getElementById('logout-continue').click();";
+const LOGOUT_AUTO_SUBMIT_CSP = inlineScriptCsp(LOGOUT_AUTO_SUBMIT);
 
 /**
  * The pages oidc-provider renders through our views — device flow, logout, its error page and
@@ -78,7 +79,7 @@ export function providerPages(config: IssuerConfig, views: Views) {
         form,
         autoSubmit: auto ? LOGOUT_AUTO_SUBMIT : undefined,
       });
-      sendPage(ctx, html, 200, auto ? { inlineScript: LOGOUT_AUTO_SUBMIT } : {});
+      sendPage(ctx, html, 200, auto ? { csp: LOGOUT_AUTO_SUBMIT_CSP } : {});
     },
     postLogoutSuccessSource: async (ctx) => {
       sendPage(
