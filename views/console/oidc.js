@@ -9,10 +9,15 @@ export function randomToken() {
   return base64url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-export function base64url(bytes) {
+/** Standard base64 (with padding) of `bytes` (an ArrayBuffer or a typed array). */
+export function base64(bytes) {
   let text = '';
   for (const b of new Uint8Array(bytes)) text += String.fromCharCode(b);
-  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(text);
+}
+
+export function base64url(bytes) {
+  return base64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 /** The S256 code challenge of `verifier` (RFC 7636). */

@@ -11,7 +11,7 @@ import {
   table,
   verdictBox,
 } from './common.js';
-import { base64url } from './oidc.js';
+import { base64, base64url } from './oidc.js';
 
 const $ = (id) => document.getElementById(id);
 const issuer = issuerOf();
@@ -97,7 +97,7 @@ async function thumbprint(jwk) {
 }
 
 function pem(label, der) {
-  const b64 = btoa(String.fromCharCode(...new Uint8Array(der)));
+  const b64 = base64(der);
   return `-----BEGIN ${label}-----\n${b64.match(/.{1,64}/g).join('\n')}\n-----END ${label}-----\n`;
 }
 
