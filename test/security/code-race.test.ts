@@ -4,12 +4,19 @@
  * store pattern lookup": hostile kids and token values sent to every lookup endpoint never turn
  * into a KEYS/SCAN pattern or an oversized key name (checked with MONITOR on the real server).
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyNames } from '../../src/store/keys.js';
-import { Browser, basic, redeem, submitPassword, WEB, WEB_CALLBACK } from '../support/flows.js';
+import {
+  Browser,
+  basic,
+  pkcePair,
+  redeem,
+  submitPassword,
+  WEB,
+  WEB_CALLBACK,
+} from '../support/flows.js';
 import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
 import { freePort } from '../support/ports.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
@@ -47,8 +54,7 @@ afterAll(async () => {
 });
 
 async function codeFrom(instance: number) {
-  const verifier = randomBytes(32).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const { verifier, challenge } = pkcePair();
   const browser = new Browser();
   const url = `${base(instance)}/auth?${new URLSearchParams({
     client_id: WEB.id,
