@@ -143,6 +143,8 @@ export function registerKeys(program: Command): void {
       'add private keys (PEM: PKCS#8, PKCS#1, SEC1; or a JWK / JWK set) as the next key, or signing at once',
     )
     .argument('<file>', 'the key file, or - for stdin')
+    // Key files are named by their kid, which is base64url and may start with "-".
+    .allowUnknownOption()
     .option('--activate-now', 'sign with it at once (only for a key verifiers already know)')
     .addOption(
       new Option('--alg <alg>', 'algorithm for the key (RSA keys default to RS256)').choices([
