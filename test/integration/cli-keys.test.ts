@@ -245,6 +245,26 @@ describe('oidc-issuer keys against Redis shared with a running issuer', () => {
 });
 
 describe('oidc-issuer keys on the file store (no server)', () => {
+  it("imports a file whose name starts with '-' (a key named by its base64url kid), not as an option", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'oidc-issuer-cli-dash-'));
+    try {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      writeFileSync(
+        join(cwd, '-dash-kid.pem'),
+        privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      );
+      const env = { KEYS_ALGORITHMS: 'ES256' };
+      const imported = await runCli(['keys', 'import', '-dash-kid.pem', '--alg', 'ES256'], {
+        cwd,
+        env,
+      });
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(imported.stdout).toMatch(/imported \S+ \(ES256, next\)/);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
   it('reports an empty ring, then creates one on rotate and refuses to rotate inside the (default 2 d) lead', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'oidc-issuer-cli-file-'));
     try {
