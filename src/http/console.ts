@@ -66,9 +66,12 @@ export function consoleRoutes(router: Router, deps: ConsoleDeps): void {
     }
   });
 
-  router.get('/_issuer/console/:file', (ctx, next) => {
+  router.get('/_issuer/console/:file', async (ctx, next) => {
     const body = assets.get(ctx.params.file as string);
-    if (body === undefined) return next();
+    if (body === undefined) {
+      await next();
+      return;
+    }
     ctx.type = 'text/javascript; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
     ctx.set('X-Content-Type-Options', 'nosniff');
