@@ -32,6 +32,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 COPY views ./views
+COPY lua ./lua
 # The key ring file lives here when no REDIS_URL is set; mount a volume to keep it.
 RUN mkdir -p /app/keys && chown node:node /app/keys
 USER node

@@ -3,11 +3,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The package root (the folder holding package.json and views/), found from this module's own
+ * The package root (the folder holding package.json, views/ and lua/), found from this module's own
  * location so it is the same whether the code runs from src/ (tests) or dist/src/ (npm start).
  */
 export const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const VIEWS_DIR = join(PACKAGE_ROOT, 'views');
+/** The Redis Lua scripts (see store/scripts.ts). */
+export const LUA_DIR = join(PACKAGE_ROOT, 'lua');
 
 function findRoot(start: string): string {
   let dir = start;

@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { IssuerError, KeyError, StoreUnavailableError } from '../errors.js';
 import { ioredis } from '../store/ioredis.js';
 import { type KeyNames, keyNames } from '../store/keys.js';
+import { type ScriptCommands, withScripts } from '../store/scripts.js';
 import { stampWrite } from './ring-write.js';
 import {
   assertUsableSecret,
@@ -10,21 +11,6 @@ import {
   serializeRing,
 } from './serialize.js';
 import type { KeyRing, KeyRingStore } from './types.js';
-
-/**
- * Compare-and-set on the stored envelope's `version` (readable without the secret), then
- * announce the change, in one atomic step. KEYS[1] ring; ARGV: expected version (0 = no ring),
- * new envelope, channel, message.
- */
-const COMPARE_AND_SET = `
-local current = redis.call('GET', KEYS[1])
-local version = 0
-if current then version = cjson.decode(current).version end
-if version ~= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1
-`;
 
 /** How long `subscribe` waits for its connection before returning (it keeps trying after). */
 const SUBSCRIBE_WAIT_MS = 2000;
@@ -35,14 +21,16 @@ const MAX_ATTEMPTS = 16;
 /**
  * The key ring shared by every instance, as one string value in Redis (see
  * `keyNames(namespace).keyRing`), written by compare-and-set on its version and announced on
- * `keyRingChannel`. When several instances update at once exactly one write wins; the others
- * re-run their (pure) updater on the winner's ring.
+ * `keyRingChannel` in one script (lua/keyRingCompareAndSet-1.lua). When several instances
+ * update at once exactly one write wins; the others re-run their (pure) updater on the
+ * winner's ring.
  *
  * Redis failures surface as `StoreUnavailableError`; a ring that cannot be read (other secret,
  * corrupt) as `KeyError` and is never overwritten.
  */
 export class RedisKeyRingStore implements KeyRingStore {
   readonly #client: Redis | Cluster;
+  readonly #scripts: ScriptCommands;
   readonly #names: KeyNames;
   readonly #codec: RingCodecOptions;
   readonly #subscribers = new Set<Redis | Cluster>();
@@ -50,6 +38,7 @@ export class RedisKeyRingStore implements KeyRingStore {
   constructor(client: Redis | Cluster, namespace: string, options: RingCodecOptions = {}) {
     assertUsableSecret(options.secret);
     this.#client = client;
+    this.#scripts = withScripts(client);
     this.#names = keyNames(namespace);
     this.#codec = { ...options };
   }
@@ -68,9 +57,7 @@ export class RedisKeyRingStore implements KeyRingStore {
       if (!candidate) return { ring: current, changed: false };
       const written = stampWrite(current, candidate);
       const won = await this.#redis('write the key ring', () =>
-        this.#client.eval(
-          COMPARE_AND_SET,
-          1,
+        this.#scripts.keyRingCompareAndSet(
           this.#names.keyRing,
           String(current?.version ?? 0),
           serializeRing(written, this.#codec),

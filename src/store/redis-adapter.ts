@@ -16,40 +16,7 @@ import {
 } from './adapter-rules.js';
 import { type KeyNames, keyNames } from './keys.js';
 import { wrapStoreError } from './redis.js';
-import {
-  CONSUME,
-  DESTROY,
-  FIND_BY_INDEX,
-  INSERT_ONCE,
-  REVOKE_GRANT,
-  UPSERT,
-} from './redis-scripts.js';
-
-/** The scripts as ioredis custom commands (EVALSHA, falling back to EVAL after a restart). */
-interface ScriptCommands {
-  oidcAdapterUpsert(key: string, ...args: string[]): Promise<number>;
-  oidcAdapterInsertOnce(key: string, ...args: string[]): Promise<number>;
-  oidcAdapterConsume(key: string, ...args: string[]): Promise<'ok' | 'missing' | 'replayed'>;
-  oidcAdapterDestroy(key: string, ...args: string[]): Promise<number>;
-  oidcAdapterRevokeGrant(key: string, ...args: string[]): Promise<number>;
-  oidcAdapterFindByIndex(key: string, ...args: string[]): Promise<string | null>;
-}
-
-function withScripts(client: Redis | Cluster): ScriptCommands {
-  const scripts = {
-    oidcAdapterUpsert: UPSERT,
-    oidcAdapterInsertOnce: INSERT_ONCE,
-    oidcAdapterConsume: CONSUME,
-    oidcAdapterDestroy: DESTROY,
-    oidcAdapterRevokeGrant: REVOKE_GRANT,
-    oidcAdapterFindByIndex: FIND_BY_INDEX,
-  };
-  for (const [name, lua] of Object.entries(scripts)) {
-    // Redefining on a shared client (one adapter per Provider rebuild) only replaces the same code.
-    client.defineCommand(name, { numberOfKeys: 1, lua });
-  }
-  return client as unknown as ScriptCommands;
-}
+import { type ScriptCommands, withScripts } from './scripts.js';
 
 async function call<T>(op: () => Promise<T>): Promise<T> {
   try {
@@ -65,7 +32,8 @@ function parse(raw: string | null): AdapterPayload | undefined {
 
 /**
  * One oidc-provider model stored in Redis. Records are JSON strings under
- * `KeyNames.model(model, id)`; see /work/shared/notes/redis-adapter.md for the contract.
+ * `KeyNames.model(model, id)`, written by the scripts in lua/; test/suites/adapter-suite.ts
+ * states the contract.
  * Store failures reject with `StoreUnavailableError`.
  */
 class RedisModelAdapter implements Adapter {
@@ -95,7 +63,7 @@ class RedisModelAdapter implements Adapter {
 
     if (this.model === REPLAY_MODEL) {
       const written = await call(() =>
-        this.scripts.oidcAdapterInsertOnce(key, JSON.stringify(payload), ttlArg),
+        this.scripts.adapterInsertOnce(key, JSON.stringify(payload), ttlArg),
       );
       if (written !== 1) throw replayRefused();
       return;
@@ -108,7 +76,7 @@ class RedisModelAdapter implements Adapter {
     const { grantId, uid, userCode } = indexes;
     const p = this.names.scriptPrefixes;
     await call(() =>
-      this.scripts.oidcAdapterUpsert(
+      this.scripts.adapterUpsert(
         key,
         id,
         this.names.grantMember(this.model, id),
@@ -147,7 +115,7 @@ class RedisModelAdapter implements Adapter {
 
   private async findByIndex(indexKey: string): Promise<AdapterPayload | undefined> {
     const raw = await call(() =>
-      this.scripts.oidcAdapterFindByIndex(indexKey, this.names.modelPrefix(this.model)),
+      this.scripts.adapterFindByIndex(indexKey, this.names.modelPrefix(this.model)),
     );
     return parse(raw);
   }
@@ -160,7 +128,7 @@ class RedisModelAdapter implements Adapter {
   async consume(id: string): Promise<void> {
     const p = this.names.scriptPrefixes;
     const outcome = await call(() =>
-      this.scripts.oidcAdapterConsume(
+      this.scripts.adapterConsume(
         this.names.model(this.model, id),
         String(epochSeconds()),
         p.records,
@@ -177,7 +145,7 @@ class RedisModelAdapter implements Adapter {
   async destroy(id: string): Promise<void> {
     const p = this.names.scriptPrefixes;
     await call(() =>
-      this.scripts.oidcAdapterDestroy(
+      this.scripts.adapterDestroy(
         this.names.model(this.model, id),
         id,
         this.names.grantMember(this.model, id),
@@ -196,7 +164,7 @@ class RedisModelAdapter implements Adapter {
   async revokeByGrantId(grantId: string): Promise<void> {
     const p = this.names.scriptPrefixes;
     await call(() =>
-      this.scripts.oidcAdapterRevokeGrant(this.names.grant(grantId), p.records, p.uid, p.userCode),
+      this.scripts.adapterRevokeGrant(this.names.grant(grantId), p.records, p.uid, p.userCode),
     );
   }
 }

@@ -1,5 +1,13 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -130,7 +138,7 @@ afterAll(() => {
 });
 
 describe('the npm package in a fresh project', () => {
-  it('holds the built code, the views and the README, and no tests or sources', () => {
+  it('holds the built code, the views, the Lua scripts and the README, and no tests or sources', () => {
     const installed = join(project, 'consumer', 'node_modules', 'oidc-issuer');
     for (const file of [
       'dist/src/index.js',
@@ -138,6 +146,9 @@ describe('the npm package in a fresh project', () => {
       'dist/src/main.js',
       'views',
       'README.md',
+      ...readdirSync(join(PACKAGE_ROOT, 'lua'), { recursive: true, encoding: 'utf8' }).map(
+        (f) => `lua/${f}`,
+      ),
     ]) {
       expect(existsSync(join(installed, file)), file).toBe(true);
     }

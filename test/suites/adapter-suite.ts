@@ -37,7 +37,7 @@ function oauthError(result: PromiseSettledResult<unknown>): string | undefined {
 }
 
 /**
- * The adapter contract (/work/shared/notes/redis-adapter.md), once, for every store. `factory`
+ * The adapter contract (oidc-provider's adapter interface, its `example/my_adapter.js`), once, for every store. `factory`
  * is called once per suite; every test works in its own namespace.
  */
 export function adapterSuite(name: string, factory: () => Promise<StoreHarness>): void {
