@@ -108,10 +108,11 @@ export async function startIssuer(
   const client = config.redis.url
     ? createRedisClient(config.redis.url, { logger: (msg, err) => logger.warn({ err }, msg) })
     : undefined;
-  const adapterOptions = { clockTolerance: config.clockTolerance / 1000 };
+  const adapterOptions = { clockTolerance: config.clockTolerance / 1000, clock };
   const memoryStore = client
     ? undefined
     : new MemoryStore({
+        now: clock,
         maxEntries: config.memoryStore.maxEntries,
         maxBytes: Math.round(config.memoryStore.maxMegabytes * 1024 * 1024),
       });

@@ -15,6 +15,11 @@ export interface AdapterOptions {
    * oidc-provider can still tell "expired" from "not found".
    */
   clockTolerance: number;
+  /**
+   * The clock (epoch ms) that stamps `consumed`; default `Date.now`. Record expiry follows the
+   * store's own clock (Redis' TTLs; the memory store's `now`).
+   */
+  clock?: () => number;
 }
 
 /** Models whose records join their grant's index set and die with `revokeByGrantId`. */
@@ -117,7 +122,7 @@ export function replayRefused(): Error {
   return new errors.InvalidClientAuth('client assertion tokens must only be used once');
 }
 
-/** Epoch seconds, as oidc-provider stores `consumed`. */
-export function epochSeconds(): number {
-  return Math.floor(Date.now() / 1000);
+/** `clock`'s time in epoch seconds, as oidc-provider stores `consumed`. */
+export function epochSeconds(clock: () => number): number {
+  return Math.floor(clock() / 1000);
 }

@@ -20,7 +20,7 @@ import { MemoryStore } from './memory-store.js';
 export interface MemoryAdapterOptions extends AdapterOptions {
   /** Key namespace, as for Redis (default `memory`); lets several issuers share one store. */
   namespace?: string;
-  /** The store to keep records in (default: a new one with a 30 s sweep). */
+  /** The store to keep records in (default: a new one with a 30 s sweep, on `clock`). */
   store?: MemoryStore;
 }
 
@@ -37,6 +37,7 @@ class MemoryModelAdapter implements Adapter {
     private readonly names: KeyNames,
     private readonly model: string,
     private readonly clockTolerance: number,
+    private readonly clock: () => number,
   ) {
     this.grantable = GRANTABLE_MODELS.has(model);
   }
@@ -133,7 +134,10 @@ class MemoryModelAdapter implements Adapter {
       }
       throw consumeRefused(this.model, 'replayed');
     }
-    this.store.replaceKeepTtl(key, JSON.stringify({ ...record, consumed: epochSeconds() }));
+    this.store.replaceKeepTtl(
+      key,
+      JSON.stringify({ ...record, consumed: epochSeconds(this.clock) }),
+    );
   }
 
   async destroy(id: string): Promise<void> {
@@ -174,6 +178,7 @@ class MemoryModelAdapter implements Adapter {
  */
 export function createMemoryAdapter(opts: MemoryAdapterOptions): ModelAdapterFactory {
   const names = keyNames(opts.namespace ?? 'memory');
-  const store = opts.store ?? new MemoryStore();
-  return (model: string) => new MemoryModelAdapter(store, names, model, opts.clockTolerance);
+  const clock = opts.clock ?? Date.now;
+  const store = opts.store ?? new MemoryStore({ now: clock });
+  return (model: string) => new MemoryModelAdapter(store, names, model, opts.clockTolerance, clock);
 }

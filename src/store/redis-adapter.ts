@@ -45,6 +45,7 @@ class RedisModelAdapter implements Adapter {
     private readonly names: KeyNames,
     private readonly model: string,
     private readonly clockTolerance: number,
+    private readonly clock: () => number,
   ) {
     this.grantable = GRANTABLE_MODELS.has(model);
   }
@@ -130,7 +131,7 @@ class RedisModelAdapter implements Adapter {
     const outcome = await call(() =>
       this.scripts.adapterConsume(
         this.names.model(this.model, id),
-        String(epochSeconds()),
+        String(epochSeconds(this.clock)),
         p.records,
         p.grant,
         p.uid,
@@ -182,6 +183,7 @@ export function createRedisAdapter(
 ): ModelAdapterFactory {
   const names = keyNames(namespace);
   const scripts = withScripts(client);
+  const clock = opts.clock ?? Date.now;
   return (model: string) =>
-    new RedisModelAdapter(client, scripts, names, model, opts.clockTolerance);
+    new RedisModelAdapter(client, scripts, names, model, opts.clockTolerance, clock);
 }

@@ -28,8 +28,8 @@ adapterSuite('redis cluster (3 masters)', async () => {
   const raw = clients[0]!;
   let turn = 0;
   return {
-    adapter: (namespace, clockTolerance) =>
-      createRedisAdapter(clients[turn++ % clients.length]!, namespace, { clockTolerance }),
+    adapter: (namespace, clockTolerance, clock) =>
+      createRedisAdapter(clients[turn++ % clients.length]!, namespace, { clockTolerance, clock }),
     raw: {
       get: async (key) => (await raw.get(key)) ?? undefined,
       set: async (key, value) => {

@@ -6,8 +6,8 @@ import { adapterSuite } from '../suites/adapter-suite.js';
 adapterSuite('memory', async () => {
   const store = new MemoryStore({ sweepIntervalMs: 0 });
   return {
-    adapter: (namespace, clockTolerance) =>
-      createMemoryAdapter({ namespace, clockTolerance, store }),
+    adapter: (namespace, clockTolerance, clock) =>
+      createMemoryAdapter({ namespace, clockTolerance, clock, store }),
     raw: {
       get: async (key) => store.get(key),
       set: async (key, value) => store.set(key, value),
@@ -17,6 +17,18 @@ adapterSuite('memory', async () => {
     },
     close: async () => store.close(),
   };
+});
+
+describe('createMemoryAdapter', () => {
+  it('expires records on the clock it was given when it makes its own store', async () => {
+    let now = 1_000_000;
+    const at = createMemoryAdapter({ clockTolerance: 0, clock: () => now })('AccessToken');
+    await at.upsert('t', { jti: 't' }, 60);
+    now += 59_999;
+    expect(await at.find('t')).toEqual({ jti: 't' });
+    now += 1;
+    expect(await at.find('t')).toBeUndefined();
+  });
 });
 
 describe('MemoryStore', () => {

@@ -17,8 +17,8 @@ adapterSuite('standalone redis', async () => {
   const rawClient = clients[0]!;
   let turn = 0;
   return {
-    adapter: (namespace, clockTolerance) =>
-      createRedisAdapter(clients[turn++ % clients.length]!, namespace, { clockTolerance }),
+    adapter: (namespace, clockTolerance, clock) =>
+      createRedisAdapter(clients[turn++ % clients.length]!, namespace, { clockTolerance, clock }),
     raw: {
       get: async (key) => (await rawClient.get(key)) ?? undefined,
       set: async (key, value) => {

@@ -19,8 +19,8 @@ export interface RawStore {
 
 /** One store implementation, as the suite sees it. */
 export interface StoreHarness {
-  /** The oidc-provider adapter over `namespace`, with this clock tolerance (seconds). */
-  adapter(namespace: string, clockTolerance: number): AdapterFactory;
+  /** The oidc-provider adapter over `namespace`, with this clock tolerance (seconds) and clock. */
+  adapter(namespace: string, clockTolerance: number, clock?: () => number): AdapterFactory;
   raw: RawStore;
   close(): Promise<void>;
 }
@@ -53,9 +53,9 @@ export function adapterSuite(name: string, factory: () => Promise<StoreHarness>)
       await store?.close();
     });
 
-    function setup(clockTolerance = 0) {
+    function setup(clockTolerance = 0, clock?: () => number) {
       const namespace = uniqueNamespace('adapter');
-      const make = store.adapter(namespace, clockTolerance);
+      const make = store.adapter(namespace, clockTolerance, clock);
       const names: KeyNames = keyNames(namespace);
       return { namespace, make, names, model: (m: string) => make(m) };
     }
@@ -251,6 +251,16 @@ export function adapterSuite(name: string, factory: () => Promise<StoreHarness>)
       expect(await code.find(jti)).toMatchObject({ scope: 'openid email', consumed });
       await code.upsert(jti, { ...payload, consumed: undefined } as AdapterPayload, 60);
       expect((await code.find(jti))?.consumed).toBe(consumed);
+    });
+
+    it('stamps consumed with the clock it was given', async () => {
+      const stamp = Date.UTC(2030, 0, 2, 3, 4, 5);
+      const { model } = setup(0, () => stamp + 999);
+      const code = model('AuthorizationCode');
+      const jti = id();
+      await code.upsert(jti, { jti, grantId: id() } as AdapterPayload, 60);
+      await code.consume(jti);
+      expect((await code.find(jti))?.consumed).toBe(stamp / 1000);
     });
 
     it('lets exactly one of 20 parallel consumes win; the others get invalid_grant and the grant is revoked', async () => {
