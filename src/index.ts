@@ -11,6 +11,8 @@
  *
  * The other exports are the building blocks the `oidc-issuer` command uses.
  */
+
+export { SIGNING_ALGS, type SigningAlg } from './algorithms.js';
 export { DEMO_API_AUDIENCE, demoConfig } from './config/demo.js';
 export { ENV, type LoadOptions, loadConfig, validateConfig } from './config/load.js';
 export type {
@@ -27,7 +29,7 @@ export type { KeyRingSummary, KeySummary } from './keystore/export.js';
 export { generateSigningKey } from './keystore/generate.js';
 export { parsePrivateKeys } from './keystore/import.js';
 export { RotationTooEarlyError } from './keystore/manager.js';
-export { type KeyState, SIGNING_ALGS, type SigningAlg } from './keystore/types.js';
+export type { KeyState } from './keystore/types.js';
 export {
   createTestIssuer,
   type TestIssuer,

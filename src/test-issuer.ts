@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JWK, JWTPayload } from 'jose';
+import type { SigningAlg } from './algorithms.js';
 import { onIssuer } from './config/client-rules.js';
 import { demoConfig } from './config/demo.js';
 import { validateConfig } from './config/load.js';
@@ -13,7 +14,6 @@ import { type RunningIssuer, startIssuer } from './issuer.js';
 import type { KeyRingSummary } from './keystore/export.js';
 import { publicJwks } from './keystore/export.js';
 import { RotationTooEarlyError } from './keystore/manager.js';
-import type { SigningAlg } from './keystore/types.js';
 import { decodeJwt } from './tokens/decode.js';
 import { TokenError } from './tokens/errors.js';
 import { type LoginTokens, loginWithCode } from './tokens/login-flow.js';

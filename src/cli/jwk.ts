@@ -4,10 +4,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { publicKeyPem, toPublicJwk } from '../keystore/export.js';
 import { generateSigningKey } from '../keystore/generate.js';
 import { KEY_FILE_ENDINGS } from '../keystore/import-dir.js';
-import { SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
 import { type Finding, type InspectReport, inspectKeys } from '../tokens/jwk-inspect.js';
 import { fetchKeyDocument, isHttpUrl, readText } from '../tokens/key-source.js';
 import { EXIT, ExitStatus, UsageError } from './exit.js';
@@ -21,7 +21,11 @@ export function registerJwk(program: Command): void {
   jwk
     .command('generate')
     .description('generate a signing key: private JWK, public JWK and the PEM pair')
-    .addOption(new Option('--alg <alg>', 'algorithm').choices([...SIGNING_ALGS]).default('RS256'))
+    .addOption(
+      new Option('--alg <alg>', 'algorithm')
+        .choices([...SIGNING_ALGS])
+        .default(DEFAULT_SIGNING_ALG),
+    )
     .option(
       '--out-dir <dir>',
       'write <kid>.private.pem, <kid>.private.jwk (mode 0600), <kid>.public.pem, <kid>.public.jwk',

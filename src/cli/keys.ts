@@ -1,6 +1,7 @@
 /** `oidc-issuer keys …`: list, rotate, revoke, import and export keys of the configured ring. */
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { KeyError } from '../errors.js';
@@ -13,7 +14,6 @@ import {
   toPublicJwk,
 } from '../keystore/export.js';
 import { parsePrivateKeys } from '../keystore/import.js';
-import { SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
 import { readText } from '../tokens/key-source.js';
 import { UsageError } from './exit.js';
 import { isoSeconds, printJson, println, table } from './io.js';

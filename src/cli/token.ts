@@ -1,7 +1,7 @@
 /** `oidc-issuer token …`: mint, verify and decode JWTs. */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
+import { SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { decodeJwt, timeClaims } from '../tokens/decode.js';
 import { type MintRequest, mintToken, parseMintRequest } from '../tokens/mint.js';
 import { parseSignedDuration } from '../tokens/time.js';

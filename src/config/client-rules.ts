@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { PRIVATE_JWK_MEMBERS } from '../algorithms.js';
 import type { ClientConfig } from './schema.js';
 
 /**
@@ -72,11 +73,9 @@ export function resourceIndicatorProblems(value: string): string[] {
   return [];
 }
 
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
-
 /** A key of a client's `jwks` (for private_key_jwt): a valid public RSA, EC or OKP key. */
 export function clientJwkProblems(jwk: Record<string, unknown>): string[] {
-  if (PRIVATE_MEMBERS.some((m) => m in jwk))
+  if (PRIVATE_JWK_MEMBERS.some((m) => m in jwk))
     return ['must be a public key (no private or symmetric members)'];
   try {
     createPublicKey({ key: jwk as never, format: 'jwk' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_SIGNING_ALG, SIGNING_ALGS } from '../algorithms.js';
 import { isHostPattern, LOOPBACK_HOSTS } from '../http/allowed-hosts.js';
-import { SIGNING_ALGS } from '../keystore/types.js';
 import { checkUsername } from '../provider/username.js';
 import { MEMORY_STORE_DEFAULTS } from '../store/memory-store.js';
 import {
@@ -168,7 +168,7 @@ const ttl = z
 const keys = z
   .strictObject({
     /** One key lifecycle per algorithm; the first is the default for ID tokens. */
-    algorithms: z.array(alg).min(1).default(['RS256']),
+    algorithms: z.array(alg).min(1).default([DEFAULT_SIGNING_ALG]),
     rotationPeriod: duration.prefault('30d'),
     prePublication: duration.prefault('2d'),
     retention: duration.prefault('30d'),

@@ -1,10 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
+import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { KeyError, StoreUnavailableError } from '../errors.js';
 import { type KeyRingSummary, summarizeRing, summaryJson } from '../keystore/export.js';
 import { type RotationSummary, RotationTooEarlyError } from '../keystore/manager.js';
-import { type KeyRing, SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
+import type { KeyRing } from '../keystore/types.js';
 import { type BodyReader, jsonBody } from './body.js';
 
 /**
@@ -69,7 +70,7 @@ export function adminRoutes(
   router.post('/admin/keys/rotate', parseJson, async (ctx) => {
     const body = (ctx.request.body ?? {}) as { alg?: unknown; now?: unknown };
     const problem =
-      body.alg !== undefined && !(SIGNING_ALGS as readonly unknown[]).includes(body.alg)
+      body.alg !== undefined && !isSigningAlg(body.alg)
         ? `alg must be one of ${SIGNING_ALGS.join(', ')}`
         : body.now !== undefined && typeof body.now !== 'boolean'
           ? 'now must be true or false'

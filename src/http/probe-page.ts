@@ -10,9 +10,9 @@
  * probe needs the admin token, and the rotation drill always does (it rotates the real ring).
  */
 import type Router from '@koa/router';
+import type { SigningAlg } from '../algorithms.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { publicJwks } from '../keystore/export.js';
-import type { SigningAlg } from '../keystore/types.js';
 import { issuerInProcess } from '../probe/issuer-local.js';
 import { expectedText, fixesOf, gotText, summaryLine } from '../probe/report.js';
 import {

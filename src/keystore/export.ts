@@ -1,9 +1,10 @@
 /** Public forms of the ring's keys: canonical public JWKs, a JWK set, one key as SPKI PEM. */
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import type { JWK } from 'jose';
+import type { SigningAlg } from '../algorithms.js';
 import { KeyError } from '../errors.js';
 import { publishedKeys } from './policy.js';
-import type { KeyEntry, KeyRing, KeyState, SigningAlg } from './types.js';
+import type { KeyEntry, KeyRing, KeyState } from './types.js';
 
 /**
  * The public members each key type may publish, in the order they are written. A fixed list

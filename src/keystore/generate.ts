@@ -1,20 +1,19 @@
 import { generateKeyPair as generateKeyPairCb, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import type { SigningAlg, SigningJwk } from './types.js';
+import { ALGORITHMS, type SigningAlg } from '../algorithms.js';
+import type { SigningJwk } from './types.js';
 
 const generateKeyPair = promisify(generateKeyPairCb);
 
 function generatePair(alg: SigningAlg): Promise<{ privateKey: KeyObject }> {
-  switch (alg) {
-    case 'RS256':
-    case 'PS256':
-      return generateKeyPair('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
-    case 'ES256':
-      return generateKeyPair('ec', { namedCurve: 'P-256' });
-    case 'ES384':
-      return generateKeyPair('ec', { namedCurve: 'P-384' });
-    case 'EdDSA':
+  const { keyType, modulusLength, namedCurve } = ALGORITHMS[alg];
+  switch (keyType) {
+    case 'rsa':
+      return generateKeyPair('rsa', { modulusLength: modulusLength!, publicExponent: 0x10001 });
+    case 'ec':
+      return generateKeyPair('ec', { namedCurve: namedCurve! });
+    case 'ed25519':
       return generateKeyPair('ed25519');
   }
 }
@@ -30,8 +29,8 @@ export async function toSigningJwk(privateKey: KeyObject, alg: SigningAlg): Prom
 }
 
 /**
- * A new private signing key for `alg`: RSA 2048 for RS256 and PS256, P-256 for ES256, P-384
- * for ES384, Ed25519 for EdDSA. Generated off the main thread by node:crypto.
+ * A new private signing key for `alg`, of the type and size `ALGORITHMS` gives (RSA 2048,
+ * P-256, P-384, Ed25519). Generated off the main thread by node:crypto.
  */
 export async function generateSigningKey(alg: SigningAlg): Promise<SigningJwk> {
   const { privateKey } = await generatePair(alg);

@@ -13,9 +13,18 @@ import {
   verify,
 } from 'node:crypto';
 import type { JWK } from 'jose';
+import {
+  algorithmsForKey,
+  isSigningAlg,
+  MAX_RSA_BITS,
+  MIN_RSA_BITS,
+  publicMembers,
+  type SigningAlg,
+  SUPPORTED_KEYS,
+} from '../algorithms.js';
 import { KeyError } from '../errors.js';
 import { toSigningJwk } from './generate.js';
-import { SIGNING_ALGS, type SigningAlg, type SigningJwk } from './types.js';
+import type { SigningJwk } from './types.js';
 
 /** Options for key parsing. */
 export interface ParseKeyOptions {
@@ -27,9 +36,6 @@ export interface ParseKeyOptions {
 export const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 const PRIVATE_LABELS = new Set(['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY']);
 const PUBLIC_LABELS = new Set(['PUBLIC KEY', 'RSA PUBLIC KEY', 'CERTIFICATE']);
-const MIN_RSA_BITS = 2048;
-/** Larger RSA keys sign so slowly that one would stall every token request. */
-const MAX_RSA_BITS = 8192;
 /** Key inputs larger than this are refused before parsing (dozens of 8192-bit PEMs fit). */
 export const MAX_KEY_INPUT_BYTES = 512 * 1024;
 /** At most this many keys in one input: each costs a signature check, and a ring stays small. */
@@ -133,19 +139,18 @@ export async function normalizePrivateJwk(
     throw new KeyError('KEY_ALG_MISMATCH', `the JWK says ${jwk.alg} but ${options.alg} was asked`);
   }
   const requested = options.alg ?? jwk.alg;
-  if (requested !== undefined && !SIGNING_ALGS.includes(requested as SigningAlg)) {
+  if (requested !== undefined && !isSigningAlg(requested)) {
     throw new KeyError('KEY_ALG_UNSUPPORTED', `unsupported algorithm ${JSON.stringify(requested)}`);
   }
   let publicKey: KeyObject;
   try {
-    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicMembers } = jwk;
-    publicKey = createPublicKey({ key: publicMembers as JsonWebKey, format: 'jwk' });
+    publicKey = createPublicKey({ key: publicMembers(jwk) as JsonWebKey, format: 'jwk' });
   } catch (e) {
     throw new KeyError('KEY_PARSE_FAILED', 'the JWK is not a valid private key', { cause: e });
   }
   // Type and size first, from the public part: Node 24 refuses to build a private key whose
   // parts do not fit together, which would hide the reason.
-  const alg = algFor(publicKey, requested as SigningAlg | undefined);
+  const alg = algFor(publicKey, requested);
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
@@ -158,39 +163,29 @@ export async function normalizePrivateJwk(
 
 /** The algorithm for `key`, checking a requested one fits its type and size. */
 function algFor(key: KeyObject, requested: SigningAlg | undefined): SigningAlg {
-  const details = key.asymmetricKeyDetails ?? {};
-  let allowed: SigningAlg[];
-  switch (key.asymmetricKeyType) {
-    case 'rsa':
-      if ((details.modulusLength ?? 0) < MIN_RSA_BITS) {
-        throw new KeyError(
-          'KEY_TOO_SMALL',
-          `RSA keys need at least ${MIN_RSA_BITS} bits (got ${details.modulusLength})`,
-        );
-      }
-      if ((details.modulusLength ?? 0) > MAX_RSA_BITS) {
-        throw new KeyError(
-          'KEY_TOO_LARGE',
-          `RSA keys may have at most ${MAX_RSA_BITS} bits (got ${details.modulusLength})`,
-        );
-      }
-      allowed = ['RS256', 'PS256'];
-      break;
-    case 'ec':
-      if (details.namedCurve === 'prime256v1') allowed = ['ES256'];
-      else if (details.namedCurve === 'secp384r1') allowed = ['ES384'];
-      else {
-        throw new KeyError('KEY_TYPE_UNSUPPORTED', `unsupported EC curve ${details.namedCurve}`);
-      }
-      break;
-    case 'ed25519':
-      allowed = ['EdDSA'];
-      break;
-    default:
+  const { modulusLength, namedCurve } = key.asymmetricKeyDetails ?? {};
+  const allowed = algorithmsForKey(key.asymmetricKeyType, namedCurve);
+  if (allowed.length === 0) {
+    throw new KeyError(
+      'KEY_TYPE_UNSUPPORTED',
+      key.asymmetricKeyType === 'ec'
+        ? `unsupported EC curve ${namedCurve}`
+        : `unsupported key type ${key.asymmetricKeyType}; use ${SUPPORTED_KEYS}`,
+    );
+  }
+  if (key.asymmetricKeyType === 'rsa') {
+    if ((modulusLength ?? 0) < MIN_RSA_BITS) {
       throw new KeyError(
-        'KEY_TYPE_UNSUPPORTED',
-        `unsupported key type ${key.asymmetricKeyType}; use RSA, EC P-256/P-384 or Ed25519`,
+        'KEY_TOO_SMALL',
+        `RSA keys need at least ${MIN_RSA_BITS} bits (got ${modulusLength})`,
       );
+    }
+    if ((modulusLength ?? 0) > MAX_RSA_BITS) {
+      throw new KeyError(
+        'KEY_TOO_LARGE',
+        `RSA keys may have at most ${MAX_RSA_BITS} bits (got ${modulusLength})`,
+      );
+    }
   }
   if (requested === undefined) return allowed[0]!;
   if (!allowed.includes(requested)) {

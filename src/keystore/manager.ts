@@ -4,6 +4,7 @@
  * transition, writes the ring back when the store lost it, and runs rotate / revoke / import.
  */
 import type { JWK } from 'jose';
+import type { SigningAlg } from '../algorithms.js';
 import { KeyError } from '../errors.js';
 import { type KeyRingSummary, summarizeRing } from './export.js';
 import { generateSigningKey } from './generate.js';
@@ -24,14 +25,7 @@ import {
   rotateNow,
 } from './policy.js';
 import { type RotationReport, rotationReport } from './rotation-report.js';
-import type {
-  FreshKey,
-  KeyRing,
-  KeyRingStore,
-  RotationPolicy,
-  SigningAlg,
-  SigningJwk,
-} from './types.js';
+import type { FreshKey, KeyRing, KeyRingStore, RotationPolicy, SigningJwk } from './types.js';
 
 /** The subset of a pino logger the manager uses. */
 export interface KeyRingLogger {

@@ -7,17 +7,16 @@
  * callback, so they can run again on another writer's ring under compare-and-set.
  */
 import { randomBytes } from 'node:crypto';
+import { SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { KeyError } from '../errors.js';
-import {
-  type FreshKey,
-  type KeyEntry,
-  type KeyRing,
-  type KeyState,
-  type KeyView,
-  type RotationPolicy,
-  SIGNING_ALGS,
-  type SigningAlg,
-  type SigningJwk,
+import type {
+  FreshKey,
+  KeyEntry,
+  KeyRing,
+  KeyState,
+  KeyView,
+  RotationPolicy,
+  SigningJwk,
 } from './types.js';
 
 /** The state of `key` at `now` (ms), derived from its stored timestamps. */

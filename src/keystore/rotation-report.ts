@@ -1,7 +1,9 @@
 /** What a rotation did, for the people and scripts that asked for it (CLI, admin API). */
+
+import type { SigningAlg } from '../algorithms.js';
 import { formatDuration } from '../config/duration.js';
 import { stateAt } from './policy.js';
-import type { KeyRing, RotationPolicy, SigningAlg } from './types.js';
+import type { KeyRing, RotationPolicy } from './types.js';
 
 /** The outcome of one rotation of one algorithm. Public data only. */
 export interface RotationReport {

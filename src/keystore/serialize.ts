@@ -5,8 +5,9 @@
  * on every write; the envelope's format and version are bound in as associated data).
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { SIGNING_ALGS } from '../algorithms.js';
 import { KeyError } from '../errors.js';
-import { type KeyRing, SIGNING_ALGS } from './types.js';
+import type { KeyRing } from './types.js';
 
 export const RING_FORMAT = 'oidc-issuer/keyring@1';
 const HKDF_INFO = 'oidc-issuer key ring encryption v1';

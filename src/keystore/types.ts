@@ -1,8 +1,5 @@
 import type { JWK } from 'jose';
-
-/** Signing algorithms the key ring can hold. RS256 is the default (OIDC's mandatory one). */
-export const SIGNING_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const;
-export type SigningAlg = (typeof SIGNING_ALGS)[number];
+import type { SigningAlg } from '../algorithms.js';
 
 /**
  * The state of a key at a given instant, derived from its timestamps (never stored):

@@ -3,8 +3,10 @@
  * published for the pre-publication lead before it may sign. Clients and resource servers
  * configured for one are told so, in words, by the endpoints, `/readyz` and the start log.
  */
+
+import type { SigningAlg } from '../algorithms.js';
 import { providerKeys } from './policy.js';
-import type { KeyRing, SigningAlg } from './types.js';
+import type { KeyRing } from './types.js';
 
 /** A policy algorithm with no key that may sign at the time asked. */
 export interface WaitingAlg {

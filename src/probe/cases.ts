@@ -4,6 +4,7 @@
  * them; `report.ts` prints them; docs/probe.md explains them at length.
  */
 import type { JWK, JWTPayload } from 'jose';
+import { ALGORITHMS, SIGNING_ALGS } from '../algorithms.js';
 import type { MintedToken, MintRequest } from '../tokens/mint.js';
 import {
   type ForeignKey,
@@ -354,7 +355,7 @@ export const CASES: readonly ProbeCase[] = [
       // Prefer a published EC or OKP key with an RSA header; else an RSA key with another RSA alg.
       const other = kit.published.find((k) => k.kty === 'EC' || k.kty === 'OKP');
       const target = other ?? kit.signingJwk;
-      const alg = other ? 'RS256' : target.alg === 'PS256' ? 'RS256' : 'PS256';
+      const alg = SIGNING_ALGS.find((a) => ALGORITHMS[a].kty === 'RSA' && a !== target.alg)!;
       return foreignSigned(kit, () => ({ kid: target.kid }), alg);
     },
   },

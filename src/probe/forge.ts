@@ -25,7 +25,7 @@ export interface ForeignKey {
   publicJwk: JWK;
 }
 
-/** A fresh key pair for `alg` (RS256, PS256, ES256, ES384, EdDSA). */
+/** A fresh key pair for `alg` (one of SIGNING_ALGS). */
 export async function foreignKey(alg: string): Promise<ForeignKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = await exportJWK(publicKey);

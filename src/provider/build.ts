@@ -9,11 +9,11 @@ import Provider, {
   type KoaContextWithOIDC,
   type Session,
 } from 'oidc-provider';
+import { DEFAULT_SIGNING_ALG, type SigningAlg } from '../algorithms.js';
 import { defaultResourceOf, onIssuer } from '../config/client-rules.js';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import { SigningAlgWaitingError } from '../errors.js';
 import type { Views } from '../http/views.js';
-import type { SigningAlg } from '../keystore/types.js';
 import type { WaitingAlg } from '../keystore/waiting.js';
 import type { Accounts } from './accounts.js';
 import { providerPages } from './pages.js';
@@ -44,7 +44,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
   const { config, accounts, views } = inputs;
   const clients = new Map(config.clients.map((c) => [c.id, c]));
   const servers = new Map(config.resourceServers.map((r) => [r.audience, r]));
-  const defaultAlg = config.keys.algorithms[0] ?? 'RS256';
+  const defaultAlg = config.keys.algorithms[0] ?? DEFAULT_SIGNING_ALG;
   const issuerOrigin = new URL(config.issuer).origin;
   const resourceScopes = new Set(config.resourceServers.flatMap((r) => r.scopes));
   const claimScopes = Object.keys(config.scopes).filter((s) => !resourceScopes.has(s));

@@ -11,6 +11,7 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { MIN_RSA_BITS, PRIVATE_JWK_MEMBERS, publicMembers } from '../algorithms.js';
 import { keysMatch, PEM_BLOCK } from '../keystore/import.js';
 import { TokenError } from './errors.js';
 
@@ -51,8 +52,6 @@ export interface InspectReport {
   warnings: number;
 }
 
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
-const MIN_RSA_BITS = 2048;
 /** AWS ALB's JWT verification takes a JWKS of at most this many keys. */
 const ALB_MAX_KEYS = 10;
 /** The `key_ops` values that fit each `use` (RFC 7517 §4.3: the two must agree). */
@@ -151,7 +150,7 @@ async function inspectJwk(value: unknown, index: number, inSet: boolean): Promis
   report.alg = str('alg');
   report.use = str('use');
   report.kid = str('kid');
-  const privateMembers = PRIVATE_MEMBERS.filter((m) => jwk[m] !== undefined);
+  const privateMembers = PRIVATE_JWK_MEMBERS.filter((m) => jwk[m] !== undefined);
   report.private = privateMembers.length > 0;
 
   if (report.kty === undefined) {
@@ -183,10 +182,9 @@ async function inspectJwk(value: unknown, index: number, inSet: boolean): Promis
     );
   }
   if (report.kty !== 'oct') {
-    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, ...publicMembers } = jwk;
     let publicKey: KeyObject | undefined;
     try {
-      publicKey = createPublicKey({ key: publicMembers as JsonWebKey, format: 'jwk' });
+      publicKey = createPublicKey({ key: publicMembers(jwk) as JsonWebKey, format: 'jwk' });
     } catch (e) {
       add('error', 'INVALID_KEY', `not a usable ${report.kty} key: ${(e as Error).message}`);
     }
@@ -283,9 +281,8 @@ async function checkCertificate(
     );
     return;
   }
-  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, ...publicMembers } = jwk;
   try {
-    const stated = createPublicKey({ key: publicMembers as JsonWebKey, format: 'jwk' });
+    const stated = createPublicKey({ key: publicMembers(jwk) as JsonWebKey, format: 'jwk' });
     const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
     if (!spki(stated).equals(spki(leaf.publicKey))) {
       add(

@@ -6,10 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { importJWK, type JWTPayload, SignJWT } from 'jose';
 import { z } from 'zod';
+import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { defaultResourceOf } from '../config/client-rules.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { providerKeys } from '../keystore/policy.js';
-import { type KeyRing, SIGNING_ALGS, type SigningAlg } from '../keystore/types.js';
+import type { KeyRing } from '../keystore/types.js';
 import { claimsBoundProblem } from './claims-bounds.js';
 import { TokenError } from './errors.js';
 import { parseSignedDuration } from './time.js';
@@ -140,7 +141,7 @@ export async function mintToken(source: MintSource, request: MintRequest): Promi
   const client = request.clientId
     ? config.clients.find((c) => c.id === request.clientId)
     : undefined;
-  const defaultAlg = config.keys.algorithms[0] ?? 'RS256';
+  const defaultAlg = config.keys.algorithms[0] ?? DEFAULT_SIGNING_ALG;
 
   let payload: Record<string, unknown>;
   let typ: string | undefined;

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, importJWK, jwtVerify, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { SigningAlg } from '../../src/algorithms.js';
 import { generateSigningKey } from '../../src/keystore/generate.js';
 import { buildJwksDocument, cacheControlFor } from '../../src/keystore/jwks.js';
 import { planRing, providerKeys } from '../../src/keystore/policy.js';
 import { deserializeRing, serializeRing } from '../../src/keystore/serialize.js';
-import type { KeyRing, RotationPolicy, SigningAlg, SigningJwk } from '../../src/keystore/types.js';
+import type { KeyRing, RotationPolicy, SigningJwk } from '../../src/keystore/types.js';
 
 const S = 1000;
 const T0 = 1_700_000_000_000;

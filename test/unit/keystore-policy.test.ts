@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { SigningAlg } from '../../src/algorithms.js';
 import type { KeyError } from '../../src/errors.js';
 import {
   activeKid,
@@ -15,13 +16,7 @@ import {
   stateAt,
   validatePolicy,
 } from '../../src/keystore/policy.js';
-import type {
-  FreshKey,
-  KeyRing,
-  RotationPolicy,
-  SigningAlg,
-  SigningJwk,
-} from '../../src/keystore/types.js';
+import type { FreshKey, KeyRing, RotationPolicy, SigningJwk } from '../../src/keystore/types.js';
 
 const S = 1000;
 const T0 = 1_700_000_000_000;
