@@ -1,10 +1,139 @@
 /**
- * Errors raised by oidc-issuer itself. Each carries a fixed string `code` that callers and
- * tests match on; messages are for people and may change.
+ * Errors raised by oidc-issuer itself, and how each is answered. Every error carries a fixed
+ * string `code` that callers and tests match on; messages are for people and may change.
+ *
+ * {@link ERRORS} is the one table from a code to its HTTP status, its CLI exit code and the
+ * `error` member of its JSON answer: the HTTP error middleware (http/errors.ts) and the CLI
+ * (cli/exit.ts) both read it, so a new code is added here and nowhere else.
  */
+
+/** The exit codes every `oidc-issuer` command keeps (cli/exit.ts says what each means). */
+export const EXIT = { ok: 0, no: 1, usage: 2, unreachable: 3 } as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** How one error code is answered. */
+export interface ErrorSpec {
+  /** The HTTP status a route answers with. */
+  readonly status: number;
+  /** The exit code a command ends with. */
+  readonly exit: ExitCode;
+  /**
+   * The `error` member of the JSON answer: an OAuth 2.0 error code (RFC 6749 §5.2, RFC 6750
+   * §3.1) where one fits; without it the code in lower case (the admin API's documented
+   * key-ring refusals, e.g. `rotation_too_early`).
+   */
+  readonly error?: string;
+}
+
+const { no, usage, unreachable } = EXIT;
+const invalid = 'invalid_request';
+const unavailable = 'temporarily_unavailable';
+const server = 'server_error';
+
+export const ERRORS = {
+  // Configuration and store (errors.ts).
+  CONFIG_INVALID: { status: 500, exit: usage, error: server },
+  STORE_UNAVAILABLE: { status: 503, exit: unreachable, error: unavailable },
+  STORE_AUTH_REFUSED: { status: 500, exit: usage, error: server },
+  SIGNING_ALG_WAITING: { status: 503, exit: no, error: unavailable },
+
+  // Key input (keystore/import.ts, export.ts, serialize.ts; KeyError).
+  KEY_PARSE_FAILED: { status: 400, exit: usage },
+  KEY_NOT_PRIVATE: { status: 400, exit: usage },
+  KEY_ENCRYPTED: { status: 400, exit: usage },
+  KEY_SYMMETRIC: { status: 400, exit: usage },
+  KEY_TYPE_UNSUPPORTED: { status: 400, exit: usage },
+  KEY_TOO_SMALL: { status: 400, exit: usage },
+  KEY_TOO_LARGE: { status: 400, exit: usage },
+  KEY_ALG_UNSUPPORTED: { status: 400, exit: usage },
+  KEY_ALG_MISMATCH: { status: 400, exit: usage },
+  KEY_USE_INVALID: { status: 400, exit: usage },
+  KEY_INCONSISTENT: { status: 400, exit: usage },
+  KEY_INPUT_TOO_LARGE: { status: 400, exit: usage },
+  KEY_TOO_MANY: { status: 400, exit: usage },
+  KEYRING_SECRET_WEAK: { status: 400, exit: usage },
+  ALG_NOT_IN_POLICY: { status: 400, exit: usage, error: invalid },
+
+  // The stored key ring cannot be used by this configuration; waiting does not heal it
+  // (keystore/faults.ts): the issuer's fault, never the client's.
+  KEYRING_SECRET_MISMATCH: { status: 500, exit: usage, error: server },
+  KEYRING_SECRET_REQUIRED: { status: 500, exit: usage, error: server },
+  KEYRING_NOT_ENCRYPTED: { status: 500, exit: usage, error: server },
+  KEYRING_CORRUPT: { status: 500, exit: usage, error: server },
+  KEYRING_FILE_UNUSABLE: { status: 500, exit: usage, error: server },
+
+  // Key-ring commands refused (keystore/manager.ts, policy.ts; the admin API).
+  KID_NOT_FOUND: { status: 404, exit: no },
+  ROTATION_TOO_EARLY: { status: 409, exit: no },
+  NO_NEXT_KEY: { status: 409, exit: no },
+  KID_EXISTS: { status: 409, exit: no },
+  KID_REVOKED: { status: 409, exit: no },
+  KEYRING_EMPTY: { status: 409, exit: no },
+  KEYRING_CONTENDED: { status: 503, exit: no, error: unavailable },
+  NO_CANDIDATE_KEY: { status: 503, exit: no, error: unavailable },
+
+  // Token tools (tokens/*; TokenError). 422: the input was understood, but what it points at
+  // (a URL, an issuer) could not be used.
+  TOKEN_MALFORMED: { status: 400, exit: usage, error: invalid },
+  MINT_OPTIONS_INVALID: { status: 400, exit: usage, error: invalid },
+  INPUT_UNREADABLE: { status: 400, exit: usage, error: invalid },
+  INPUT_INVALID: { status: 400, exit: usage, error: invalid },
+  BAD_REQUEST: { status: 400, exit: usage, error: invalid },
+  ISSUER_UNUSABLE: { status: 422, exit: usage },
+  DISCOVERY_FAILED: { status: 422, exit: unreachable },
+  JWKS_UNAVAILABLE: { status: 422, exit: unreachable },
+  NO_ACTIVE_KEY: { status: 503, exit: no, error: unavailable },
+  LOGIN_FAILED: { status: 422, exit: no },
+
+  // The probe (probe/*; ProbeError).
+  PROBE_OPTIONS_INVALID: { status: 400, exit: usage, error: invalid },
+  PROBE_ADMIN_OFF: { status: 422, exit: usage },
+  PROBE_ADMIN_REFUSED: { status: 422, exit: usage },
+  PROBE_ISSUER_UNREACHABLE: { status: 422, exit: unreachable },
+  PROBE_ISSUER_REFUSED: { status: 422, exit: unreachable },
+  PROBE_ISSUER_INCONSISTENT: { status: 422, exit: unreachable },
+  PROBE_TARGET_UNREACHABLE: { status: 422, exit: unreachable },
+
+  // Sign-in pages (http/interactions.ts; PageError).
+  INTERACTION_FORM_STALE: { status: 403, exit: no, error: invalid },
+  INTERACTION_NOT_YOURS: { status: 400, exit: no, error: invalid },
+  INTERACTION_PROMPT_UNEXPECTED: { status: 400, exit: no, error: invalid },
+
+  // Command-line usage (cli/*; UsageError), commander's own mistakes named as main.ts names them.
+  USAGE: { status: 400, exit: usage, error: invalid },
+  INPUT_EMPTY: { status: 400, exit: usage, error: invalid },
+  JSON_INVALID: { status: 400, exit: usage, error: invalid },
+  DURATION_INVALID: { status: 400, exit: usage, error: invalid },
+  KID_EMPTY: { status: 400, exit: usage, error: invalid },
+  KID_AMBIGUOUS: { status: 400, exit: usage, error: invalid },
+  OUT_DIR_UNUSABLE: { status: 400, exit: usage, error: invalid },
+  UNKNOWN_OPTION: { status: 400, exit: usage, error: invalid },
+  UNKNOWN_COMMAND: { status: 400, exit: usage, error: invalid },
+  MISSING_ARGUMENT: { status: 400, exit: usage, error: invalid },
+  OPTION_MISSING_ARGUMENT: { status: 400, exit: usage, error: invalid },
+  MISSING_MANDATORY_OPTION_VALUE: { status: 400, exit: usage, error: invalid },
+  CONFLICTING_OPTION: { status: 400, exit: usage, error: invalid },
+  EXCESS_ARGUMENTS: { status: 400, exit: usage, error: invalid },
+  INVALID_ARGUMENT: { status: 400, exit: usage, error: invalid },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** Every code an {@link IssuerError} may carry. */
+export type ErrorCode = keyof typeof ERRORS;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERRORS, code);
+}
+
+/** The `error` member of the JSON answer for `code` (see {@link ErrorSpec.error}). */
+export function oauthError(code: ErrorCode): string {
+  const spec: ErrorSpec = ERRORS[code];
+  return spec.error ?? code.toLowerCase();
+}
+
+/** The base of every error of ours: a fixed `code` from {@link ERRORS} and a message. */
 export class IssuerError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -23,6 +152,10 @@ export class ConfigError extends IssuerError {
   }
 }
 
+/** What a client is told while the store cannot be reached. */
+export const STORE_UNAVAILABLE_DESCRIPTION =
+  'the issuer cannot reach its store right now; try again shortly';
+
 /**
  * The shared store (Redis) could not be reached or did not answer in time.
  *
@@ -33,14 +166,14 @@ export class ConfigError extends IssuerError {
  * cause goes to `error_detail` (logged, never shown).
  */
 export class StoreUnavailableError extends IssuerError {
-  readonly status = 503;
-  readonly statusCode = 503;
+  readonly status = ERRORS.STORE_UNAVAILABLE.status;
+  readonly statusCode = ERRORS.STORE_UNAVAILABLE.status;
   readonly expose = true;
-  readonly error = 'temporarily_unavailable';
-  readonly error_description = 'the issuer cannot reach its store right now; try again shortly';
+  readonly error = ERRORS.STORE_UNAVAILABLE.error;
+  readonly error_description = STORE_UNAVAILABLE_DESCRIPTION;
   readonly error_detail: string;
   constructor(detail: string, options?: ErrorOptions) {
-    super('STORE_UNAVAILABLE', 'temporarily_unavailable', options);
+    super('STORE_UNAVAILABLE', ERRORS.STORE_UNAVAILABLE.error, options);
     this.error_detail = detail;
   }
 }
@@ -74,13 +207,13 @@ export class KeyError extends IssuerError {}
  * reason, never `invalid_client_metadata`.
  */
 export class SigningAlgWaitingError extends IssuerError {
-  readonly status = 503;
-  readonly statusCode = 503;
+  readonly status = ERRORS.SIGNING_ALG_WAITING.status;
+  readonly statusCode = ERRORS.SIGNING_ALG_WAITING.status;
   readonly expose = true;
-  readonly error = 'temporarily_unavailable';
+  readonly error = ERRORS.SIGNING_ALG_WAITING.error;
   readonly error_description: string;
   constructor(description: string) {
-    super('SIGNING_ALG_WAITING', 'temporarily_unavailable');
+    super('SIGNING_ALG_WAITING', ERRORS.SIGNING_ALG_WAITING.error);
     this.error_description = description;
   }
 }

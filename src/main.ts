@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, type CommanderError } from 'commander';
 import { registerConfig } from './cli/config.js';
-import { describeFailure, UsageError } from './cli/exit.js';
+import { describeFailure, UsageError, usageCode } from './cli/exit.js';
 import { registerJwk } from './cli/jwk.js';
 import { registerKeys } from './cli/keys.js';
 import { registerProbe } from './cli/probe.js';
@@ -55,12 +55,14 @@ function commandPath(command: Command): string {
   return command.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name();
 }
 
-/** `commander.unknownOption` → `UNKNOWN_OPTION`. */
-function commanderCode(err: CommanderError): string {
-  return err.code
-    .replace(/^commander\./, '')
-    .replace(/([a-z])([A-Z])/g, '$1_$2')
-    .toUpperCase();
+/** `commander.unknownOption` → `UNKNOWN_OPTION`; a mistake the error table does not name → `USAGE`. */
+function commanderCode(err: CommanderError) {
+  return usageCode(
+    err.code
+      .replace(/^commander\./, '')
+      .replace(/([a-z])([A-Z])/g, '$1_$2')
+      .toUpperCase(),
+  );
 }
 
 // Plain `oidc-issuer`, or a command group without its subcommand (`oidc-issuer keys`), asks

@@ -9,14 +9,31 @@
  * | 3 | something needed could not be reached: Redis, the issuer's discovery document or JWKS, the API a probe calls |
  */
 import { CommanderError } from 'commander';
-import { ConfigError, IssuerError, StoreUnavailableError } from '../errors.js';
-import { PERMANENT_RING_FAULTS } from '../keystore/faults.js';
+import {
+  ConfigError,
+  ERRORS,
+  type ErrorCode,
+  EXIT,
+  IssuerError,
+  isErrorCode,
+  StoreUnavailableError,
+} from '../errors.js';
 
-export const EXIT = { ok: 0, no: 1, usage: 2, unreachable: 3 } as const;
+export { EXIT };
+
+/** The codes the error table ends with exit 2 (usage or input error). */
+export type UsageCode = {
+  [C in ErrorCode]: (typeof ERRORS)[C]['exit'] extends typeof EXIT.usage ? C : never;
+}[ErrorCode];
+
+/** `code` if the table names it as a usage error, else `USAGE`. */
+export function usageCode(code: string): UsageCode {
+  return isErrorCode(code) && ERRORS[code].exit === EXIT.usage ? (code as UsageCode) : 'USAGE';
+}
 
 /** A usage or input error (exit 2); the message says what to fix, `code` names the mistake. */
 export class UsageError extends IssuerError {
-  constructor(message: string, code = 'USAGE') {
+  constructor(message: string, code: UsageCode = 'USAGE') {
     super(code, message);
   }
 }
@@ -27,43 +44,6 @@ export class ExitStatus extends Error {
     super(`exit ${code}`);
   }
 }
-
-const INPUT_CODES = new Set([
-  'TOKEN_MALFORMED',
-  'MINT_OPTIONS_INVALID',
-  'INPUT_UNREADABLE',
-  'INPUT_INVALID',
-  'ISSUER_UNUSABLE',
-  'KEY_PARSE_FAILED',
-  'KEY_NOT_PRIVATE',
-  'KEY_ENCRYPTED',
-  'KEY_SYMMETRIC',
-  'KEY_TYPE_UNSUPPORTED',
-  'KEY_TOO_SMALL',
-  'KEY_ALG_UNSUPPORTED',
-  'KEY_ALG_MISMATCH',
-  'KEY_USE_INVALID',
-  'KEY_INCONSISTENT',
-  'KEY_INPUT_TOO_LARGE',
-  'KEY_TOO_LARGE',
-  'KEY_TOO_MANY',
-  'KEYRING_SECRET_WEAK',
-  'ALG_NOT_IN_POLICY',
-  'STORE_AUTH_REFUSED',
-  ...PERMANENT_RING_FAULTS,
-  'PROBE_OPTIONS_INVALID',
-  'PROBE_ADMIN_OFF',
-  'PROBE_ADMIN_REFUSED',
-]);
-const UNREACHABLE_CODES = new Set([
-  'DISCOVERY_FAILED',
-  'JWKS_UNAVAILABLE',
-  'STORE_UNAVAILABLE',
-  'PROBE_ISSUER_UNREACHABLE',
-  'PROBE_ISSUER_REFUSED',
-  'PROBE_ISSUER_INCONSISTENT',
-  'PROBE_TARGET_UNREACHABLE',
-]);
 
 /**
  * The exit code and the one-line message, `<what is wrong> (<CODE>)`, for an error thrown by a
@@ -86,13 +66,7 @@ export function describeFailure(err: unknown): { code: number; message?: string;
     };
   }
   if (err instanceof IssuerError) {
-    const code =
-      err instanceof UsageError || INPUT_CODES.has(err.code)
-        ? EXIT.usage
-        : UNREACHABLE_CODES.has(err.code)
-          ? EXIT.unreachable
-          : EXIT.no;
-    return { code, message: `${err.message} (${err.code})` };
+    return { code: ERRORS[err.code].exit, message: `${err.message} (${err.code})` };
   }
   if (isSystemError(err)) {
     // A file or directory the command was pointed at cannot be used: waiting will not fix it.

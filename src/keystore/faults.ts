@@ -1,4 +1,4 @@
-/** Which key ring errors stop a start (kept apart from the stores so the CLI loads it cheaply). */
+/** Which key ring errors stop a start. */
 import { KeyError } from '../errors.js';
 
 /**
@@ -6,7 +6,7 @@ import { KeyError } from '../errors.js';
  * sealed while no secret is configured, plaintext while a secret is, corrupt, or its file cannot
  * be read or written. A start stops on them (exit 2); an unreachable store is not one of them.
  */
-export const PERMANENT_RING_FAULTS: ReadonlySet<string> = new Set([
+const PERMANENT_RING_FAULTS: ReadonlySet<string> = new Set([
   'KEYRING_SECRET_MISMATCH',
   'KEYRING_SECRET_REQUIRED',
   'KEYRING_NOT_ENCRYPTED',

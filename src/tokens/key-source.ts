@@ -1,6 +1,7 @@
 /** Fetching what a verifier needs: discovery documents and JWK sets, from URLs or files. */
 import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
+import type { ErrorCode } from '../errors.js';
 import { TokenError } from './errors.js';
 
 /** Options for the network reads of the token tools. */
@@ -21,7 +22,7 @@ export const isHttpUrl = (value: string): boolean => /^https?:\/\//i.test(value)
  */
 export async function fetchJson(
   url: string,
-  code: string,
+  code: ErrorCode,
   what: string,
   options: FetchOptions = {},
 ): Promise<Record<string, unknown>> {
@@ -64,7 +65,7 @@ export async function readText(path: string): Promise<string> {
 }
 
 /** A JSON object from `text`. @throws TokenError `code`. */
-export function parseObject(text: string, code: string, what: string): Record<string, unknown> {
+export function parseObject(text: string, code: ErrorCode, what: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -121,7 +122,7 @@ export async function discover(
   return { ...doc, url };
 }
 
-function rethrowAs(code: string) {
+function rethrowAs(code: ErrorCode) {
   return (e: unknown): never => {
     throw e instanceof TokenError ? new TokenError(code, e.message) : e;
   };
