@@ -6,7 +6,8 @@ import { RedisKeyRingStore } from '../../src/keystore/redis-ring-store.js';
 import type { KeyRing, RotationPolicy } from '../../src/keystore/types.js';
 import { keyNames } from '../../src/store/keys.js';
 import { createRedisClient } from '../../src/store/redis.js';
-import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
+import { keyRingStoreSuite } from '../suites/keyring-store.suite.js';
+import { redisForTests, startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
 
 const S = 1000;
 const policy: RotationPolicy = {
@@ -34,11 +35,15 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+async function ready(c: Redis | Cluster): Promise<void> {
+  if (c.status !== 'ready') await new Promise((r) => c.once('ready', r));
+}
+
 /** A client configured as the issuer configures it (no offline queue, bounded commands). */
 async function client(): Promise<Redis | Cluster> {
   const c = createRedisClient(redis.url, { commandTimeoutMs: 1000, connectTimeoutMs: 1000 });
   cleanup.push(() => c.disconnect());
-  if (c.status !== 'ready') await new Promise((r) => c.once('ready', r));
+  await ready(c);
   return c;
 }
 
@@ -77,6 +82,35 @@ async function until(what: string, check: () => Promise<boolean> | boolean, ms =
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+keyRingStoreSuite(
+  'RedisKeyRingStore (standalone)',
+  { concurrentHandles: true, announces: true, sealed: true },
+  async () => {
+    const server = await redisForTests();
+    // Three clients, used in turn, stand for three issuer instances.
+    const clients = [0, 1, 2].map(() => createRedisClient(server.url));
+    await Promise.all(clients.map(ready));
+    let turn = 0;
+    return {
+      space: () => {
+        const ns = uniqueNamespace('ring-suite');
+        const key = keyNames(ns).keyRing;
+        return {
+          open: (options) => new RedisKeyRingStore(clients[turn++ % clients.length]!, ns, options),
+          raw: async () => (await clients[0]!.get(key)) ?? undefined,
+          wipe: async () => {
+            await clients[0]!.del(key);
+          },
+        };
+      },
+      close: async () => {
+        for (const c of clients) c.disconnect();
+        await server.stop();
+      },
+    };
+  },
+);
 
 describe('key ring on a shared Redis', () => {
   it('three instances starting at once on an empty Redis create exactly one ring', async () => {

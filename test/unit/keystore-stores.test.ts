@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,8 @@ import { generateSigningKey } from '../../src/keystore/generate.js';
 import { MemoryKeyRingStore } from '../../src/keystore/memory-ring-store.js';
 import { planRing } from '../../src/keystore/policy.js';
 import { deserializeRing, serializeRing } from '../../src/keystore/serialize.js';
-import type { KeyRing, KeyRingStore, RotationPolicy } from '../../src/keystore/types.js';
+import type { KeyRing, RotationPolicy } from '../../src/keystore/types.js';
+import { keyRingStoreSuite } from '../suites/keyring-store.suite.js';
 
 const policy: RotationPolicy = {
   algorithms: ['ES256'],
@@ -78,38 +80,25 @@ describe('serializeRing / deserializeRing', () => {
   });
 });
 
-/** What every store must do, whatever it stores in. */
-function storeContract(name: string, make: () => KeyRingStore) {
-  describe(`${name}: the KeyRingStore contract`, () => {
-    it('is empty at first, then holds what update wrote, with the version increased', async () => {
-      const store = make();
-      expect(await store.load()).toBeUndefined();
-      const first = await store.update((cur) => (cur ? undefined : ring));
-      expect(first.changed).toBe(true);
-      expect(first.ring!.version).toBe(ring.version + 1);
-      expect(await store.load()).toEqual(first.ring);
-      const again = await store.update(() => undefined);
-      expect(again).toEqual({ ring: first.ring, changed: false });
-      await store.close();
-    });
-
-    it('applies concurrent updates one after the other', async () => {
-      const store = make();
-      await store.update(() => ring);
-      await Promise.all(
-        Array.from({ length: 5 }, () =>
-          store.update((cur) => ({ ...cur!, cookieKeys: [...cur!.cookieKeys, 'c'] })),
-        ),
-      );
-      const final = await store.load();
-      expect(final!.cookieKeys).toHaveLength(ring.cookieKeys.length + 5);
-      expect(final!.version).toBe(ring.version + 6);
-      await store.close();
-    });
-  });
-}
-
-storeContract('MemoryKeyRingStore', () => new MemoryKeyRingStore());
+keyRingStoreSuite(
+  'MemoryKeyRingStore',
+  { concurrentHandles: true, announces: true, sealed: false },
+  async () => ({
+    // One process shares one memory store: every handle is the same object.
+    space: () => {
+      const store = new MemoryKeyRingStore();
+      return {
+        open: () => store,
+        raw: async () => {
+          const held = await store.load();
+          return held && JSON.stringify(held);
+        },
+        wipe: async () => store.clear(),
+      };
+    },
+    close: async () => {},
+  }),
+);
 
 let dir: string;
 beforeAll(() => {
@@ -117,7 +106,21 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
-storeContract('FileKeyRingStore', () => new FileKeyRingStore(join(dir, `s${++n}`, 'keyring.json')));
+keyRingStoreSuite(
+  'FileKeyRingStore',
+  { concurrentHandles: false, announces: false, sealed: true },
+  async () => ({
+    space: () => {
+      const path = join(dir, `s${++n}`, 'keyring.json');
+      return {
+        open: (options) => new FileKeyRingStore(path, options),
+        raw: () => readFile(path, 'utf8').catch(() => undefined),
+        wipe: () => rm(path, { force: true }),
+      };
+    },
+    close: async () => {},
+  }),
+);
 
 describe('FileKeyRingStore', () => {
   it('creates its directory and writes the ring with mode 0600, atomically', async () => {
