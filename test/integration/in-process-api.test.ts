@@ -139,6 +139,21 @@ describe('createTestIssuer', () => {
     expect((await issuer.verify(oldToken, { audience: API })).valid).toBe(true);
   });
 
+  it("rotates on a frozen clock: the issuer's clock is moved past the pre-publication lead", async () => {
+    const frozen = Date.now();
+    const still = await createTestIssuer({ clock: () => frozen, keys: { prePublication: '2s' } });
+    try {
+      const before = still.activeKid();
+      const started = Date.now();
+      const summary = await still.rotateKeys();
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(still.activeKid()).not.toBe(before);
+      expect(summary.keys.find((k) => k.kid === before)?.state).toBe('retiring');
+    } finally {
+      await still.stop();
+    }
+  });
+
   it('revokes a key: tokens it signed stop verifying', async () => {
     const token = await issuer.mintToken({ sub: 'alice' });
     const kid = issuer.activeKid(); // a string, what revokeKey takes
