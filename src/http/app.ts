@@ -7,7 +7,7 @@ import type { IssuerConfig } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { JwksDocument } from '../keystore/jwks.js';
 import type { Accounts } from '../provider/accounts.js';
-import type { ProviderHost } from '../provider/host.js';
+import type { ProviderHost } from '../provider/current.js';
 import { type AdminExtension, adminRoutes, type KeyAdmin } from './admin.js';
 import { HostPolicy, refuseHost } from './allowed-hosts.js';
 import { CONSOLE_PAGES, consoleRoutes } from './console.js';

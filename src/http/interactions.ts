@@ -5,7 +5,7 @@ import type Provider from 'oidc-provider';
 import type { IssuerConfig } from '../config/schema.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { Accounts, Identity } from '../provider/accounts.js';
-import type { ProviderHost } from '../provider/host.js';
+import type { ProviderHost } from '../provider/current.js';
 import { checkUsername } from '../provider/username.js';
 import { claimsBoundProblem } from '../tokens/claims-bounds.js';
 import { formBody } from './body.js';

@@ -1,12 +1,19 @@
+/**
+ * The oidc-provider instance that serves requests right now, and how it follows the key ring.
+ * oidc-provider freezes its keys at construction, so a new instance is built whenever the ring
+ * changes and swapped in; everything stateful lives in the adapter, so nothing is lost.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
+import type { SigningAlg } from '../algorithms.js';
+import type { KeyRing, SigningJwk } from '../keystore/types.js';
+import { type WaitingAlg, waitingAlgorithms } from '../keystore/waiting.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 /**
- * Holds the oidc-provider instance that serves requests right now. A key-ring change builds a
- * new Provider and `swap`s it in: requests already inside the old instance finish there, new
- * requests go to the new one. Everything stateful lives in the adapter, so nothing is lost.
+ * Holds the current provider. `swap` puts a new one in: requests already inside the old
+ * instance finish there, new requests go to the new one.
  */
 export class ProviderHost {
   #provider: Provider | undefined;
@@ -43,4 +50,77 @@ export class ProviderHost {
     this.#listeners.push(listener);
     if (this.#provider) listener(this.#provider);
   }
+}
+
+/** The key ring as a provider follows it (the KeyRingManager). */
+export interface RingFeed {
+  current(): KeyRing | undefined;
+  /** The private keys a provider signs with now, active first (keystore `providerKeys`). */
+  signingKeys(): SigningJwk[];
+  /** Fires when the ring's content or a key's state changed; returns the unsubscribe. */
+  onChange(listener: (ring: KeyRing) => void): () => void;
+}
+
+/** The ring's part of a provider: its signing keys, cookie keys and what cannot sign yet. */
+export interface RingKeys {
+  signingKeys: SigningJwk[];
+  cookieKeys: string[];
+  waiting: WaitingAlg[];
+}
+
+/** How to build a provider under the configuration in force. */
+export interface ProviderRecipe {
+  /** The configured signing algorithms (those without a key that may sign are `waiting`). */
+  algorithms: readonly SigningAlg[];
+  build(keys: RingKeys): Provider;
+}
+
+/** A host following a ring; see {@link followRing}. */
+export interface RingFollowing {
+  /** Builds with `recipe` from now on, starting at once with the ring held (a config reload). */
+  use(recipe: ProviderRecipe): void;
+  /** The algorithms that could not sign at the last build. */
+  readonly waiting: readonly WaitingAlg[];
+  stop(): void;
+}
+
+/**
+ * Keeps `host` serving a provider built from `ring`: one now (when the ring is known) and a new
+ * one on every ring change. The ring decides what a change is (content or a key's state), so
+ * the rebuild is decided there alone; a ring with no key that may sign builds nothing and the
+ * provider in use, if any, stays. `onBuilt` runs after each swap.
+ */
+export function followRing(
+  host: ProviderHost,
+  ring: RingFeed,
+  first: ProviderRecipe,
+  options: { clock: () => number; onBuilt?: (keys: RingKeys) => void },
+): RingFollowing {
+  let recipe = first;
+  let waiting: WaitingAlg[] = [];
+  const rebuild = () => {
+    const held = ring.current();
+    if (!held) return;
+    const keys: RingKeys = {
+      signingKeys: ring.signingKeys(),
+      cookieKeys: held.cookieKeys,
+      waiting: waitingAlgorithms(held, recipe.algorithms, options.clock()),
+    };
+    waiting = keys.waiting;
+    if (keys.signingKeys.length === 0) return;
+    host.swap(recipe.build(keys));
+    options.onBuilt?.(keys);
+  };
+  const stop = ring.onChange(rebuild);
+  rebuild();
+  return {
+    use(next) {
+      recipe = next;
+      rebuild();
+    },
+    get waiting() {
+      return waiting;
+    },
+    stop,
+  };
 }

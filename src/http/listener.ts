@@ -1,0 +1,54 @@
+/**
+ * The process's HTTP listener. It listens before anything else is ready, so probes and clients
+ * get an answer at once: 503 `temporarily_unavailable` (Retry-After 1) until `serve` hands it
+ * the handler of the issuers.
+ */
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A listening server whose requests wait behind a gate until `serve` is called. */
+export interface GatedListener {
+  readonly server: Server;
+  /** The port listened on (the free one chosen when the configured port is 0). */
+  readonly port: number;
+  /** Opens the gate: every request from now on goes to `handler`. */
+  serve(handler: RequestListener): void;
+  /** Stops listening and drops open connections. */
+  close(): Promise<void>;
+}
+
+/** Listens on `host:port`, answering 503 until {@link GatedListener.serve} is called. */
+export async function listenGated(port: number, host: string): Promise<GatedListener> {
+  let handler: RequestListener | undefined;
+  const server = createHttpServer((req, res) => {
+    if (handler) return void handler(req, res);
+    res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' });
+    res.end('{"error":"temporarily_unavailable","error_description":"the issuer is starting"}');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    serve(next) {
+      handler = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The one place the server is made, with bounds on slow or oversized requests. */
+function createHttpServer(listener: RequestListener): Server {
+  const server = createServer(
+    { requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 },
+    listener,
+  );
+  server.keepAliveTimeout = 5_000;
+  return server;
+}

@@ -1,0 +1,229 @@
+/**
+ * One issuer the process serves: its key ring (in its own namespace of the process's store),
+ * the oidc-provider following that ring, and the koa app in front. The composition root
+ * (issuer.ts) opens the listener and the store once and starts a unit per issuer.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import { reconfigure } from './config/reload.js';
+import type { IssuerConfig } from './config/schema.js';
+import type { AdminExtension } from './http/admin.js';
+import { createApp } from './http/app.js';
+import type { Metrics } from './http/metrics.js';
+import { tokenMintRoutes } from './http/mint.js';
+import { warnAboutPasswordlessExposure } from './http/passwordless-logins.js';
+import { Views } from './http/views.js';
+import { openRingStore, resealRing, rotationPolicyOf } from './keystore/configured.js';
+import { isPermanentRingFault } from './keystore/faults.js';
+import { importKeyDirectory } from './keystore/import-dir.js';
+import { KeyRingManager } from './keystore/manager.js';
+import type { KeyRingStore } from './keystore/types.js';
+import { waitingAlgorithms } from './keystore/waiting.js';
+import { Accounts, DYNAMIC_ACCOUNT_MODEL } from './provider/accounts.js';
+import { buildProvider } from './provider/build.js';
+import { followRing, ProviderHost, type ProviderRecipe } from './provider/current.js';
+import type { Storage } from './store/storage.js';
+
+/** What a unit is started with; the store, metrics and logger belong to the process. */
+export interface UnitDeps {
+  config: IssuerConfig;
+  storage: Storage;
+  metrics: Metrics;
+  logger: Logger;
+  clock: () => number;
+  /** Keep the key ring in memory only (no file under keys/). */
+  ephemeralKeys?: boolean;
+  adminExtensions?: AdminExtension[];
+}
+
+/** A started issuer: see {@link startIssuerUnit}. */
+export interface IssuerUnit {
+  /** The configuration in force (it changes with `reconfigure`). */
+  readonly config: IssuerConfig;
+  readonly keyRing: KeyRingManager;
+  /** Where the key ring is kept, for people: the Redis URL and namespace, a file path, or memory. */
+  readonly keyRingAt: string;
+  readonly host: ProviderHost;
+  readonly app: Koa;
+  /** Serves a request with the app in force. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** See `RunningIssuer.reconfigure`. */
+  reconfigure(next: IssuerConfig): Promise<{ restartNeeded: string[]; changed: boolean }>;
+  close(): Promise<void>;
+}
+
+/** How stale this instance's copy of the shared ring may get before it reports not-ready. */
+const IN_SYNC_BOUND_FACTOR = 3;
+
+/**
+ * Starts one issuer: starts its key ring, lets its provider follow the ring and builds its app.
+ * @throws the ring's permanent fault, or a key file that cannot be imported, after cleaning up.
+ */
+export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
+  const { storage, metrics, logger, clock } = deps;
+  let config = deps.config;
+  warnAboutPasswordlessExposure(config, logger);
+  const { keyRing, ringStore, keyRingAt } = await startKeyRing(deps);
+
+  const adapter = storage.adapterFor(config.redis.namespace, {
+    clockTolerance: config.clockTolerance / 1000,
+    clock,
+  });
+  const host = new ProviderHost();
+  observeProviders(host, metrics, logger);
+  // Views and accounts are built from the configuration, again on every reload.
+  const partsOf = (cfg: IssuerConfig) => ({
+    views: new Views(cfg.demo),
+    accounts: new Accounts({
+      users: cfg.users,
+      clientIds: cfg.clients.map((c) => c.id),
+      dynamic: adapter(DYNAMIC_ACCOUNT_MODEL),
+      dynamicTtlSeconds: cfg.ttl.session / 1000,
+      scopedClaims: new Set(Object.values(cfg.scopes).flat()),
+    }),
+  });
+  let parts = partsOf(config);
+  const recipeOf = (cfg: IssuerConfig, p: typeof parts): ProviderRecipe => ({
+    algorithms: cfg.keys.algorithms,
+    build: (keys) => buildProvider({ config: cfg, adapter, ...p, ...keys }),
+  });
+  const following = followRing(host, keyRing, recipeOf(config, parts), {
+    clock,
+    onBuilt: ({ signingKeys }) => {
+      metrics.providerSwaps.inc();
+      logger.info(
+        { signingKid: signingKeys[0]?.kid, kids: signingKeys.map((k) => k.kid) },
+        'provider rebuilt from key ring',
+      );
+    },
+  });
+  for (const w of following.waiting) logger.warn({ alg: w.alg }, w.message);
+
+  const appFor = (cfg: IssuerConfig) =>
+    createApp({
+      config: cfg,
+      logger,
+      host,
+      ...parts,
+      metrics,
+      clock,
+      keys: keyRing,
+      jwks: () => keyRing.jwks(),
+      csrfSecret: () => keyRing.current()?.cookieKeys[0] ?? 'no-ring-yet',
+      readiness: {
+        storeReachable: () => storage.reachable((s) => metrics.storeLatency.observe(s)),
+        hasActiveKey: () => host.current !== undefined,
+        keyRingInSync: () => keyRing.isInSync(config.keys.refreshInterval * IN_SYNC_BOUND_FACTOR),
+        waitingAlgorithms: () =>
+          waitingAlgorithms(keyRing.current(), config.keys.algorithms, clock()),
+      },
+      adminExtensions: [
+        tokenMintRoutes({ config: cfg, ring: () => keyRing.current(), clock }),
+        ...(deps.adminExtensions ?? []),
+      ],
+    });
+  let app = appFor(config);
+  let handler = app.callback();
+
+  let closed = false;
+  return {
+    get config() {
+      return config;
+    },
+    keyRing,
+    keyRingAt,
+    host,
+    get app() {
+      return app;
+    },
+    handle: (req, res) => void handler(req, res),
+    async reconfigure(next) {
+      const { config: applied, restartNeeded, changed } = reconfigure(config, next);
+      if (!changed) return { restartNeeded, changed };
+      config = applied;
+      parts = partsOf(config);
+      // Rebuilt at once with the new configuration; a policy that changes the ring rebuilds
+      // again through the ring.
+      following.use(recipeOf(config, parts));
+      await keyRing.setPolicy(rotationPolicyOf(config));
+      app = appFor(config);
+      handler = app.callback();
+      return { restartNeeded, changed };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      following.stop();
+      await keyRing.stop();
+      await ringStore.close();
+    },
+  };
+}
+
+/**
+ * Opens the ring store, seals a plaintext ring when asked to, starts the key ring and imports
+ * the keys folder. A start that cannot succeed by waiting ends here, cleaned up, with the reason.
+ */
+async function startKeyRing({ config, storage, logger, clock, ephemeralKeys }: UnitDeps): Promise<{
+  keyRing: KeyRingManager;
+  ringStore: KeyRingStore;
+  keyRingAt: string;
+}> {
+  const opened = openRingStore(config, storage.client, { ephemeral: ephemeralKeys });
+  if (opened.notice) logger.warn(opened.notice);
+  if (!config.keys.secret) {
+    logger.warn(
+      'keys.secret (KEYSTORE_SECRET) is not set: private signing keys are stored unencrypted',
+    );
+  }
+  const ringStore = opened.store;
+  if (config.keys.secret && config.keys.acceptPlaintextRing) {
+    const sealed = await resealRing(ringStore).catch((err: unknown) => {
+      logger.warn({ err }, 'could not encrypt the stored key ring (keys.acceptPlaintextRing)');
+      return false;
+    });
+    if (sealed)
+      logger.warn('the stored key ring is now encrypted; turn keys.acceptPlaintextRing off again');
+  }
+  const keyRing = new KeyRingManager({
+    store: ringStore,
+    policy: rotationPolicyOf(config),
+    clock,
+    refreshIntervalMs: config.keys.refreshInterval,
+    logger,
+  });
+  try {
+    await keyRing.start();
+    if (isPermanentRingFault(keyRing.lastError)) throw keyRing.lastError;
+    if (!ephemeralKeys && keyRing.current()) {
+      const imported = await importKeyDirectory(config.keys.dir, keyRing);
+      if (imported.length > 0)
+        logger.info(
+          { kids: imported, dir: config.keys.dir },
+          'imported keys from the keys folder as next keys',
+        );
+    }
+  } catch (err) {
+    await keyRing.stop();
+    await ringStore.close().catch(() => {});
+    throw err;
+  }
+  return { keyRing, ringStore, keyRingAt: opened.where };
+}
+
+/** Counts issued tokens and logs provider errors, on every provider swapped in. */
+function observeProviders(host: ProviderHost, metrics: Metrics, logger: Logger): void {
+  host.onSwap((provider) => {
+    provider.on('grant.success', (ctx) => {
+      metrics.tokens.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') });
+    });
+    provider.on('server_error', (ctx, err) => {
+      logger.error({ err, path: ctx.path }, 'oidc-provider server_error');
+    });
+    // Without a listener koa prints errors it could not turn into a response to stderr.
+    (provider as unknown as Koa).on('error', (err: Error) => {
+      logger.warn({ err }, 'oidc-provider request error');
+    });
+  });
+}
