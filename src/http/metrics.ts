@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { stateAt } from '../keystore/policy.js';
+import { stateAt } from '../keystore/lifecycle.js';
 import type { KeyRing } from '../keystore/types.js';
 
 /** The endpoint label of a request path; unknown paths share one label to bound cardinality. */

@@ -3,7 +3,7 @@ import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { SigningAlg } from '../algorithms.js';
 import { KeyError } from '../errors.js';
-import { publishedKeys } from './policy.js';
+import { publishedKeys } from './lifecycle.js';
 import type { KeyEntry, KeyRing, KeyState } from './types.js';
 
 /**

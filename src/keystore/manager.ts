@@ -6,24 +6,25 @@
 import type { JWK } from 'jose';
 import type { SigningAlg } from '../algorithms.js';
 import { KeyError } from '../errors.js';
+import {
+  type ImportOptions,
+  importKey,
+  type RotateOptions,
+  revokeKid,
+  rotateNow,
+} from './commands.js';
 import { type KeyRingSummary, summarizeRing } from './export.js';
 import { generateSigningKey } from './generate.js';
 import { normalizePrivateJwk } from './import.js';
 import { buildJwksDocument, type JwksDocument } from './jwks.js';
 import {
   activeKid,
-  type ImportOptions,
-  importKey,
   nextTransitionAt,
-  planRing,
   providerKeys,
   publishedKeys,
-  type RotateOptions,
-  reassertRing,
-  revokeKid,
   ringFingerprint,
-  rotateNow,
-} from './policy.js';
+} from './lifecycle.js';
+import { planRing, reassertRing } from './plan.js';
 import { type RotationReport, rotationReport } from './rotation-report.js';
 import type { FreshKey, KeyRing, KeyRingStore, RotationPolicy, SigningJwk } from './types.js';
 
@@ -161,7 +162,7 @@ export class KeyRingManager {
     return this.#ring;
   }
 
-  /** `providerKeys` of the current ring at the current time (see policy.ts). */
+  /** `providerKeys` of the current ring at the current time (see lifecycle.ts). */
   signingKeys(): SigningJwk[] {
     return providerKeys(this.#ring, this.#clock());
   }

@@ -2,7 +2,7 @@
 
 import type { SigningAlg } from '../algorithms.js';
 import { formatDuration } from '../config/duration.js';
-import { stateAt } from './policy.js';
+import { stateAt } from './lifecycle.js';
 import type { KeyRing, RotationPolicy } from './types.js';
 
 /** The outcome of one rotation of one algorithm. Public data only. */

@@ -49,7 +49,7 @@ export interface KeyRing {
   /** Incremented on every write; used for compare-and-set and change detection. */
   version: number;
   updatedAt: number;
-  /** Keys of every algorithm; order is not meaningful (see `providerKeys` in policy.ts). */
+  /** Keys of every algorithm; order is not meaningful (see `providerKeys` in lifecycle.ts). */
   keys: KeyEntry[];
   /**
    * Secrets for oidc-provider's cookie signing (Keygrip), newest first. Shared so a cookie set

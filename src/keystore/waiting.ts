@@ -5,7 +5,7 @@
  */
 
 import type { SigningAlg } from '../algorithms.js';
-import { providerKeys } from './policy.js';
+import { providerKeys } from './lifecycle.js';
 import type { KeyRing } from './types.js';
 
 /** A policy algorithm with no key that may sign at the time asked. */

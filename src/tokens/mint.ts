@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { defaultResourceOf } from '../config/client-rules.js';
 import type { IssuerConfig } from '../config/schema.js';
-import { providerKeys } from '../keystore/policy.js';
+import { providerKeys } from '../keystore/lifecycle.js';
 import type { KeyRing } from '../keystore/types.js';
 import { claimsBoundProblem } from './claims-bounds.js';
 import { TokenError } from './errors.js';

@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_API_AUDIENCE, demoConfig } from '../../src/config/demo.js';
 import type { RunningIssuer } from '../../src/issuer.js';
-import { providerKeys } from '../../src/keystore/policy.js';
+import { providerKeys } from '../../src/keystore/lifecycle.js';
 import { type ExampleProcess, startExample } from '../e2e/example-process.js';
 import { Browser } from '../support/browser.js';
 import { startTestIssuer } from '../support/issuer.js';

@@ -1,7 +1,7 @@
 import { type Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { activeKid, stateAt } from '../../src/keystore/lifecycle.js';
 import { KeyRingManager } from '../../src/keystore/manager.js';
-import { activeKid, stateAt } from '../../src/keystore/policy.js';
 import { RedisKeyRingStore } from '../../src/keystore/redis-ring-store.js';
 import type { KeyRing, RotationPolicy } from '../../src/keystore/types.js';
 import { keyNames } from '../../src/store/keys.js';

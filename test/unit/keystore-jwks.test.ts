@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { SigningAlg } from '../../src/algorithms.js';
 import { generateSigningKey } from '../../src/keystore/generate.js';
 import { buildJwksDocument, cacheControlFor } from '../../src/keystore/jwks.js';
-import { planRing, providerKeys } from '../../src/keystore/policy.js';
+import { providerKeys } from '../../src/keystore/lifecycle.js';
+import { planRing } from '../../src/keystore/plan.js';
 import { deserializeRing, serializeRing } from '../../src/keystore/serialize.js';
 import type { KeyRing, RotationPolicy, SigningJwk } from '../../src/keystore/types.js';
 

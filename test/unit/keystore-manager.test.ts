@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { KeyError, StoreUnavailableError } from '../../src/errors.js';
 import { generateSigningKey } from '../../src/keystore/generate.js';
+import { mintAhead, publishedKeys, stateAt } from '../../src/keystore/lifecycle.js';
 import { KeyRingManager, RotationTooEarlyError } from '../../src/keystore/manager.js';
 import { MemoryKeyRingStore } from '../../src/keystore/memory-ring-store.js';
-import { mintAhead, publishedKeys, stateAt } from '../../src/keystore/policy.js';
 import type { KeyRing, KeyRingStore, RotationPolicy } from '../../src/keystore/types.js';
 
 const S = 1000;

@@ -7,7 +7,7 @@ import { KeyError } from '../../src/errors.js';
 import { FileKeyRingStore } from '../../src/keystore/file-ring-store.js';
 import { generateSigningKey } from '../../src/keystore/generate.js';
 import { MemoryKeyRingStore } from '../../src/keystore/memory-ring-store.js';
-import { planRing } from '../../src/keystore/policy.js';
+import { planRing } from '../../src/keystore/plan.js';
 import { deserializeRing, serializeRing } from '../../src/keystore/serialize.js';
 import type { KeyRing, RotationPolicy } from '../../src/keystore/types.js';
 import { keyRingStoreSuite } from '../suites/keyring-store.suite.js';
