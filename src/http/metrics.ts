@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { stateAt } from '../keystore/lifecycle.js';
+import { nextTransitionAt, stateAt } from '../keystore/lifecycle.js';
 import type { KeyRing } from '../keystore/types.js';
 
 /** The endpoint label of a request path; unknown paths share one label to bound cardinality. */
@@ -179,15 +179,14 @@ export class Metrics {
     const now = this.clock();
     const ring = this.ring();
     this.keyAge.reset();
-    let next = Number.POSITIVE_INFINITY;
     for (const key of ring?.keys ?? []) {
       const state = stateAt(key, now);
       if (state === 'removed') continue;
       this.keyAge.set({ kid: key.kid, alg: key.alg, state }, (now - key.createdAt) / 1000);
-      for (const t of [key.activateAt, key.retireAt, key.removeAt])
-        if (t > now && t < next) next = t;
     }
-    this.nextTransition.set(Number.isFinite(next) ? (next - now) / 1000 : 0);
+    // Without the policy: minting the key after next ahead of time changes no key's state.
+    const next = nextTransitionAt(ring, now);
+    this.nextTransition.set(next === undefined ? 0 : (next - now) / 1000);
     return this.registry.metrics();
   }
 }
