@@ -27,7 +27,7 @@ const CONNECT_WAIT_MS = 5000;
 export async function openKeyRing(config: IssuerConfig): Promise<OpenRing> {
   let client: Redis | Cluster | undefined;
   if (config.redis.url) {
-    client = createRedisClient(config.redis.url);
+    client = createRedisClient(config.redis.url, { tls: config.redis.tls });
     await waitReady(client, config.redis.url);
   }
   const { store, where, notice } = openRingStore(config, client);

@@ -15,6 +15,7 @@ export const RESTART_ONLY = [
   'issuer',
   'redis.url',
   'redis.namespace',
+  'redis.tls',
   'keys.dir',
   'keys.secret',
   'keys.acceptPlaintextRing',

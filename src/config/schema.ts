@@ -1,8 +1,10 @@
+import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_SIGNING_ALG, SIGNING_ALGS } from '../algorithms.js';
 import { isHostPattern, LOOPBACK_HOSTS } from '../http/allowed-hosts.js';
 import { checkUsername } from '../provider/username.js';
 import { MEMORY_STORE_DEFAULTS } from '../store/memory-store.js';
+import { isTlsUrl, REDIS_URL_SCHEMES, redisUrlProblems } from '../store/redis-url.js';
 import {
   clientJwkProblems,
   originProblems,
@@ -27,6 +29,19 @@ export const duration = z.union([z.number(), z.string()]).transform((value, ctx)
 
 /** A secret: `writeOnly` in the JSON Schema, and `config print` masks it. */
 export const SECRET = { writeOnly: true } as const;
+
+/** A path to a file this process can read (checked when the config is validated). */
+const readableFile = z
+  .string()
+  .min(1)
+  .superRefine((file, ctx) => {
+    try {
+      accessSync(file, constants.R_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      ctx.addIssue({ code: 'custom', message: `cannot read ${JSON.stringify(file)} (${code})` });
+    }
+  });
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
@@ -231,18 +246,57 @@ export const configSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   redis: z
     .strictObject({
+      /**
+       * The store: `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS),
+       * `redis+cluster://h1:p1,h2:p2` (`rediss+cluster://`), or
+       * `redis+sentinel://s1:26379,s2:26379/<master-name>[?db=n]`.
+       */
       url: z
         .string()
         .regex(
-          /^(redis|rediss|redis\+cluster|rediss\+cluster):\/\//,
-          'must start with redis://, rediss://, redis+cluster:// or rediss+cluster://',
+          /^(redis|rediss|redis\+cluster|rediss\+cluster|redis\+sentinel):\/\//,
+          `must start with ${REDIS_URL_SCHEMES.join(', ')}`,
         )
+        .superRefine((url, ctx) => {
+          // The scheme's own message above is enough when the scheme is wrong.
+          if (!REDIS_URL_SCHEMES.some((s) => url.startsWith(s))) return;
+          for (const message of redisUrlProblems(url)) ctx.addIssue({ code: 'custom', message });
+        })
         .optional(),
       /** Key namespace; defaults to a short hash of the issuer URL. */
       namespace: z
         .string()
         .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash, underscore (≤ 64)')
         .optional(),
+      /** TLS to Redis (a `rediss://` URL): the files are PEM, read at start. */
+      tls: z
+        .strictObject({
+          /** The CA certificate(s) that sign the server's certificate, instead of the system's. */
+          caFile: readableFile.optional(),
+          /** A client certificate, for a Redis with `tls-auth-clients`; needs `keyFile`. */
+          certFile: readableFile.optional(),
+          /** The client certificate's private key. */
+          keyFile: readableFile.optional(),
+        })
+        .optional(),
+    })
+    .superRefine((redis, ctx) => {
+      const { tls, url } = redis;
+      if (!tls) return;
+      if (url !== undefined && !isTlsUrl(url)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tls'],
+          message: 'needs a TLS store URL (rediss:// or rediss+cluster://)',
+        });
+      }
+      if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tls', tls.certFile === undefined ? 'certFile' : 'keyFile'],
+          message: 'a client certificate needs both certFile and keyFile',
+        });
+      }
     })
     .prefault({}),
   keys,

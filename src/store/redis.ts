@@ -1,6 +1,14 @@
 import type { Cluster, Redis } from 'ioredis';
+import { ENV } from '../config/env.js';
 import { ConfigError, IssuerError, StoreUnavailableError } from '../errors.js';
 import { ioredis } from './ioredis.js';
+import {
+  certificateRefusal,
+  hasTlsFiles,
+  type RedisTlsFiles,
+  redisTlsOptions,
+} from './redis-tls.js';
+import { parseRedisUrl, type RedisTarget, RedisUrlError } from './redis-url.js';
 
 /** Options of {@link createRedisClient}. Every one has a default that bounds failures. */
 export interface RedisClientOptions {
@@ -10,6 +18,8 @@ export interface RedisClientOptions {
   connectTimeoutMs?: number;
   /** Receives connection errors (the client keeps reconnecting on its own). */
   logger?: (msg: string, err?: unknown) => void;
+  /** `redis.tls`: the CA (and client certificate) files for a `rediss://` URL. */
+  tls?: RedisTlsFiles | undefined;
 }
 
 /** Reconnect delays grow from 50 ms and are capped, so recovery is noticed within ~2 s. */
@@ -20,10 +30,11 @@ function reconnectDelay(attempt: number): number {
 }
 
 /**
- * Creates the Redis client for a `REDIS_URL`:
- * - `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS) → standalone `Redis`;
- * - `redis+cluster://[user:pass@]h1:p1,h2:p2`, `rediss+cluster://…` → `Cluster` seeded with
- *   those nodes.
+ * Creates the Redis client for a `REDIS_URL` (see {@link parseRedisUrl} for the forms):
+ * - `redis://…`, `rediss://…` (TLS) → standalone `Redis`;
+ * - `redis+cluster://h1:p1,h2:p2`, `rediss+cluster://…` → `Cluster` seeded with those nodes;
+ * - `redis+sentinel://s1:p1,s2:p2/<master-name>` → `Redis` that asks the Sentinels for the
+ *   master, and asks again when a failover moves it (ioredis follows `+switch-master`).
  *
  * Failures are bounded: commands issued while disconnected reject at once (no offline queue),
  * a command without an answer rejects after `commandTimeoutMs`, and a command whose connection
@@ -31,12 +42,24 @@ function reconnectDelay(attempt: number): number {
  * the legitimate winner into a replay). The client reconnects forever with capped backoff, and
  * an `error` listener is attached so a connection error never crashes the process. Commands
  * issued before the first connection is ready reject too; await {@link pingStore} if needed.
+ * TLS always verifies the server's certificate (against `opts.tls.caFile` when given).
+ * @throws ConfigError for a URL that cannot be used or a TLS file that cannot be read.
  */
 export function createRedisClient(url: string, opts: RedisClientOptions = {}): Redis | Cluster {
   const commandTimeout = opts.commandTimeoutMs ?? 2000;
   const connectTimeout = opts.connectTimeoutMs ?? 2000;
   const log = opts.logger ?? (() => {});
-  const scheme = url.slice(0, url.indexOf('://') + 3).toLowerCase();
+  let target: RedisTarget;
+  try {
+    target = parseRedisUrl(url);
+  } catch (err) {
+    if (err instanceof RedisUrlError) throw new ConfigError([`${ENV.redisUrl}: ${err.message}`]);
+    throw err;
+  }
+  if (hasTlsFiles(opts.tls) && !target.tls) {
+    throw new ConfigError(['redis.tls: needs a TLS store URL (rediss:// or rediss+cluster://)']);
+  }
+  const tls = target.tls ? { tls: redisTlsOptions(opts.tls) } : {};
 
   const common = {
     commandTimeout,
@@ -46,19 +69,15 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
   };
 
   let client: Redis | Cluster;
-  if (scheme === 'redis://' || scheme === 'rediss://') {
-    try {
-      new URL(url);
-    } catch {
-      throw new ConfigError([`REDIS_URL: not a valid URL`]);
-    }
-    client = new (ioredis().Redis)(url, {
+  if (target.topology === 'standalone') {
+    client = new (ioredis().Redis)(target.url, {
       ...common,
+      ...tls,
       enableOfflineQueue: false,
       retryStrategy: reconnectDelay,
     });
-  } else if (scheme === 'redis+cluster://' || scheme === 'rediss+cluster://') {
-    const { nodes, username, password } = parseClusterUrl(url);
+  } else if (target.topology === 'cluster') {
+    const { nodes, username, password } = target;
     client = new (ioredis().Cluster)(nodes, {
       enableOfflineQueue: false,
       clusterRetryStrategy: reconnectDelay,
@@ -69,13 +88,28 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
         ...common,
         ...(username ? { username } : {}),
         ...(password ? { password } : {}),
-        ...(scheme === 'rediss+cluster://' ? { tls: {} } : {}),
+        ...tls,
       },
     });
   } else {
-    throw new ConfigError([
-      'REDIS_URL: expected redis://, rediss://, redis+cluster:// or rediss+cluster://',
-    ]);
+    const { sentinels, masterName, db, username, password } = target;
+    client = new (ioredis().Redis)({
+      ...common,
+      sentinels,
+      name: masterName,
+      db,
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      enableOfflineQueue: false,
+      retryStrategy: reconnectDelay,
+      // All Sentinels unreachable: keep asking, as a lost master is asked for again.
+      sentinelRetryStrategy: reconnectDelay,
+      sentinelCommandTimeout: commandTimeout,
+      // Drop the connection on +switch-master even when the old master is still reachable,
+      // and when a demoted master answers READONLY, so the next connect finds the new one.
+      failoverDetector: true,
+      reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
+    });
   }
 
   // Without a listener an ioredis `error` event would be an unhandled 'error' and kill the process.
@@ -86,7 +120,7 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     // While the server stays down the same error repeats on every reconnect attempt.
     if (message === lastMessage) return;
     lastMessage = message;
-    log('redis connection error', err);
+    log(certificateRefusal(err) ?? 'redis connection error', err);
   });
   client.on('close', () => {
     if (down) return;
@@ -99,31 +133,6 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     lastMessage = '';
   });
   return client;
-}
-
-function parseClusterUrl(url: string): {
-  nodes: { host: string; port: number }[];
-  username?: string;
-  password?: string;
-} {
-  const rest = url.slice(url.indexOf('://') + 3).replace(/\/.*$/, '');
-  const at = rest.lastIndexOf('@');
-  const auth = at >= 0 ? rest.slice(0, at) : '';
-  const hosts = at >= 0 ? rest.slice(at + 1) : rest;
-  const nodes = hosts.split(',').map((hp) => {
-    const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(hp.trim());
-    if (!m) throw new ConfigError([`REDIS_URL: cluster node "${hp}" is not host:port`]);
-    return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-  });
-  if (auth === '') return { nodes };
-  const colon = auth.indexOf(':');
-  const username = decodeURIComponent(colon >= 0 ? auth.slice(0, colon) : auth);
-  const password = colon >= 0 ? decodeURIComponent(auth.slice(colon + 1)) : undefined;
-  return {
-    nodes,
-    ...(username ? { username } : {}),
-    ...(password !== undefined ? { password } : {}),
-  };
 }
 
 /** Readiness probe: true when the store answers PING in time, false otherwise (never throws). */
@@ -209,7 +218,8 @@ export function isStoreAuthRefusal(reason: string | undefined): boolean {
  * Waits until `client` is connected. Resolves `undefined` once it is, or a reason when
  * `timeoutMs` passes first — or, with `failFast`, at the first connection error (a one-shot
  * command should not wait through reconnects; a server keeps reconnecting in the background),
- * and always at a refusal of our credentials ({@link isStoreAuthRefusal}).
+ * and always at a refusal of our credentials ({@link isStoreAuthRefusal}). A timeout's reason
+ * ends with the last connection error seen (a refused certificate, a refused connection).
  */
 export function whenReady(
   client: Redis | Cluster,
@@ -223,11 +233,16 @@ export function whenReady(
       client.off('error', onError);
       resolve(reason);
     };
+    let lastError: string | undefined;
     const onReady = () => done(undefined);
     const onError = (err: Error) => {
-      if (failFast || isStoreAuthRefusal(err.message)) done(err.message);
+      lastError = certificateRefusal(err) ?? err.message;
+      if (failFast || isStoreAuthRefusal(err.message)) done(lastError);
     };
-    const timer = setTimeout(() => done(`no answer within ${timeoutMs / 1000} s`), timeoutMs);
+    const timer = setTimeout(() => {
+      const last = lastError === undefined ? '' : ` (last error: ${lastError})`;
+      done(`no answer within ${timeoutMs / 1000} s${last}`);
+    }, timeoutMs);
     client.on('ready', onReady);
     client.on('error', onError);
   });

@@ -62,7 +62,10 @@ export async function openStorage(
       close: () => memoryStore.close(),
     };
   }
-  const client = createRedisClient(url, { logger: (msg, err) => logger.warn({ err }, msg) });
+  const client = createRedisClient(url, {
+    tls: config.redis.tls,
+    logger: (msg, err) => logger.warn({ err }, msg),
+  });
   // Commands fail at once while disconnected, so let the first connection come up.
   const late = await whenReady(client, { timeoutMs: STORE_CONNECT_WAIT_MS });
   if (isStoreAuthRefusal(late)) {
