@@ -1,11 +1,11 @@
 /** `oidc-issuer probe <url>`: does an API verify this issuer's tokens right? (src/probe/) */
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { parseDuration } from '../config/duration.js';
 import { issuerOverHttp } from '../probe/issuer-admin.js';
 import { expectedText, fixesOf, gotText, oneLine, summaryLine } from '../probe/report.js';
 import { type ProbeReport, parseHeaderLines, parseStatusSet, runProbe } from '../probe/run.js';
 import { readText } from '../tokens/key-source.js';
-import { parseSignedDuration } from '../tokens/time.js';
 import { EXIT, ExitStatus, UsageError } from './exit.js';
 import { jsonObjectArg, printJson, println, table } from './io.js';
 import { configFrom } from './keys.js';
@@ -162,8 +162,8 @@ async function bodyArg(value: string): Promise<string> {
 }
 
 function durationFlag(value: string, flag: string): number {
-  const ms = parseSignedDuration(value);
-  if (ms === undefined || ms <= 0) {
+  const ms = parseDuration(value);
+  if (!ms) {
     throw new UsageError(`${flag} must be a duration such as 5s or 1m (got ${value})`);
   }
   return ms;

@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
+import { parseDuration } from '../config/duration.js';
 import { decodeJwt, timeClaims } from '../tokens/decode.js';
 import { type MintRequest, mintToken, parseMintRequest } from '../tokens/mint.js';
-import { parseSignedDuration } from '../tokens/time.js';
 import { type Verdict, verifyToken } from '../tokens/verify.js';
 import { EXIT, ExitStatus, UsageError } from './exit.js';
 import { argOrStdin, jsonObjectArg, printJson, println } from './io.js';
@@ -131,8 +131,8 @@ export function registerToken(program: Command): void {
       '\nExit codes: 0 valid, 1 invalid, 2 usage or input error, 3 discovery/JWKS unreachable.',
     )
     .action(async (jwtArg: string, flags: VerifyFlags) => {
-      const tolerance = parseSignedDuration(flags.clockTolerance);
-      if (tolerance === undefined || tolerance < 0) {
+      const tolerance = parseDuration(flags.clockTolerance);
+      if (tolerance === undefined) {
         throw new UsageError(
           `--clock-tolerance must be a duration such as 15s or 1m (got ${flags.clockTolerance})`,
           'DURATION_INVALID',

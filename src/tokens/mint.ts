@@ -8,12 +8,12 @@ import { importJWK, type JWTPayload, SignJWT } from 'jose';
 import { z } from 'zod';
 import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { defaultResourceOf } from '../config/client-rules.js';
+import { parseDuration } from '../config/duration.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { providerKeys } from '../keystore/lifecycle.js';
 import type { KeyRing } from '../keystore/types.js';
 import { claimsBoundProblem } from './claims-bounds.js';
 import { TokenError } from './errors.js';
-import { parseSignedDuration } from './time.js';
 
 /** What to mint. Every field is optional except what the token type needs (see below). */
 export interface MintRequest {
@@ -243,7 +243,7 @@ function defaultAudience(
 }
 
 function lifetimeOf(value: number | string): number {
-  const ms = parseSignedDuration(value);
+  const ms = parseDuration(value, { signed: true });
   if (ms === undefined) {
     throw invalid(
       `expiresIn must be seconds or a duration such as 5m, 1h or -10m (got ${JSON.stringify(value)})`,
