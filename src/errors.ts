@@ -37,7 +37,7 @@ export const ERRORS = {
   STORE_AUTH_REFUSED: { status: 500, exit: usage, error: server },
   SIGNING_ALG_WAITING: { status: 503, exit: no, error: unavailable },
 
-  // Key input (keystore/import.ts, export.ts, serialize.ts; KeyError).
+  // Key input (keystore/import.ts, jwks.ts, serialize.ts; KeyError).
   KEY_PARSE_FAILED: { status: 400, exit: usage },
   KEY_NOT_PRIVATE: { status: 400, exit: usage },
   KEY_ENCRYPTED: { status: 400, exit: usage },

@@ -5,6 +5,7 @@ import { SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { KeyError } from '../errors.js';
+import { parsePrivateKeys } from '../keystore/import.js';
 import {
   type KeyRingSummary,
   publicJwks,
@@ -12,8 +13,7 @@ import {
   summarizeRing,
   summaryJson,
   toPublicJwk,
-} from '../keystore/export.js';
-import { parsePrivateKeys } from '../keystore/import.js';
+} from '../keystore/jwks.js';
 import { readText } from '../tokens/key-source.js';
 import { UsageError } from './exit.js';
 import { isoSeconds, printJson, println, table } from './io.js';

@@ -3,7 +3,7 @@ import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { KeyError, StoreUnavailableError } from '../errors.js';
-import { type KeyRingSummary, summarizeRing, summaryJson } from '../keystore/export.js';
+import { type KeyRingSummary, summarizeRing, summaryJson } from '../keystore/jwks.js';
 import { type RotationSummary, RotationTooEarlyError } from '../keystore/manager.js';
 import type { KeyRing } from '../keystore/types.js';
 import { type BodyReader, jsonBody } from './body.js';

@@ -12,7 +12,7 @@
 import type Router from '@koa/router';
 import type { SigningAlg } from '../algorithms.js';
 import type { IssuerConfig } from '../config/schema.js';
-import { publicJwks } from '../keystore/export.js';
+import { publicJwks } from '../keystore/jwks.js';
 import { issuerInProcess } from '../probe/issuer-local.js';
 import { expectedText, fixesOf, gotText, summaryLine } from '../probe/report.js';
 import {

@@ -13,10 +13,14 @@ import {
   revokeKid,
   rotateNow,
 } from './commands.js';
-import { type KeyRingSummary, summarizeRing } from './export.js';
 import { generateSigningKey } from './generate.js';
 import { normalizePrivateJwk } from './import.js';
-import { buildJwksDocument, type JwksDocument } from './jwks.js';
+import {
+  buildJwksDocument,
+  type JwksDocument,
+  type KeyRingSummary,
+  summarizeRing,
+} from './jwks.js';
 import {
   activeKid,
   nextTransitionAt,
