@@ -10,6 +10,7 @@ import type { IssuerConfig } from './config/schema.js';
 import type { AdminExtension } from './http/admin.js';
 import { type GatedListener, listenGated } from './http/listener.js';
 import { Metrics } from './http/metrics.js';
+import { type ListenerTls, listenerTls } from './http/tls.js';
 import { type IssuerUnit, startIssuerUnit } from './issuer-unit.js';
 import type { KeyRingManager } from './keystore/manager.js';
 import type { KeyRing } from './keystore/types.js';
@@ -21,7 +22,7 @@ export interface IssuerOptions {
   logger?: Logger;
   /** Keep the key ring in memory only (no file under keys/): for tests and the in-process API. */
   ephemeralKeys?: boolean;
-  /** When the configured port is 0, set the issuer to `http://<host>:<port>` once listening. */
+  /** When the configured port is 0, set the issuer to `http(s)://<host>:<port>` once listening. */
   issuerFromPort?: boolean;
   clock?: () => number;
   adminExtensions?: AdminExtension[];
@@ -34,6 +35,8 @@ export interface RunningIssuer {
   readonly url: string;
   readonly port: number;
   readonly server: Server;
+  /** With `tls: auto`: the local CA clients must trust (and what this start made). */
+  readonly localCa: ListenerTls['localCa'];
   readonly app: Koa;
   readonly keyRing: KeyRingManager;
   /** Where the key ring is kept, for people: the Redis URL and namespace, a file path, or memory. */
@@ -60,7 +63,9 @@ export async function startIssuer(
 ): Promise<RunningIssuer> {
   const logger = options.logger ?? createLogger(initial.logLevel, undefined, logSecretsOf(initial));
   const clock = options.clock ?? Date.now;
-  const listener = await listenGated(initial.port, initial.host);
+  const tls = await listenerTls(initial, clock());
+  for (const warning of tls?.warnings ?? []) logger.warn(warning);
+  const listener = await listenGated(initial.port, initial.host, tls);
   const config = withListeningUrl(initial, listener.port, options);
   const storage = await openStorage(config, logger, clock).catch(closing(listener));
   let unit: IssuerUnit | undefined;
@@ -69,13 +74,14 @@ export async function startIssuer(
     closing(listener, storage),
   );
   listener.serve(unit.handle);
-  return running(unit, listener, storage, logger);
+  return running(unit, listener, storage, logger, tls?.localCa);
 }
 
 /** The issuer URL a listener on a free port gets, when asked to (`issuerFromPort`). */
 function withListeningUrl(config: IssuerConfig, port: number, options: IssuerOptions) {
   if (!options.issuerFromPort || config.port !== 0) return config;
-  return Object.freeze({ ...config, issuer: `http://${urlHost(config.host)}:${port}` });
+  const scheme = config.tls ? 'https' : 'http';
+  return Object.freeze({ ...config, issuer: `${scheme}://${urlHost(config.host)}:${port}` });
 }
 
 function urlHost(host: string): string {
@@ -104,6 +110,7 @@ function running(
   listener: GatedListener,
   storage: Storage,
   logger: Logger,
+  localCa: ListenerTls['localCa'],
 ): RunningIssuer {
   let closed = false;
   return {
@@ -113,6 +120,7 @@ function running(
     url: unit.config.issuer,
     port: listener.port,
     server: listener.server,
+    localCa,
     get app() {
       return unit.app;
     },

@@ -47,8 +47,18 @@ export interface TestIssuerOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** Default `http://<host>:<port>` once listening. */
+  /** Default `http://<host>:<port>` once listening (`https://` with `tls`). */
   issuer?: string;
+  /**
+   * HTTPS: `{ cert, key }` PEM files, or `'auto'` for a certificate from a local CA kept in
+   * `<keys.dir>/tls` (see `caFile`). The helpers below reach the issuer through `fetch`.
+   */
+  tls?: RawConfig['tls'];
+  /**
+   * How `login` and `clientCredentials` reach the issuer. Default: the global fetch, which
+   * trusts the local CA of `tls: 'auto'` only when NODE_EXTRA_CA_CERTS names `caFile`.
+   */
+  fetch?: typeof fetch;
   /** Share the key ring and sessions through Redis (default: all in memory). */
   redisUrl?: string;
   redisNamespace?: string;
@@ -94,6 +104,8 @@ export interface TestIssuer {
   readonly discoveryUrl: string;
   readonly jwksUrl: string;
   readonly config: IssuerConfig;
+  /** With `tls: 'auto'`: the local CA certificate (PEM file) that clients must trust. */
+  readonly caFile: string | undefined;
   /** The underlying issuer (HTTP server, key ring manager, provider host). */
   readonly running: RunningIssuer;
   /** A signed token (see `MintRequest`; access token for the demo API by default). */
@@ -153,8 +165,14 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   raw.login = { ...base.login, ...options.login };
   raw.ttl = { ...base.ttl, ...options.ttl };
   raw.keys = { prePublication: '1ms', ...base.keys, ...options.keys };
+  if (options.tls) {
+    raw.tls = options.tls;
+    // The demo's http:// issuer would contradict tls; unset, the issuer follows the port.
+    delete raw.issuer;
+  }
   if (options.issuer) raw.issuer = options.issuer;
-  else if (options.port) raw.issuer = `http://${options.host ?? '127.0.0.1'}:${options.port}`;
+  else if (options.port)
+    raw.issuer = `${options.tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${options.port}`;
   if (options.redisUrl || options.redisNamespace) {
     raw.redis = {
       ...(options.redisUrl ? { url: options.redisUrl } : {}),
@@ -174,6 +192,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     issuerFromPort: !options.issuer && !options.port,
     clock,
   });
+  const doFetch = options.fetch ?? fetch;
   const cfg = running.config;
   const url = running.url;
   const source = { config: cfg, ring: () => running.keyRing.current(), clock };
@@ -185,6 +204,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     discoveryUrl: `${url}/.well-known/openid-configuration`,
     jwksUrl: `${url}/jwks`,
     config: cfg,
+    caFile: running.localCa?.caFile,
     running,
     mint,
     mintToken: async (request) => (await mint(request)).token,
@@ -227,6 +247,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
         ...(request.claims ? { claims: request.claims } : {}),
         ...(request.resource ? { resource: request.resource } : {}),
         ...(request.params ? { extraParams: request.params } : {}),
+        fetch: doFetch,
       });
       return tokens.id_token
         ? { ...tokens, idTokenClaims: decodeJwt(tokens.id_token).claims }
@@ -236,7 +257,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       const secret =
         request.clientSecret ?? cfg.clients.find((c) => c.id === request.clientId)?.secret ?? '';
       const enc = encodeURIComponent;
-      const res = await fetch(`${url}/token`, {
+      const res = await doFetch(`${url}/token`, {
         method: 'POST',
         headers: {
           authorization: `Basic ${Buffer.from(`${enc(request.clientId)}:${enc(secret)}`).toString('base64')}`,

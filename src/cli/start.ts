@@ -5,6 +5,7 @@ import type { IssuerConfig } from '../config/schema.js';
 import { reloadOnChange } from '../config/watch.js';
 import { isLoopback } from '../http/console-gate.js';
 import { passwordlessExposure } from '../http/passwordless-logins.js';
+import type { RunningIssuer } from '../issuer.js';
 import { redactUrl } from '../store/redis.js';
 
 /** `oidc-issuer start`: run the server until SIGINT/SIGTERM. */
@@ -30,7 +31,7 @@ export function registerStart(program: Command): void {
       // Loaded here so the other commands do not load oidc-provider (and its runtime warning).
       const { startIssuer } = await import('../issuer.js');
       const issuer = await startIssuer(config);
-      process.stderr.write(banner(config, issuer.port, issuer.keyRingAt));
+      process.stderr.write(banner(config, issuer.port, issuer.keyRingAt, issuer.localCa));
       if (config.demo && !isLoopback(config.host)) {
         issuer.logger.warn(
           { host: config.host },
@@ -53,16 +54,32 @@ export function registerStart(program: Command): void {
 }
 
 /** What `start` prints on stderr once listening. */
-export function banner(config: IssuerConfig, port: number, keyRingAt: string): string {
+export function banner(
+  config: IssuerConfig,
+  port: number,
+  keyRingAt: string,
+  localCa?: RunningIssuer['localCa'],
+): string {
+  const discovery = `${config.issuer}/.well-known/openid-configuration`;
   const lines = [
     '',
     `  oidc-issuer listening on ${config.host}:${port}`,
     `  issuer      ${config.issuer}`,
-    `  discovery   ${config.issuer}/.well-known/openid-configuration`,
+    `  discovery   ${discovery}`,
     `  jwks        ${config.issuer}/jwks`,
     `  store       ${config.redis.url ? `redis (${redactUrl(config.redis.url)})` : 'memory'}`,
     `  key ring    ${keyRingAt}`,
   ];
+  if (config.tls && config.tls !== 'auto') lines.push(`  tls         ${config.tls.cert}`);
+  if (localCa) {
+    const made = { nothing: 'reused', certificate: 'new certificate', ca: 'new CA' }[localCa.made];
+    lines.push(
+      `  tls         local CA ${localCa.caFile} (${made}; certificate for ${localCa.names.join(', ')})`,
+      '  trust it    add the CA file to your trust store, or per tool:',
+      `                NODE_EXTRA_CA_CERTS=${localCa.caFile}`,
+      `                curl --cacert ${localCa.caFile} ${discovery}`,
+    );
+  }
   const exposure = passwordlessExposure(config);
   if (exposure) lines.push('', ...wrapped(`WARNING  ${exposure}`, '  ', '           '));
   if (config.demo) lines.push('', ...demoLines(config));

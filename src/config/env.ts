@@ -22,6 +22,9 @@ export const ENV = {
   loginHeadless: 'LOGIN_HEADLESS',
   loginAnyUser: 'LOGIN_ANY_USER',
   loginConfirmLogout: 'LOGIN_CONFIRM_LOGOUT',
+  tls: 'TLS',
+  tlsCertFile: 'TLS_CERT_FILE',
+  tlsKeyFile: 'TLS_KEY_FILE',
 } as const;
 
 type Kind = 'text' | 'boolean' | 'list';
@@ -49,6 +52,9 @@ const SETTINGS: { name: string; path: string; kind: Kind }[] = [
   { name: ENV.loginHeadless, path: 'login.headless', kind: 'boolean' },
   { name: ENV.loginAnyUser, path: 'login.anyUser', kind: 'boolean' },
   { name: ENV.loginConfirmLogout, path: 'login.confirmLogout', kind: 'boolean' },
+  { name: ENV.tls, path: 'tls', kind: 'text' },
+  { name: ENV.tlsCertFile, path: 'tls.cert', kind: 'text' },
+  { name: ENV.tlsKeyFile, path: 'tls.key', kind: 'text' },
 ];
 
 const TRUE = /^(1|true|yes|on)$/i;

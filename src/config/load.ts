@@ -93,10 +93,7 @@ export function parseConfig(source: ConfigSource): IssuerConfig {
     }
     extendsDemo = base === 'demo';
     raw = extendsDemo ? extendConfig(demoConfig() as Record<string, unknown>, own) : own;
-    const dir = (own.keys as { dir?: unknown } | undefined)?.dir;
-    if (path !== undefined && typeof dir === 'string') {
-      raw.keys = { ...(raw.keys as object), dir: resolve(dirname(path), dir) };
-    }
+    if (path !== undefined) anchorPaths(raw, own, dirname(path));
   }
   const applied = applyEnv(raw, env);
   Object.assign(raw, overrides ?? {});
@@ -107,14 +104,39 @@ export function parseConfig(source: ConfigSource): IssuerConfig {
   // (a bad port is reported as a port problem, not as an issuer built from it).
   const explicitIssuer =
     Boolean(env[ENV.issuer]) || overrides?.issuer !== undefined || file?.issuer !== undefined;
-  const port = /^\d+$/.test(String(raw.port ?? '')) ? Number(raw.port) : Number.NaN;
-  if (!explicitIssuer && port >= 0 && port <= 65535) raw.issuer = `http://localhost:${port}`;
+  const followed = defaultIssuer(raw);
+  if (!explicitIssuer && followed) raw.issuer = followed;
   return validateConfig(raw, {
     demo: file === undefined,
     extendsDemo,
     sources: applied.sources,
     problems: applied.problems,
   });
+}
+
+/** The file paths written in a config file (`own`) read from the file's folder `dir`. */
+function anchorPaths(raw: Record<string, unknown>, own: Record<string, unknown>, dir: string) {
+  const keysDir = (own.keys as { dir?: unknown } | undefined)?.dir;
+  if (typeof keysDir === 'string')
+    raw.keys = { ...(raw.keys as object), dir: resolve(dir, keysDir) };
+  const tls = own.tls as { cert?: unknown; key?: unknown } | undefined;
+  if (tls && typeof tls === 'object') {
+    raw.tls = {
+      ...tls,
+      ...(typeof tls.cert === 'string' ? { cert: resolve(dir, tls.cert) } : {}),
+      ...(typeof tls.key === 'string' ? { key: resolve(dir, tls.key) } : {}),
+    };
+  }
+}
+
+/**
+ * The issuer URL a config without one gets: `http://localhost:<port>`, `https://` with `tls`;
+ * undefined while the port is not a valid one (it is reported as a port problem instead).
+ */
+function defaultIssuer(raw: Record<string, unknown>): string | undefined {
+  const port = /^\d+$/.test(String(raw.port ?? 3000)) ? Number(raw.port ?? 3000) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) return undefined;
+  return `${raw.tls === undefined ? 'http' : 'https'}://localhost:${port}`;
 }
 
 export interface ValidateOptions {
@@ -132,7 +154,10 @@ export interface ValidateOptions {
 export function validateConfig(raw: unknown, options: ValidateOptions = {}): IssuerConfig {
   const sources = options.sources ?? new Map<string, string>();
   const named = (problems: string[]) => problems.map((p) => nameSource(p, sources));
-  const result = configSchema.safeParse(raw);
+  const unset =
+    raw && typeof raw === 'object' && (raw as { issuer?: unknown }).issuer === undefined;
+  const issuer = unset ? defaultIssuer(raw as Record<string, unknown>) : undefined;
+  const result = configSchema.safeParse(issuer ? { ...(raw as object), issuer } : raw);
   if (!result.success) {
     throw new ConfigError([
       ...(options.problems ?? []),
@@ -272,6 +297,11 @@ function crossFieldProblems(c: IssuerConfig): string[] {
   if (c.keys.rotationPeriod < c.keys.prePublication) {
     problems.push(
       `keys.rotationPeriod: ${formatDuration(c.keys.rotationPeriod)} is shorter than keys.prePublication (${formatDuration(c.keys.prePublication)}); a new key could not be published long enough before it signs`,
+    );
+  }
+  if (c.tls && new URL(c.issuer).protocol !== 'https:') {
+    problems.push(
+      `issuer: ${c.issuer} is not an https:// URL, but tls is set: clients would be sent to plain HTTP`,
     );
   }
   if (c.keys.prePublication <= 0) problems.push('keys.prePublication: must be greater than 0');

@@ -13,6 +13,7 @@ export const RESTART_ONLY = [
   'port',
   'host',
   'issuer',
+  'tls',
   'redis.url',
   'redis.namespace',
   'redis.tls',

@@ -225,10 +225,21 @@ const login = z
   })
   .prefault({});
 
+/**
+ * HTTPS: `{ cert, key }` PEM files (relative paths from the config file's folder), or `auto`
+ * for a certificate from a local CA kept in `<keys.dir>/tls` (made once, then reused).
+ */
+const tls = z.union(
+  [z.literal('auto'), z.strictObject({ cert: z.string().min(1), key: z.string().min(1) })],
+  { error: 'must be "auto" or { cert, key } (both PEM file paths)' },
+);
+
 export const configSchema = z.strictObject({
+  /** Default `http://localhost:<port>`, `https://` with `tls`. */
   issuer: httpUrl.default('http://localhost:3000'),
   host: z.string().min(1).default('127.0.0.1'),
   port: port.default(3000),
+  tls: tls.optional(),
   /** Trust X-Forwarded-* headers (behind a reverse proxy). */
   trustProxy: z.boolean().default(false),
   /**

@@ -4,7 +4,9 @@
  * the handler of the issuers.
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { ListenerTls } from './tls.js';
 
 /** A listening server whose requests wait behind a gate until `serve` is called. */
 export interface GatedListener {
@@ -17,10 +19,17 @@ export interface GatedListener {
   close(): Promise<void>;
 }
 
-/** Listens on `host:port`, answering 503 until {@link GatedListener.serve} is called. */
-export async function listenGated(port: number, host: string): Promise<GatedListener> {
+/**
+ * Listens on `host:port` (HTTPS with `tls`), answering 503 until {@link GatedListener.serve} is
+ * called.
+ */
+export async function listenGated(
+  port: number,
+  host: string,
+  tls?: ListenerTls,
+): Promise<GatedListener> {
   let handler: RequestListener | undefined;
-  const server = createHttpServer((req, res) => {
+  const server = createHttpServer(tls, (req, res) => {
     if (handler) return void handler(req, res);
     res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' });
     res.end('{"error":"temporarily_unavailable","error_description":"the issuer is starting"}');
@@ -44,11 +53,11 @@ export async function listenGated(port: number, host: string): Promise<GatedList
 }
 
 /** The one place the server is made, with bounds on slow or oversized requests. */
-function createHttpServer(listener: RequestListener): Server {
-  const server = createServer(
-    { requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 },
-    listener,
-  );
+function createHttpServer(tls: ListenerTls | undefined, listener: RequestListener): Server {
+  const limits = { requestTimeout: 30_000, headersTimeout: 15_000, maxHeaderSize: 16 * 1024 };
+  const server = tls
+    ? createHttpsServer({ ...limits, cert: tls.cert, key: tls.key }, listener)
+    : createServer(limits, listener);
   server.keepAliveTimeout = 5_000;
   return server;
 }

@@ -20,6 +20,9 @@ export interface Page {
 export class Browser {
   readonly cookies: Cookie[] = [];
 
+  /** `fetcher` sends every request (e.g. one that trusts a test CA for an https issuer). */
+  constructor(private readonly fetcher: typeof fetch = fetch) {}
+
   cookieHeader(url: URL): string {
     return this.cookies
       .filter((c) => c.host === url.hostname && url.pathname.startsWith(c.path))
@@ -53,7 +56,7 @@ export class Browser {
     const cookie = this.cookieHeader(target);
     if (cookie) headers.set('cookie', cookie);
     if (!headers.has('accept')) headers.set('accept', 'text/html');
-    const res = await fetch(target, { ...init, headers, redirect: 'manual' });
+    const res = await this.fetcher(target, { ...init, headers, redirect: 'manual' });
     this.store(target, res.headers);
     return { url, status: res.status, body: await res.text(), headers: res.headers };
   }

@@ -19,8 +19,11 @@ export async function startTestIssuer(
   demo = true,
   logger: Logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
 ): Promise<RunningIssuer> {
+  const base: Record<string, unknown> = demo ? { ...demoConfig() } : {};
+  // The demo's http:// issuer would contradict tls; unset, the issuer follows the port.
+  if (overrides.tls) delete base.issuer;
   const config = validateConfig(
-    { ...(demo ? demoConfig() : {}), port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides },
+    { ...base, port: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides },
     { demo },
   );
   const explicitIssuer = overrides.issuer !== undefined;
