@@ -1,9 +1,9 @@
 /** `oidc-issuer config …`: print, check and describe the configuration `start` would use. */
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { configJsonSchema, describeConfig } from '../config/describe.js';
 import { configFileOf, loadConfig } from '../config/load.js';
+import { yaml } from '../config/yaml.js';
 import { println } from './io.js';
 
 interface ConfigOptions {
@@ -27,8 +27,7 @@ export function registerConfig(program: Command): void {
         showSecrets: opts.showSecrets === true,
       });
       if (opts.json) return println(JSON.stringify(described, null, 2));
-      const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-      process.stdout.write(yaml.stringify(described));
+      process.stdout.write(yaml().stringify(described));
     });
 
   fileOption(config.command('check'))

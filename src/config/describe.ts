@@ -9,56 +9,33 @@ import { redactUrl } from '../store/redis.js';
 import { demoCredentialsIn } from './demo.js';
 import { formatDuration } from './duration.js';
 import { configSchema, duration, type IssuerConfig } from './schema.js';
-
-type Schema = z.core.$ZodType;
+import { childSchema, kindOf, type Schema, unwrap } from './schema-walk.js';
 
 const MASK = '***';
-
-/** Wrappers that hold the field's schema in `innerType`. */
-const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly']);
-
-function unwrap(schema: Schema): { schema: Schema; secret: boolean } {
-  let current = schema;
-  let secret = false;
-  for (;;) {
-    if (z.globalRegistry.get(current)?.writeOnly === true) secret = true;
-    const def = current._zod.def as { type: string; innerType?: Schema };
-    if (!WRAPPERS.has(def.type) || !def.innerType) return { schema: current, secret };
-    current = def.innerType;
-  }
-}
 
 function describeValue(schema: Schema, value: unknown, showSecrets: boolean): unknown {
   const { schema: inner, secret } = unwrap(schema);
   if (value === undefined) return undefined;
   if (secret && !showSecrets) return MASK;
   if (inner === duration && typeof value === 'number') return formatDuration(value);
-  const def = inner._zod.def as {
-    type: string;
-    shape?: Record<string, Schema>;
-    element?: Schema;
-    valueType?: Schema;
-  };
-  if (def.type === 'object' && def.shape && value && typeof value === 'object') {
+  const kind = kindOf(inner);
+  if (kind === 'array' && Array.isArray(value)) {
+    return value.map((v, i) => describeChild(inner, i, v, showSecrets));
+  }
+  if ((kind === 'object' || kind === 'record') && value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, field] of Object.entries(value)) {
-      const fieldSchema = def.shape[key];
-      const described = fieldSchema ? describeValue(fieldSchema, field, showSecrets) : field;
+      const described = describeChild(inner, key, field, showSecrets);
       if (described !== undefined) out[key] = described;
     }
     return out;
   }
-  if (def.type === 'array' && def.element && Array.isArray(value)) {
-    const element = def.element;
-    return value.map((v) => describeValue(element, v, showSecrets));
-  }
-  if (def.type === 'record' && def.valueType && value && typeof value === 'object') {
-    const valueType = def.valueType;
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, describeValue(valueType, v, showSecrets)]),
-    );
-  }
   return value;
+}
+
+function describeChild(parent: Schema, step: PropertyKey, value: unknown, showSecrets: boolean) {
+  const child = childSchema(parent, step);
+  return child ? describeValue(child, value, showSecrets) : value;
 }
 
 /**

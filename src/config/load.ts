@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
@@ -11,6 +10,8 @@ import { formatDuration } from './duration.js';
 import { applyEnv, ENV, nameSource } from './env.js';
 import { extendConfig } from './extend.js';
 import { configSchema, type IssuerConfig, type RawConfig } from './schema.js';
+import { knownKeysAt } from './schema-walk.js';
+import { yaml } from './yaml.js';
 
 export { ENV } from './env.js';
 
@@ -181,16 +182,10 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Iss
   return deepFreeze(config);
 }
 
-/** The YAML parser, loaded only when a YAML file is read (keeps it out of every start). */
-function parseYaml(text: string): unknown {
-  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-  return yaml.parse(text);
-}
-
 function parseConfigText(text: string, file: string): Record<string, unknown> {
   let data: unknown;
   try {
-    data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    data = file.endsWith('.json') ? JSON.parse(text) : yaml().parse(text);
   } catch (err) {
     throw new ConfigError([
       `${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
@@ -222,24 +217,6 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
     });
   }
   return [`${pathText(issue.path) || '(top level)'}: ${issue.message}`];
-}
-
-/** The setting names an object in the schema accepts at `path` (for "did you mean"). */
-function knownKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
-  let node: z.core.$ZodType | undefined = schema;
-  const rest = [...path];
-  while (node) {
-    const def = node._zod.def as unknown as Record<string, unknown> & { type: string };
-    if (def.type === 'object' && rest.length === 0) return Object.keys(def.shape as object);
-    if (def.type === 'object')
-      node = (def.shape as Record<PropertyKey, z.core.$ZodType>)[rest.shift() as PropertyKey];
-    else if (def.type === 'array' || def.type === 'record') {
-      rest.shift();
-      node = (def.type === 'array' ? def.element : def.valueType) as z.core.$ZodType;
-    } else if (def.type === 'pipe') node = def.in as z.core.$ZodType;
-    else node = def.innerType as z.core.$ZodType | undefined;
-  }
-  return [];
 }
 
 /** Rules that span several fields; each message names the field at fault. */

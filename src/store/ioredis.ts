@@ -1,14 +1,8 @@
-import { createRequire } from 'node:module';
 import type * as IORedis from 'ioredis';
-
-const require = createRequire(import.meta.url);
-let loaded: typeof IORedis | undefined;
+import { lazyModule } from '../lazy-module.js';
 
 /**
- * The ioredis module, loaded on first use. Without `REDIS_URL` nothing calls this, so the
- * memory-mode issuer and the CLI do not pay for loading it at start (~90 ms).
+ * The ioredis module. Without `REDIS_URL` nothing calls this, so the memory-mode issuer and
+ * the CLI do not pay for loading it at start (~90 ms).
  */
-export function ioredis(): typeof IORedis {
-  loaded ??= require('ioredis') as typeof IORedis;
-  return loaded;
-}
+export const ioredis = lazyModule<typeof IORedis>('ioredis');
