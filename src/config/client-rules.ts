@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { PRIVATE_JWK_MEMBERS } from '../algorithms.js';
+import { TOKEN_EXCHANGE_GRANT } from './grant-types.js';
 import type { ClientConfig } from './schema.js';
 
 /**
@@ -108,7 +109,9 @@ export function clientProblems(cl: ClientConfig, at: string, context: ClientCont
   if (
     grants.includes('refresh_token') &&
     // Only a user grant (authorization_code, device_code) issues the first refresh token.
-    !grants.some((g) => g !== 'refresh_token' && g !== 'client_credentials')
+    !grants.some(
+      (g) => g !== 'refresh_token' && g !== 'client_credentials' && g !== TOKEN_EXCHANGE_GRANT,
+    )
   ) {
     problems.push(
       `${at}.grantTypes: refresh_token needs authorization_code or device_code to get a first token`,
@@ -127,6 +130,18 @@ export function clientProblems(cl: ClientConfig, at: string, context: ClientCont
   }
   if (!cl.secret && !cl.jwks && grants.includes('client_credentials')) {
     problems.push(`${at}.secret: client_credentials needs a confidential client (set a secret)`);
+  }
+  if (grants.includes(TOKEN_EXCHANGE_GRANT)) {
+    if (!cl.secret && !cl.jwks)
+      problems.push(
+        `${at}.secret: token-exchange needs a confidential client (set a secret), or anyone could exchange the tokens it receives`,
+      );
+    if (cl.resources.length === 0)
+      problems.push(
+        `${at}.resources: token-exchange needs the audiences this client may exchange tokens for`,
+      );
+  } else if (cl.exchangeIdTokens) {
+    problems.push(`${at}.exchangeIdTokens: only used with the token-exchange grant (grantTypes)`);
   }
   cl.resources.forEach((r, j) => {
     if (!context.audiences.has(r))

@@ -13,6 +13,7 @@ import {
   resourceIndicatorProblems,
 } from './client-rules.js';
 import { parseDuration } from './duration.js';
+import { DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT } from './grant-types.js';
 
 /** A duration in config: seconds as a number, or `"15s"`, `"10m"`, `"1h"`, `"30d"`. Parsed to ms. */
 export const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -74,7 +75,6 @@ const port = z.union([z.number(), z.string()]).transform((value, ctx) => {
 });
 const alg = z.enum(SIGNING_ALGS);
 
-export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const grantType = z
   .enum([
     'authorization_code',
@@ -82,8 +82,13 @@ const grantType = z
     'client_credentials',
     'device_code',
     DEVICE_CODE_GRANT,
+    'token-exchange',
+    TOKEN_EXCHANGE_GRANT,
   ])
-  .transform((g) => (g === 'device_code' ? DEVICE_CODE_GRANT : g));
+  // Config may name a grant type with a URN by its short name.
+  .transform((g) =>
+    g === 'device_code' ? DEVICE_CODE_GRANT : g === 'token-exchange' ? TOKEN_EXCHANGE_GRANT : g,
+  );
 
 /** The login username rule, plus: no surrounding spaces (the form trims what is typed). */
 function usernameRule(value: string, ctx: z.RefinementCtx): void {
@@ -154,6 +159,11 @@ const client = z.strictObject({
   accessTokenFormat: z.enum(['jwt', 'opaque']).optional(),
   /** Browser origins allowed to call the token endpoint for this client (CORS). */
   corsOrigins: z.array(checked(z.string(), originProblems)).default([]),
+  /**
+   * With the `token-exchange` grant: also accept, as `subject_token`, an ID token this issuer
+   * issued to this client (`subject_token_type` `urn:ietf:params:oauth:token-type:id_token`).
+   */
+  exchangeIdTokens: z.boolean().default(false),
 });
 
 /** An API that receives access tokens. */
