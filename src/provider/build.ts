@@ -7,17 +7,24 @@ import Provider, {
   type CookiesSetOptions,
   errors,
   type KoaContextWithOIDC,
+  type ResourceServer,
   type Session,
 } from 'oidc-provider';
 import { DEFAULT_SIGNING_ALG, type SigningAlg } from '../algorithms.js';
 import { defaultResourceOf, onIssuer } from '../config/client-rules.js';
+import { TOKEN_EXCHANGE_GRANT } from '../config/grant-types.js';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import { SigningAlgWaitingError } from '../errors.js';
 import type { Views } from '../http/views.js';
 import type { WaitingAlg } from '../keystore/waiting.js';
 import type { Accounts } from './accounts.js';
 import { providerPages } from './pages.js';
-import { introspectionPolicy, revocationPolicy } from './token-policies.js';
+import { exchangeClaimsOf, registerTokenExchange } from './token-exchange.js';
+import {
+  introspectionPolicy,
+  revocationPolicy,
+  unauthorizedClientPolicy,
+} from './token-policies.js';
 import { userinfoForJwtAccessTokens } from './userinfo-bridge.js';
 
 export interface ProviderInputs {
@@ -73,6 +80,36 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     return format === 'jwt' ? resource : undefined;
   };
 
+  /**
+   * How `clientId`'s access tokens for resource server `indicator` are made (oidc-provider's
+   * `getResourceServerInfo`); `format` overrides the configured token format.
+   * @throws InvalidTarget when the client may not get tokens for it.
+   */
+  const resourceServerInfo = (
+    indicator: string,
+    clientId: string,
+    format = clients.get(clientId)?.accessTokenFormat ?? servers.get(indicator)?.format,
+  ): ResourceServer => {
+    const server = servers.get(indicator);
+    const allowed = clients.get(clientId)?.resources ?? [];
+    if (!server || !allowed.includes(indicator)) {
+      throw new errors.InvalidTarget(`resource ${indicator} is not available to this client`);
+    }
+    const unavailable = format === 'jwt' ? waiting.get(server.signingAlg ?? defaultAlg) : undefined;
+    if (unavailable) {
+      throw new SigningAlgWaitingError(
+        `access tokens for ${indicator} are signed with ${unavailable.alg}. ${unavailable.message}`,
+      );
+    }
+    return {
+      scope: server.scopes.join(' '),
+      audience: server.audience,
+      accessTokenTTL: secondsOf(server.accessTokenTtl),
+      accessTokenFormat: format,
+      ...(format === 'jwt' ? { jwt: { sign: { alg: server.signingAlg ?? defaultAlg } } } : {}),
+    };
+  };
+
   const configuration: Configuration = {
     adapter: (blocked.size > 0
       ? withBlockedClients(inputs.adapter, blocked)
@@ -109,10 +146,14 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     // Refresh tokens for every client allowed the grant, not only with offline_access (which
     // oidc-provider also gates on prompt=consent): a dev issuer should not surprise here.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    extraTokenClaims: async (_ctx, token) =>
-      'accountId' in token && typeof token.accountId === 'string'
-        ? accounts.unscopedClaims(token.accountId)
-        : undefined,
+    extraTokenClaims: async (_ctx, token) => {
+      const own =
+        'accountId' in token && typeof token.accountId === 'string'
+          ? await accounts.unscopedClaims(token.accountId)
+          : undefined;
+      const exchanged = exchangeClaimsOf(token);
+      return exchanged ? { ...own, ...exchanged } : own;
+    },
     // The issuer's own pages (the console's debugger) post from its origin; that is not cross-origin.
     clientBasedCORS: (_ctx, origin, client) =>
       origin === issuerOrigin ||
@@ -157,30 +198,8 @@ export function buildProvider(inputs: ProviderInputs): Provider {
           return (ctx.oidc.params?.grant_type === 'client_credentials' ? own : undefined) as never;
         },
         useGrantedResource: async () => true,
-        getResourceServerInfo: async (_ctx, indicator, client) => {
-          const server = servers.get(indicator);
-          const allowed = clients.get(client.clientId)?.resources ?? [];
-          if (!server || !allowed.includes(indicator)) {
-            throw new errors.InvalidTarget(`resource ${indicator} is not available to this client`);
-          }
-          const format = clients.get(client.clientId)?.accessTokenFormat ?? server.format;
-          const unavailable =
-            format === 'jwt' ? waiting.get(server.signingAlg ?? defaultAlg) : undefined;
-          if (unavailable) {
-            throw new SigningAlgWaitingError(
-              `access tokens for ${indicator} are signed with ${unavailable.alg}. ${unavailable.message}`,
-            );
-          }
-          return {
-            scope: server.scopes.join(' '),
-            audience: server.audience,
-            accessTokenTTL: secondsOf(server.accessTokenTtl),
-            accessTokenFormat: format,
-            ...(format === 'jwt'
-              ? { jwt: { sign: { alg: server.signingAlg ?? defaultAlg } } }
-              : {}),
-          };
-        },
+        getResourceServerInfo: async (_ctx, indicator, client) =>
+          resourceServerInfo(indicator, client.clientId),
       },
     },
     renderError: pages.renderError,
@@ -188,15 +207,23 @@ export function buildProvider(inputs: ProviderInputs): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  registerTokenExchange(provider, {
+    config,
+    signingKeys: inputs.signingKeys,
+    accounts,
+    resourceServerInfo,
+  });
   provider.use(discoveryCaching(config.trustProxy));
+  provider.use(unauthorizedClientPolicy(TOKEN_PATH));
   provider.use(userinfoForJwtAccessTokens(provider));
   provider.use(pages.notFound);
   return provider;
 }
 
 const usesCode = (c: ClientConfig) => c.grantTypes.includes('authorization_code');
-/** Every grant but client_credentials can hand out an ID token. */
-const usesIdTokens = (c: ClientConfig) => c.grantTypes.some((g) => g !== 'client_credentials');
+/** Every grant but client_credentials and token exchange can hand out an ID token. */
+const usesIdTokens = (c: ClientConfig) =>
+  c.grantTypes.some((g) => g !== 'client_credentials' && g !== TOKEN_EXCHANGE_GRANT);
 
 function bound(target: object, prop: string | symbol): unknown {
   const value: unknown = Reflect.get(target, prop);
@@ -249,6 +276,7 @@ function toClientMetadata(defaultAlg: SigningAlg, issuer: string) {
 }
 
 const DISCOVERY_PATH = '/.well-known/openid-configuration';
+const TOKEN_PATH = '/token';
 
 /**
  * Discovery's endpoint URLs are built from the request's host (and, behind a trusted proxy, the

@@ -1,3 +1,4 @@
+import type Koa from 'koa';
 import { type Client, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ClientConfig } from '../config/schema.js';
 
@@ -31,4 +32,26 @@ export async function revocationPolicy(
   if (token.clientId === client.clientId) return true;
   if (client.clientAuthMethod === 'none') return false;
   throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+}
+
+/**
+ * RFC 6749 §5.2's answer for an authenticated client using a grant type its config does not
+ * list (`grantTypes`): `unauthorized_client`. oidc-provider answers `invalid_request` there, so
+ * this middleware (added with `provider.use`, around the token endpoint) replaces that answer;
+ * an unknown grant type stays `unsupported_grant_type`.
+ */
+export function unauthorizedClientPolicy(tokenPath: string): Koa.Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'POST' || ctx.path !== tokenPath) return next();
+    await next();
+    const { client, params } = (ctx as KoaContextWithOIDC).oidc ?? {};
+    const grantType = params?.grant_type;
+    const body = ctx.body as { error?: unknown } | undefined;
+    if (ctx.status !== 400 || body?.error !== 'invalid_request' || !client) return;
+    if (typeof grantType !== 'string' || client.grantTypeAllowed(grantType)) return;
+    ctx.body = {
+      error: 'unauthorized_client',
+      error_description: `client ${client.clientId} is not allowed the ${grantType} grant (grantTypes in its config)`,
+    };
+  };
 }
