@@ -25,10 +25,9 @@ export type {
 export { ConfigError, IssuerError, KeyError, StoreUnavailableError } from './errors.js';
 export type { AdminExtension } from './http/admin.js';
 export { type IssuerOptions, type RunningIssuer, startIssuer } from './issuer.js';
-export { generateSigningKey } from './keystore/generate.js';
-export { parsePrivateKeys } from './keystore/import.js';
 export type { KeyRingSummary, KeySummary } from './keystore/jwks.js';
 export { RotationTooEarlyError } from './keystore/manager.js';
+export { generateSigningKey, parsePrivateKeys } from './keystore/material.js';
 export type { KeyState } from './keystore/types.js';
 export {
   createTestIssuer,

@@ -5,7 +5,6 @@ import { SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { KeyError } from '../errors.js';
-import { parsePrivateKeys } from '../keystore/import.js';
 import {
   type KeyRingSummary,
   publicJwks,
@@ -14,6 +13,7 @@ import {
   summaryJson,
   toPublicJwk,
 } from '../keystore/jwks.js';
+import { parsePrivateKeys } from '../keystore/material.js';
 import { readText } from '../tokens/key-source.js';
 import { UsageError } from './exit.js';
 import { isoSeconds, printJson, println, table } from './io.js';

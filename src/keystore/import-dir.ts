@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyError } from '../errors.js';
 import { RING_FILE } from './file-ring-store.js';
-import { parsePrivateKeys } from './import.js';
 import type { KeyRingManager } from './manager.js';
+import { parsePrivateKeys } from './material.js';
 
 /**
  * The endings of the files in the keys folder that are read as private keys at start (the key

@@ -13,8 +13,6 @@ import {
   revokeKid,
   rotateNow,
 } from './commands.js';
-import { generateSigningKey } from './generate.js';
-import { normalizePrivateJwk } from './import.js';
 import {
   buildJwksDocument,
   type JwksDocument,
@@ -28,6 +26,7 @@ import {
   publishedKeys,
   ringFingerprint,
 } from './lifecycle.js';
+import { generateSigningKey, normalizePrivateJwk } from './material.js';
 import { planRing, reassertRing } from './plan.js';
 import { type RotationReport, rotationReport } from './rotation-report.js';
 import type { FreshKey, KeyRing, KeyRingStore, RotationPolicy, SigningJwk } from './types.js';

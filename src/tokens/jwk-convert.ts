@@ -13,7 +13,7 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { PEM_BLOCK } from '../keystore/import.js';
+import { PEM_BLOCK } from '../keystore/material.js';
 import { TokenError } from './errors.js';
 
 /** One converted key. */

@@ -12,7 +12,7 @@ import {
 } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { MIN_RSA_BITS, PRIVATE_JWK_MEMBERS, publicMembers } from '../algorithms.js';
-import { keysMatch, PEM_BLOCK } from '../keystore/import.js';
+import { keysMatch, PEM_BLOCK } from '../keystore/material.js';
 import { TokenError } from './errors.js';
 
 export type Severity = 'error' | 'warning' | 'note';

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KeyError } from '../../src/errors.js';
 import { ownRoutes } from '../../src/http/app.js';
 import type { RunningIssuer } from '../../src/issuer.js';
-import { parsePrivateKeys } from '../../src/keystore/import.js';
+import { parsePrivateKeys } from '../../src/keystore/material.js';
 import { createLogger } from '../../src/log.js';
 import {
   authUrl,

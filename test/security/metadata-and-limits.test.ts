@@ -12,7 +12,7 @@ import {
   MAX_KEY_INPUT_BYTES,
   MAX_KEYS_PER_INPUT,
   parsePrivateKeys,
-} from '../../src/keystore/import.js';
+} from '../../src/keystore/material.js';
 import { Browser, basic, redeem, signIn, tokenRequest, WEB } from '../support/flows.js';
 import { startTestIssuer } from '../support/issuer.js';
 

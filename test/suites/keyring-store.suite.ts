@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKey } from '../../src/keystore/generate.js';
+import { generateSigningKey } from '../../src/keystore/material.js';
 import { planRing } from '../../src/keystore/plan.js';
 import type { RingCodecOptions } from '../../src/keystore/serialize.js';
 import type { KeyRing, KeyRingStore, RotationPolicy } from '../../src/keystore/types.js';

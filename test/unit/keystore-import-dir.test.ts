@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parsePrivateKeys } from '../../src/keystore/import.js';
 import { importKeyDirectory, KEY_FILE_ENDINGS } from '../../src/keystore/import-dir.js';
 import { KeyRingManager } from '../../src/keystore/manager.js';
+import { parsePrivateKeys } from '../../src/keystore/material.js';
 import { MemoryKeyRingStore } from '../../src/keystore/memory-ring-store.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 

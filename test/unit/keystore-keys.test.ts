@@ -7,9 +7,12 @@ import { calculateJwkThumbprint, compactVerify, importJWK, type JWK, SignJWT } f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SIGNING_ALGS, type SigningAlg } from '../../src/algorithms.js';
 import { KeyError } from '../../src/errors.js';
-import { generateSigningKey } from '../../src/keystore/generate.js';
-import { normalizePrivateJwk, parsePrivateKeys } from '../../src/keystore/import.js';
 import { publicKeyPem, toPublicJwk } from '../../src/keystore/jwks.js';
+import {
+  generateSigningKey,
+  normalizePrivateJwk,
+  parsePrivateKeys,
+} from '../../src/keystore/material.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 

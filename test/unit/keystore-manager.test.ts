@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { KeyError, StoreUnavailableError } from '../../src/errors.js';
-import { generateSigningKey } from '../../src/keystore/generate.js';
 import { mintAhead, publishedKeys, stateAt } from '../../src/keystore/lifecycle.js';
 import { KeyRingManager, RotationTooEarlyError } from '../../src/keystore/manager.js';
+import { generateSigningKey } from '../../src/keystore/material.js';
 import { MemoryKeyRingStore } from '../../src/keystore/memory-ring-store.js';
 import type { KeyRing, KeyRingStore, RotationPolicy } from '../../src/keystore/types.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyError } from '../../src/errors.js';
 import { FileKeyRingStore } from '../../src/keystore/file-ring-store.js';
-import { generateSigningKey } from '../../src/keystore/generate.js';
+import { generateSigningKey } from '../../src/keystore/material.js';
 import { MemoryKeyRingStore } from '../../src/keystore/memory-ring-store.js';
 import { planRing } from '../../src/keystore/plan.js';
 import { deserializeRing, serializeRing } from '../../src/keystore/serialize.js';

@@ -1,19 +1,23 @@
 /**
- * Turns key material an operator brings (PEM files as `openssl genpkey` writes them, private
- * JWKs or JWK sets) into the key ring's private JWKs. Anything that cannot safely sign is
- * refused with a `KeyError` whose `code` says why.
+ * Key material of the ring: new keys generated for an algorithm, and keys an operator brings
+ * (PEM files as `openssl genpkey` writes them, private JWKs or JWK sets) parsed and normalised
+ * into the ring's private JWKs, with the check that a private part matches its public part.
+ * Anything that cannot safely sign is refused with a `KeyError` whose `code` says why.
  */
 import {
   createPrivateKey,
   createPublicKey,
+  generateKeyPair as generateKeyPairCb,
   type JsonWebKey,
   type KeyObject,
   randomBytes,
   sign,
   verify,
 } from 'node:crypto';
-import type { JWK } from 'jose';
+import { promisify } from 'node:util';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import {
+  ALGORITHMS,
   algorithmsForKey,
   isSigningAlg,
   MAX_RSA_BITS,
@@ -23,8 +27,40 @@ import {
   SUPPORTED_KEYS,
 } from '../algorithms.js';
 import { KeyError } from '../errors.js';
-import { toSigningJwk } from './generate.js';
 import type { SigningJwk } from './types.js';
+
+const generateKeyPair = promisify(generateKeyPairCb);
+
+/**
+ * A new private signing key for `alg`, of the type and size `ALGORITHMS` gives (RSA 2048,
+ * P-256, P-384, Ed25519). Generated off the main thread by node:crypto.
+ */
+export async function generateSigningKey(alg: SigningAlg): Promise<SigningJwk> {
+  const { privateKey } = await generatePair(alg);
+  return toSigningJwk(privateKey, alg);
+}
+
+function generatePair(alg: SigningAlg): Promise<{ privateKey: KeyObject }> {
+  const { keyType, modulusLength, namedCurve } = ALGORITHMS[alg];
+  switch (keyType) {
+    case 'rsa':
+      return generateKeyPair('rsa', { modulusLength: modulusLength!, publicExponent: 0x10001 });
+    case 'ec':
+      return generateKeyPair('ec', { namedCurve: namedCurve! });
+    case 'ed25519':
+      return generateKeyPair('ed25519');
+  }
+}
+
+/**
+ * The key ring's form of a private key: the key's own members plus `kid` (its RFC 7638
+ * SHA-256 thumbprint), `alg` and `use: "sig"`.
+ */
+export async function toSigningJwk(privateKey: KeyObject, alg: SigningAlg): Promise<SigningJwk> {
+  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
+  const kid = await calculateJwkThumbprint(jwk, 'sha256');
+  return { ...jwk, kid, alg, use: 'sig' };
+}
 
 /** Options for key parsing. */
 export interface ParseKeyOptions {
