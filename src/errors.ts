@@ -130,15 +130,29 @@ export function oauthError(code: ErrorCode): string {
   return spec.error ?? code.toLowerCase();
 }
 
-/** The base of every error of ours: a fixed `code` from {@link ERRORS} and a message. */
+/** What an {@link IssuerError} may carry besides its cause. */
+export interface IssuerErrorOptions extends ErrorOptions {
+  /** Further members of the JSON answer (e.g. `notBefore`), for the client to act on. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The base of every error of ours: a fixed `code` from {@link ERRORS} and a message. Over HTTP
+ * it answers as the table says, with the message as `error_description` (http/errors.ts).
+ */
 export class IssuerError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  constructor(code: ErrorCode, message: string, options?: IssuerErrorOptions) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
+    this.details = options?.details;
   }
 }
+
+/** A request a sign-in page refuses (a stale form, another sign-in's page); shown on the error page. */
+export class PageError extends IssuerError {}
 
 /** The configuration failed validation; `problems` lists every bad field as `path: reason`. */
 export class ConfigError extends IssuerError {

@@ -2,9 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
-import { KeyError, StoreUnavailableError } from '../errors.js';
+import { IssuerError, StoreUnavailableError } from '../errors.js';
 import { type KeyRingSummary, summarizeRing, summaryJson } from '../keystore/jwks.js';
-import { type RotationSummary, RotationTooEarlyError } from '../keystore/manager.js';
+import type { RotationSummary } from '../keystore/manager.js';
 import type { KeyRing } from '../keystore/types.js';
 import { type BodyReader, jsonBody } from './body.js';
 
@@ -56,7 +56,7 @@ export function adminRoutes(
     await next();
   };
 
-  router.use('/admin', guard, keyErrors);
+  router.use('/admin', guard);
 
   router.get('/admin/keys', (ctx) => {
     const ring = keys.current();
@@ -75,11 +75,7 @@ export function adminRoutes(
         : body.now !== undefined && typeof body.now !== 'boolean'
           ? 'now must be true or false'
           : undefined;
-    if (problem) {
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_request', error_description: problem };
-      return;
-    }
+    if (problem) throw new IssuerError('BAD_REQUEST', problem);
     const result = await keys.rotate(body.alg as SigningAlg | undefined, {
       early: body.now === true,
     });
@@ -92,36 +88,6 @@ export function adminRoutes(
 
   for (const extend of extensions) extend(router, parseJson);
 }
-
-/** Key-ring refusals as JSON with a fitting status; the `code` is the stable part. */
-async function keyErrors(ctx: Context, next: Next) {
-  try {
-    await next();
-  } catch (err) {
-    if (err instanceof StoreUnavailableError) {
-      ctx.status = 503;
-      ctx.body = { error: err.error, error_description: err.error_description };
-      return;
-    }
-    if (!(err instanceof KeyError)) throw err;
-    ctx.status = KEY_ERROR_STATUS[err.code] ?? 400;
-    ctx.body = {
-      error: err.code.toLowerCase(),
-      error_description: err.message,
-      ...(err instanceof RotationTooEarlyError
-        ? { notBefore: new Date(err.notBefore).toISOString() }
-        : {}),
-    };
-  }
-}
-
-const KEY_ERROR_STATUS: Record<string, number> = {
-  KID_NOT_FOUND: 404,
-  ROTATION_TOO_EARLY: 409,
-  NO_NEXT_KEY: 409,
-  KID_EXISTS: 409,
-  KID_REVOKED: 409,
-};
 
 function bearerMatches(header: string, token: string): boolean {
   const match = /^Bearer\s+(.+)$/i.exec(header);

@@ -4,7 +4,7 @@ import Koa from 'koa';
 import compose from 'koa-compose';
 import type { Logger } from 'pino';
 import type { IssuerConfig } from '../config/schema.js';
-import { StoreUnavailableError } from '../errors.js';
+import { STORE_UNAVAILABLE_DESCRIPTION } from '../errors.js';
 import type { JwksDocument } from '../keystore/jwks.js';
 import type { Accounts } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/current.js';
@@ -12,6 +12,7 @@ import { type AdminExtension, adminRoutes, type KeyAdmin } from './admin.js';
 import { HostPolicy, refuseHost } from './allowed-hosts.js';
 import { CONSOLE_PAGES, consoleRoutes } from './console.js';
 import { consoleEnabled } from './console-gate.js';
+import { errorResponses, sendUnavailable } from './errors.js';
 import { healthRoutes, type ReadinessChecks } from './health.js';
 import { homeRoute } from './home.js';
 import { interactionRoutes } from './interactions.js';
@@ -148,6 +149,7 @@ export function createApp(deps: AppDeps): Koa {
     ),
   );
   const ourRoutes = compose([
+    errorResponses(),
     router.routes(),
     router.allowedMethods(),
     interactions.routes(),
@@ -156,12 +158,7 @@ export function createApp(deps: AppDeps): Koa {
   const toProvider = async (ctx: Koa.Context) => {
     const handler = host.handler;
     if (!handler) {
-      ctx.status = 503;
-      ctx.set('Retry-After', '1');
-      ctx.body = {
-        error: 'temporarily_unavailable',
-        error_description: new StoreUnavailableError('').error_description,
-      };
+      sendUnavailable(ctx, STORE_UNAVAILABLE_DESCRIPTION);
       return;
     }
     ctx.respond = false;

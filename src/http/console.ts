@@ -54,17 +54,6 @@ export function consoleRoutes(router: Router, deps: ConsoleDeps): void {
     data: Record<string, unknown>,
   ) => sendPage(ctx, views.render(view, data), undefined, { csp: SCRIPT_PAGE_CSP });
 
-  // Tool failures are the user's input (a bad token, an unreachable URL): 400/422 with the reason.
-  router.use('/_issuer/console', async (ctx, next) => {
-    try {
-      await next();
-    } catch (err) {
-      if (!(err instanceof TokenError)) throw err;
-      ctx.status = err.code === 'INPUT_INVALID' || err.code === 'BAD_REQUEST' ? 400 : 422;
-      ctx.body = { error: err.code, error_description: err.message };
-    }
-  });
-
   router.get('/_issuer/console/:file', async (ctx, next) => {
     const body = assets.get(ctx.params.file as string);
     if (body === undefined) {

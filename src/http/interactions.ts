@@ -3,13 +3,14 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { IssuerConfig } from '../config/schema.js';
-import { StoreUnavailableError } from '../errors.js';
+import { PageError, StoreUnavailableError } from '../errors.js';
 import type { Accounts, Identity } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/current.js';
 import { checkUsername } from '../provider/username.js';
 import { claimsBoundProblem } from '../tokens/claims-bounds.js';
 import { formBody } from './body.js';
-import { errorPage, sendPage, type Views } from './views.js';
+import { errorResponses } from './errors.js';
+import { errorHeading, errorPage, sendPage, UNAVAILABLE_HINT, type Views } from './views.js';
 
 export interface InteractionDeps {
   config: IssuerConfig;
@@ -23,17 +24,6 @@ export interface InteractionDeps {
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
-
-/** A request the page itself refuses (bad CSRF token, wrong prompt); shown on the error page. */
-class PageError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly description: string,
-  ) {
-    super(description);
-  }
-}
 
 /**
  * The login, consent and abort pages that oidc-provider sends users to (`/interaction/:uid`).
@@ -51,8 +41,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const given = Buffer.from(typeof value === 'string' ? value : '');
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
       throw new PageError(
-        403,
-        'invalid_request',
+        'INTERACTION_FORM_STALE',
         'the form is stale or was not sent from this page; start the sign-in again',
       );
     }
@@ -69,8 +58,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     const details = await p.interactionDetails(ctx.req, ctx.res);
     if (details.uid !== ctx.params.uid) {
       throw new PageError(
-        400,
-        'invalid_request',
+        'INTERACTION_NOT_YOURS',
         'this sign-in page does not belong to your current sign-in',
       );
     }
@@ -139,44 +127,18 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   const skipsConsent = (details: Details) =>
     config.clients.find((c) => c.id === details.params.client_id)?.skipConsent === true;
 
-  router.use(async (ctx, next) => {
-    try {
-      await next();
-    } catch (err) {
-      const e = err as {
-        statusCode?: number;
-        status?: number;
-        error?: string;
-        error_description?: string;
-        expose?: boolean;
-      };
-      const status = err instanceof PageError ? err.status : (e.statusCode ?? e.status ?? 500);
-      if (status >= 500 && !(err instanceof StoreUnavailableError)) ctx.app.emit('error', err, ctx);
-      sendPage(
-        ctx,
-        views.render(
-          'error',
-          errorPage(
-            status === 503 ? 'Temporarily unavailable' : 'This sign-in cannot continue',
-            e.expose || err instanceof PageError ? (e.error ?? 'invalid_request') : 'server_error',
-            {
-              description:
-                e.expose || err instanceof PageError
-                  ? e.error_description
-                  : 'something went wrong on our side',
-              facts: [],
-              hints: [
-                status === 503
-                  ? 'The issuer cannot reach its store. Try again in a few seconds.'
-                  : 'Go back to the application and sign in again.',
-              ],
-            },
-          ),
-        ),
-        status,
-      );
-    }
-  });
+  router.use(
+    errorResponses((ctx, { status, error, description }) => {
+      const hint =
+        status === 503 ? UNAVAILABLE_HINT : 'Go back to the application and sign in again.';
+      const page = errorPage(errorHeading(status, 'This sign-in cannot continue'), error, {
+        description,
+        facts: [],
+        hints: [hint],
+      });
+      sendPage(ctx, views.render('error', page), status);
+    }),
+  );
 
   router.get('/', async (ctx) => {
     const p = provider();
@@ -237,7 +199,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       );
       return;
     }
-    throw new PageError(400, 'invalid_request', `unsupported prompt ${details.prompt.name}`);
+    throw new PageError(
+      'INTERACTION_PROMPT_UNEXPECTED',
+      `unsupported prompt ${details.prompt.name}`,
+    );
   });
 
   router.post('/login', parseForm, async (ctx) => {
@@ -246,7 +211,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     checkCsrf(ctx.params.uid as string, body.csrf);
     const details = await detailsFor(ctx, p);
     if (details.prompt.name !== 'login')
-      throw new PageError(400, 'invalid_request', 'this sign-in is not waiting for a login');
+      throw new PageError(
+        'INTERACTION_PROMPT_UNEXPECTED',
+        'this sign-in is not waiting for a login',
+      );
     const checked = checkUsername(body.username);
     const username = 'username' in checked ? checked.username : '';
     const password = typeof body.password === 'string' ? body.password : '';
@@ -294,7 +262,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     );
     const details = await detailsFor(ctx, p);
     if (details.prompt.name !== 'consent')
-      throw new PageError(400, 'invalid_request', 'this sign-in is not waiting for consent');
+      throw new PageError(
+        'INTERACTION_PROMPT_UNEXPECTED',
+        'this sign-in is not waiting for consent',
+      );
     await finish(ctx, p, { consent: { grantId: await grantConsent(p, details) } });
   });
 

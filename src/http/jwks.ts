@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import type { JwksDocument } from '../keystore/jwks.js';
+import { sendUnavailable } from './errors.js';
 
 /**
  * Serves the published keys from a precomputed document: the same bytes and ETag on every
@@ -14,12 +15,7 @@ export function serveJwks(
   ctx.set('Access-Control-Allow-Origin', '*');
   ctx.set('X-Content-Type-Options', 'nosniff');
   if (!doc) {
-    ctx.status = 503;
-    ctx.set('Retry-After', '1');
-    ctx.body = {
-      error: 'temporarily_unavailable',
-      error_description: 'the key ring has not been loaded yet',
-    };
+    sendUnavailable(ctx, 'the key ring has not been loaded yet');
     return;
   }
   ctx.set('Cache-Control', doc.cacheControl);

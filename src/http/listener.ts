@@ -6,6 +6,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { writeUnavailable } from './errors.js';
 import type { ListenerTls } from './tls.js';
 
 /** A listening server whose requests wait behind a gate until `serve` is called. */
@@ -31,8 +32,7 @@ export async function listenGated(
   let handler: RequestListener | undefined;
   const server = createHttpServer(tls, (req, res) => {
     if (handler) return void handler(req, res);
-    res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' });
-    res.end('{"error":"temporarily_unavailable","error_description":"the issuer is starting"}');
+    writeUnavailable(res, 'the issuer is starting');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,4 +1,3 @@
-import { TokenError } from '../tokens/errors.js';
 import { type MintSource, mintToken, parseMintRequest } from '../tokens/mint.js';
 import type { AdminExtension } from './admin.js';
 
@@ -12,19 +11,9 @@ import type { AdminExtension } from './admin.js';
 export function tokenMintRoutes(source: MintSource): AdminExtension {
   return (router, parseJson) => {
     router.post('/admin/tokens', parseJson, async (ctx) => {
-      try {
-        const request = parseMintRequest(ctx.request.body ?? {});
-        ctx.status = 201;
-        ctx.body = await mintToken(source, request);
-      } catch (err) {
-        if (!(err instanceof TokenError)) throw err;
-        ctx.status = err.code === 'NO_ACTIVE_KEY' ? 503 : 400;
-        ctx.body = {
-          error: err.code === 'NO_ACTIVE_KEY' ? 'temporarily_unavailable' : 'invalid_request',
-          error_description: err.message,
-          code: err.code,
-        };
-      }
+      const request = parseMintRequest(ctx.request.body ?? {});
+      ctx.status = 201;
+      ctx.body = await mintToken(source, request);
     });
   };
 }

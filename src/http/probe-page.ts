@@ -87,13 +87,7 @@ export function probeRoutes(router: Router, deps: ProbePageDeps): void {
         return refuse(403, 'admin_token_required', `${why}: give the admin token`);
       }
     }
-    let options: ProbeOptions;
-    try {
-      options = probeOptions(body, config.console.probeTargets, rotate);
-    } catch (err) {
-      if (!(err instanceof ProbeError)) throw err;
-      return refuse(400, err.code, err.message);
-    }
+    const options = probeOptions(body, config.console.probeTargets, rotate);
     if (running) return refuse(429, 'busy', 'a probe is running already; try again when it ends');
     running = true;
     try {
@@ -115,9 +109,6 @@ export function probeRoutes(router: Router, deps: ProbePageDeps): void {
           fixes: fixesOf(r),
         })),
       };
-    } catch (err) {
-      if (!(err instanceof ProbeError)) throw err;
-      refuse(422, err.code, err.message);
     } finally {
       running = false;
     }

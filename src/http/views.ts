@@ -48,6 +48,17 @@ export interface ErrorDetails {
   hints: string[];
 }
 
+/**
+ * An error page's heading: one wording for every 503, on our pages and oidc-provider's,
+ * `otherwise` for the rest.
+ */
+export function errorHeading(status: number, otherwise: string): string {
+  return status === 503 ? 'Temporarily unavailable' : otherwise;
+}
+
+/** What an error page tells someone to do while the issuer cannot reach its store. */
+export const UNAVAILABLE_HINT = 'The issuer cannot reach its store. Try again in a few seconds.';
+
 /** The data of views/error.eta, complete so the page never prints a missing field. */
 export function errorPage(
   heading: string,

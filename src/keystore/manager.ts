@@ -67,6 +67,7 @@ export class RotationTooEarlyError extends KeyError {
       `the next ${alg} key has not been published long enough; ` +
         `rotation is possible from ${new Date(notBefore).toISOString()} ` +
         '(or rotate early with `keys rotate --now`, or revoke the active key)',
+      { details: { notBefore: new Date(notBefore).toISOString() } },
     );
     this.notBefore = notBefore;
   }

@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { IssuerConfig } from '../config/schema.js';
-import { errorPage, inlineScriptCsp, sendPage, type Views } from '../http/views.js';
+import { errorHeading, errorPage, inlineScriptCsp, sendPage, type Views } from '../http/views.js';
 import { explainError } from './error-details.js';
 
 type Features = NonNullable<Configuration['features']>;
@@ -105,8 +105,7 @@ export function providerPages(config: IssuerConfig, views: Views) {
       },
       config.clients,
     );
-    const heading =
-      status === 503 ? 'Temporarily unavailable' : 'Something is wrong with this request';
+    const heading = errorHeading(status, 'Something is wrong with this request');
     sendPage(
       ctx,
       views.render('error', errorPage(heading, out.error, details)),
