@@ -82,12 +82,12 @@ export function banner(
   }
   const exposure = passwordlessExposure(config);
   if (exposure) lines.push('', ...wrapped(`WARNING  ${exposure}`, '  ', '           '));
-  if (config.demo) lines.push('', ...demoLines(config));
+  if (config.demo) lines.push('', ...demoLines(config, localCa?.caFile));
   return `${lines.join('\n')}\n\n`;
 }
 
 /** The demo credentials this config still serves, as they are (a file may extend the demo). */
-function demoLines(config: IssuerConfig): string[] {
+function demoLines(config: IssuerConfig, caFile: string | undefined): string[] {
   const served = demoCredentialsIn(config);
   const users = config.users.filter((u) => served.users.includes(u.username));
   const clients = config.clients.filter(
@@ -113,7 +113,7 @@ function demoLines(config: IssuerConfig): string[] {
   if (machine) {
     lines.push(
       '',
-      `  try: curl -s -u ${machine.id}:${machine.secret} -d grant_type=client_credentials ${config.issuer}/token`,
+      `  try: curl -s ${caFile ? `--cacert ${caFile} ` : ''}-u ${machine.id}:${machine.secret} -d grant_type=client_credentials ${config.issuer}/token`,
     );
   }
   return lines;

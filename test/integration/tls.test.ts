@@ -262,6 +262,11 @@ describe('oidc-issuer start with TLS=auto', () => {
         encoding: 'utf8',
       });
       expect(curl).toMatch(/ok/i);
+      // The demo's "try:" line carries the CA too, and works as printed.
+      const tryLine = /try: curl (.*)$/m.exec(banner)?.[1] ?? '';
+      expect(tryLine).toContain(`--cacert ${caFile} `);
+      const token = JSON.parse(execFileSync('curl', tryLine.split(' '), { encoding: 'utf8' }));
+      expect(token.access_token).toBeTruthy();
     } finally {
       await stop(child);
     }
