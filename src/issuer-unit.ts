@@ -10,6 +10,7 @@ import { reconfigure } from './config/reload.js';
 import type { IssuerConfig } from './config/schema.js';
 import type { AdminExtension } from './http/admin.js';
 import { createApp } from './http/app.js';
+import { type ReadinessChecks, readinessOf } from './http/health.js';
 import type { Metrics } from './http/metrics.js';
 import { tokenMintRoutes } from './http/mint.js';
 import { warnAboutPasswordlessExposure } from './http/passwordless-logins.js';
@@ -35,6 +36,8 @@ export interface UnitDeps {
   /** Keep the key ring in memory only (no file under keys/). */
   ephemeralKeys?: boolean;
   adminExtensions?: AdminExtension[];
+  /** The issuers hosted below this one, for its `/readyz` (the top-level unit only). */
+  hosted?: ReadinessChecks['hosted'];
 }
 
 /** A started issuer: see {@link startIssuerUnit}. */
@@ -46,6 +49,8 @@ export interface IssuerUnit {
   readonly keyRingAt: string;
   readonly host: ProviderHost;
   readonly app: Koa;
+  /** True when its store answers, a key signs and its ring is in sync (as its `/readyz`). */
+  isReady(): Promise<boolean>;
   /** Serves a request with the app in force. */
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** See `RunningIssuer.reconfigure`. */
@@ -74,7 +79,7 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
   observeProviders(host, metrics, logger);
   // Views and accounts are built from the configuration, again on every reload.
   const partsOf = (cfg: IssuerConfig) => ({
-    views: new Views(cfg.demo),
+    views: new Views(cfg.demo, cfg.mountPath),
     accounts: new Accounts({
       users: cfg.users,
       clientIds: cfg.clients.map((c) => c.id),
@@ -100,6 +105,13 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
   });
   for (const w of following.waiting) logger.warn({ alg: w.alg }, w.message);
 
+  const readiness: ReadinessChecks = {
+    storeReachable: () => storage.reachable((s) => metrics.storeLatency.observe(s)),
+    hasActiveKey: () => host.current !== undefined,
+    keyRingInSync: () => keyRing.isInSync(config.keys.refreshInterval * IN_SYNC_BOUND_FACTOR),
+    waitingAlgorithms: () => waitingAlgorithms(keyRing.current(), config.keys.algorithms, clock()),
+    ...(deps.hosted ? { hosted: deps.hosted } : {}),
+  };
   const appFor = (cfg: IssuerConfig) =>
     createApp({
       config: cfg,
@@ -111,13 +123,7 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
       keys: keyRing,
       jwks: () => keyRing.jwks(),
       csrfSecret: () => keyRing.current()?.cookieKeys[0] ?? 'no-ring-yet',
-      readiness: {
-        storeReachable: () => storage.reachable((s) => metrics.storeLatency.observe(s)),
-        hasActiveKey: () => host.current !== undefined,
-        keyRingInSync: () => keyRing.isInSync(config.keys.refreshInterval * IN_SYNC_BOUND_FACTOR),
-        waitingAlgorithms: () =>
-          waitingAlgorithms(keyRing.current(), config.keys.algorithms, clock()),
-      },
+      readiness,
       adminExtensions: [
         tokenMintRoutes({ config: cfg, ring: () => keyRing.current(), clock }),
         ...(deps.adminExtensions ?? []),
@@ -137,6 +143,7 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
     get app() {
       return app;
     },
+    isReady: async () => (await readinessOf(readiness)).ready,
     handle: (req, res) => void handler(req, res),
     async reconfigure(next) {
       const { config: applied, restartNeeded, changed } = reconfigure(config, next);

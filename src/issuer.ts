@@ -1,7 +1,8 @@
 /**
  * The composition root: what one `oidc-issuer start` runs. It listens first (answering 503
- * until ready), opens the store, starts the issuer it serves (issuer-unit.ts: key ring,
- * provider following it, app) and opens the gate.
+ * until ready), opens the store, starts the issuers it serves — the top-level one and those of
+ * `issuers:`, each an issuer unit (issuer-unit.ts: key ring, provider following it, app) — and
+ * opens the gate, routing each request by its first path segment (http/mount.ts).
  */
 import type { Server } from 'node:http';
 import type Koa from 'koa';
@@ -10,8 +11,9 @@ import type { IssuerConfig } from './config/schema.js';
 import type { AdminExtension } from './http/admin.js';
 import { type GatedListener, listenGated } from './http/listener.js';
 import { Metrics } from './http/metrics.js';
+import { byFirstSegment } from './http/mount.js';
 import { type ListenerTls, listenerTls } from './http/tls.js';
-import { type IssuerUnit, startIssuerUnit } from './issuer-unit.js';
+import { type IssuerUnit, startIssuerUnit, type UnitDeps } from './issuer-unit.js';
 import type { KeyRingManager } from './keystore/manager.js';
 import type { KeyRing } from './keystore/types.js';
 import { createLogger, logSecretsOf } from './log.js';
@@ -50,6 +52,8 @@ export interface RunningIssuer {
    * value and are listed in `restartNeeded`.
    */
   reconfigure(next: IssuerConfig): Promise<{ restartNeeded: string[]; changed: boolean }>;
+  /** The hosted issuers (`issuers:`) by mount path (`/azure`), as they run now. */
+  readonly hosted: ReadonlyMap<string, IssuerUnit>;
   close(): Promise<void>;
 }
 
@@ -68,20 +72,39 @@ export async function startIssuer(
   const listener = await listenGated(initial.port, initial.host, tls);
   const config = withListeningUrl(initial, listener.port, options);
   const storage = await openStorage(config, logger, clock).catch(closing(listener));
-  let unit: IssuerUnit | undefined;
-  const metrics = processMetrics(storage, () => unit?.keyRing.current(), clock);
-  unit = await startIssuerUnit({ ...options, config, storage, metrics, logger, clock }).catch(
-    closing(listener, storage),
-  );
-  listener.serve(unit.handle);
-  return running(unit, listener, storage, logger, tls?.localCa);
+  const units = new Map<string, IssuerUnit>();
+  const metrics = processMetrics(storage, () => units.get('')?.keyRing.current(), clock);
+  const start = (cfg: IssuerConfig, extra: Partial<UnitDeps> = {}) =>
+    startIssuerUnit({
+      ...options,
+      ...extra,
+      config: unitConfig(cfg),
+      storage,
+      metrics,
+      clock,
+      logger: cfg.mountPath ? logger.child({ issuer: cfg.mountPath }) : logger,
+    });
+  try {
+    const top = await start(config, { hosted: () => hostedReadiness(units) });
+    units.set('', top);
+    for (const hosted of config.issuers) units.set(hosted.mountPath, await start(hosted));
+  } catch (err) {
+    await Promise.all([...units.values()].map((u) => u.close()));
+    return closing(listener, storage)(err);
+  }
+  listener.serve(byFirstSegment(units.get('')!.handle, (s) => units.get(`/${s}`)?.handle));
+  return running(config, units, listener, storage, logger, start, tls?.localCa);
 }
 
 /** The issuer URL a listener on a free port gets, when asked to (`issuerFromPort`). */
 function withListeningUrl(config: IssuerConfig, port: number, options: IssuerOptions) {
   if (!options.issuerFromPort || config.port !== 0) return config;
-  const scheme = config.tls ? 'https' : 'http';
-  return Object.freeze({ ...config, issuer: `${scheme}://${urlHost(config.host)}:${port}` });
+  const issuer = `${config.tls ? 'https' : 'http'}://${urlHost(config.host)}:${port}`;
+  return Object.freeze({
+    ...config,
+    issuer,
+    issuers: config.issuers.map((h) => Object.freeze({ ...h, issuer: `${issuer}${h.mountPath}` })),
+  });
 }
 
 function urlHost(host: string): string {
@@ -89,11 +112,22 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** What a unit runs with: its own settings, without the hosted issuers the root owns. */
+function unitConfig(config: IssuerConfig): IssuerConfig {
+  return config.issuers.length === 0 ? config : Object.freeze({ ...config, issuers: [] });
+}
+
 /** The process's metrics: requests, tokens, the key ring's gauges and the memory store's size. */
 function processMetrics(storage: Storage, ring: () => KeyRing | undefined, clock: () => number) {
   const metrics = new Metrics(ring, clock);
   if (storage.memoryStore) metrics.watchMemoryStore(storage.memoryStore);
   return metrics;
+}
+
+/** Each hosted issuer's readiness, for the top-level `/readyz`. */
+async function hostedReadiness(units: ReadonlyMap<string, IssuerUnit>) {
+  const hosted = [...units].filter(([path]) => path !== '');
+  return Promise.all(hosted.map(async ([path, unit]) => ({ path, ready: await unit.isReady() })));
 }
 
 /** Closes what the start opened so far, then rethrows why it failed. */
@@ -106,35 +140,92 @@ function closing(listener: GatedListener, storage?: Storage) {
 }
 
 function running(
-  unit: IssuerUnit,
+  initial: IssuerConfig,
+  units: Map<string, IssuerUnit>,
   listener: GatedListener,
   storage: Storage,
   logger: Logger,
+  start: (cfg: IssuerConfig) => Promise<IssuerUnit>,
   localCa: ListenerTls['localCa'],
 ): RunningIssuer {
+  const top = units.get('')!;
+  let config = initial;
   let closed = false;
+  const hosted = new Map<string, IssuerUnit>();
+  const syncHosted = () => {
+    hosted.clear();
+    for (const [path, unit] of units) if (path) hosted.set(path, unit);
+  };
+  syncHosted();
   return {
     get config() {
-      return unit.config;
+      return config;
     },
-    url: unit.config.issuer,
+    url: top.config.issuer,
     port: listener.port,
     server: listener.server,
     localCa,
     get app() {
-      return unit.app;
+      return top.app;
     },
-    keyRing: unit.keyRing,
-    keyRingAt: unit.keyRingAt,
-    host: unit.host,
+    keyRing: top.keyRing,
+    keyRingAt: top.keyRingAt,
+    host: top.host,
     logger,
-    reconfigure: (next) => unit.reconfigure(next),
+    hosted,
+    async reconfigure(next) {
+      const outcome = await reconfigureAll(units, next, start);
+      syncHosted();
+      config = Object.freeze({
+        ...top.config,
+        issuers: [...hosted.values()].map((u) => u.config),
+      });
+      return outcome;
+    },
     async close() {
       if (closed) return;
       closed = true;
       await listener.close();
-      await unit.close();
+      await Promise.all([...units.values()].map((u) => u.close()));
       storage.close();
     },
   };
+}
+
+/**
+ * Applies `next` to every running issuer: the top-level one and each hosted one still listed
+ * are reconfigured, a hosted issuer no longer listed is closed, a new one started.
+ */
+async function reconfigureAll(
+  units: Map<string, IssuerUnit>,
+  next: IssuerConfig,
+  start: (cfg: IssuerConfig) => Promise<IssuerUnit>,
+): Promise<{ restartNeeded: string[]; changed: boolean }> {
+  const top = units.get('')!;
+  const outcome = await top.reconfigure(unitConfig(next));
+  const restartNeeded = [...outcome.restartNeeded];
+  let changed = outcome.changed;
+  const wanted = new Map(next.issuers.map((h) => [h.mountPath, h]));
+  for (const [path, unit] of [...units]) {
+    if (path === '' || wanted.has(path)) continue;
+    units.delete(path);
+    await unit.close();
+    changed = true;
+  }
+  for (const [path, cfg] of wanted) {
+    const unit = units.get(path);
+    if (!unit) {
+      // Its URL follows the top-level issuer in force (a changed top-level URL waits for a restart).
+      units.set(
+        path,
+        await start(Object.freeze({ ...cfg, issuer: `${top.config.issuer}${path}` })),
+      );
+      changed = true;
+      continue;
+    }
+    const result = await unit.reconfigure(cfg);
+    restartNeeded.push(...result.restartNeeded.map((field) => `issuers[${path}].${field}`));
+    changed ||= result.changed;
+  }
+  return { restartNeeded, changed };
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { redactUrl } from '../store/redis.js';
 import { demoCredentialsIn } from './demo.js';
 import { formatDuration } from './duration.js';
+import { PROCESS_KEY_SETTINGS, PROCESS_SETTINGS } from './issuers.js';
 import { configSchema, duration, type IssuerConfig } from './schema.js';
 import { childSchema, kindOf, type Schema, unwrap } from './schema-walk.js';
 
@@ -47,8 +48,11 @@ export function describeConfig(
   config: IssuerConfig,
   { showSecrets = false } = {},
 ): Record<string, unknown> {
-  const { demo: _demo, ...fields } = config;
+  const { demo: _demo, mountPath: _mountPath, issuers, ...fields } = config;
   const out = describeValue(configSchema, fields, showSecrets) as Record<string, unknown>;
+  if (issuers.length > 0) {
+    out.issuers = issuers.map((hosted) => asEntry(hosted, describeConfig(hosted, { showSecrets })));
+  }
   // Where the keys really are, so the printed file means the same wherever it is saved.
   (out.keys as { dir: string }).dir = resolve(config.keys.dir);
   if (showSecrets) return out;
@@ -67,6 +71,19 @@ export function describeConfig(
   const redis = out.redis as { url?: string };
   if (redis.url) redis.url = redactUrl(redis.url);
   return out;
+}
+
+/** A hosted issuer as its `issuers:` entry says it: its path, without what the process owns. */
+function asEntry(
+  hosted: IssuerConfig,
+  described: Record<string, unknown>,
+): Record<string, unknown> {
+  const entry: Record<string, unknown> = { path: hosted.mountPath, ...described };
+  for (const key of PROCESS_SETTINGS) delete entry[key];
+  const keys = { ...(entry.keys as Record<string, unknown>) };
+  for (const key of PROCESS_KEY_SETTINGS) delete keys[key];
+  entry.keys = keys;
+  return entry;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { closest, distance } from 'fastest-levenshtein';
@@ -9,6 +8,7 @@ import { demoConfig, demoCredentialsIn } from './demo.js';
 import { formatDuration } from './duration.js';
 import { applyEnv, ENV, nameSource } from './env.js';
 import { extendConfig } from './extend.js';
+import { hostedIssuerRaws, namespaceFor } from './issuers.js';
 import { configSchema, type IssuerConfig, type RawConfig } from './schema.js';
 import { knownKeysAt } from './schema-walk.js';
 import { yaml } from './yaml.js';
@@ -171,13 +171,30 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Iss
     const served = demoCredentialsIn({ users, clients: parsed.clients });
     return served.users.length > 0 || served.clients.length > 0;
   };
+  const hosted = hostedIssuerRaws(parsed.issuers, raw as Record<string, unknown>, parsed.issuer);
+  const issuerProblems = [...hosted.problems];
+  const issuers = hosted.hosted.flatMap(({ index, mountPath, raw: own, extendsDemo }) => {
+    try {
+      return [{ ...validateConfig(own, { extendsDemo }), mountPath }];
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      issuerProblems.push(...err.problems.map((p) => `issuers[${index}].${p}`));
+      return [];
+    }
+  });
   const config = {
     ...parsed,
     users,
     redis: { ...parsed.redis, namespace: parsed.redis.namespace ?? namespaceFor(parsed.issuer) },
     demo: options.demo === true || (options.extendsDemo === true && servesDemo()),
+    mountPath: '',
+    issuers,
   };
-  const problems = [...(options.problems ?? []), ...named(crossFieldProblems(config))];
+  const problems = [
+    ...(options.problems ?? []),
+    ...named(crossFieldProblems(config)),
+    ...issuerProblems,
+  ];
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
 }
@@ -284,10 +301,6 @@ function crossFieldProblems(c: IssuerConfig): string[] {
   if (c.keys.prePublication <= 0) problems.push('keys.prePublication: must be greater than 0');
   if (c.keys.rotationPeriod <= 0) problems.push('keys.rotationPeriod: must be greater than 0');
   return problems;
-}
-
-function namespaceFor(issuer: string): string {
-  return `iss-${createHash('sha256').update(issuer).digest('hex').slice(0, 12)}`;
 }
 
 /** `value` and everything it holds, frozen. */

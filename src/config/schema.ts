@@ -367,6 +367,11 @@ export const configSchema = z.strictObject({
         .default(MEMORY_STORE_DEFAULTS.maxBytes / 1024 / 1024),
     })
     .prefault({}),
+  /**
+   * More issuers served by this process, each `{ path: /name, ...settings }` under
+   * `<issuer>/<path>` (config/issuers.ts checks and resolves them).
+   */
+  issuers: z.array(z.unknown()).default([]),
   admin: z
     .strictObject({
       /** Bearer token for the admin API and the dev token-mint endpoint; both are off without it. */
@@ -383,10 +388,14 @@ export type ResourceServerConfig = Parsed['resourceServers'][number];
 
 /** The validated configuration every module reads. Durations are milliseconds. */
 export type IssuerConfig = Readonly<
-  Omit<Parsed, 'redis' | 'users'> & {
+  Omit<Parsed, 'redis' | 'users' | 'issuers'> & {
     redis: Parsed['redis'] & { namespace: string };
     users: (UserConfig & { sub: string })[];
     /** True when the built-in demo config (demo users, clients and secrets) is in use. */
     demo: boolean;
+    /** Where this issuer is served below the process's origin: `''` at the top, `/azure`. */
+    mountPath: string;
+    /** The issuers of `issuers:`, each a whole config of its own (none inside one of them). */
+    issuers: readonly IssuerConfig[];
   }
 >;

@@ -13,7 +13,14 @@ export class Views {
   /** The page icon, served from `/_issuer/favicon.svg` and `/favicon.ico`. */
   readonly favicon = readFileSync(join(VIEWS_DIR, 'favicon.svg'), 'utf8');
 
-  constructor(private readonly demo: boolean) {}
+  /**
+   * @param base the issuer's mount path (`''` at the top, `/azure` for a hosted issuer): the
+   *   prefix of every link and form action on the pages.
+   */
+  constructor(
+    private readonly demo: boolean,
+    private readonly base = '',
+  ) {}
 
   render(
     view:
@@ -31,7 +38,7 @@ export class Views {
       | 'probe',
     data: Record<string, unknown>,
   ): string {
-    return this.#eta.render(`./${view}`, { demo: this.demo, ...data });
+    return this.#eta.render(`./${view}`, { demo: this.demo, base: this.base, ...data });
   }
 }
 

@@ -67,8 +67,9 @@ export function buildProvider(inputs: ProviderInputs): Provider {
 
   const cookies = {
     keys: inputs.cookieKeys,
-    long: { httpOnly: true, sameSite: 'lax' as const },
-    short: { httpOnly: true, sameSite: 'lax' as const },
+    long: { httpOnly: true, sameSite: 'lax' as const, ...cookieScope(config.mountPath) },
+    short: { httpOnly: true, sameSite: 'lax' as const, ...cookieScope(config.mountPath) },
+    names: cookieNames(config.mountPath),
   };
   const pages = providerPages(config, views);
   // A user login defaults to a resource only when its token is a JWT: an opaque token with an
@@ -142,7 +143,9 @@ export function buildProvider(inputs: ProviderInputs): Provider {
       introspectionSigningAlgValues: [...config.keys.algorithms],
       authorizationSigningAlgValues: [...config.keys.algorithms],
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx, interaction) => `${config.mountPath}/interaction/${interaction.uid}`,
+    },
     // Refresh tokens for every client allowed the grant, not only with offline_access (which
     // oidc-provider also gates on prompt=consent): a dev issuer should not surprise here.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
@@ -314,4 +317,23 @@ async function storeFormSession(
   const options = { ...cookie, maxAge: ttlSeconds * 1000 } as CookiesSetOptions;
   ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.id, options);
   await session.save(ttlSeconds);
+}
+
+/** A hosted issuer's cookies are sent only below its path. */
+function cookieScope(mountPath: string): { path?: string } {
+  return mountPath ? { path: mountPath } : {};
+}
+
+/**
+ * oidc-provider's cookie names, with a hosted issuer's path in them: a browser sends the
+ * top-level issuer's cookies (path /) to every path, and a cookie of the same name whose
+ * signature does not verify with this issuer's keys would be cleared (the `cookies` module does).
+ */
+function cookieNames(mountPath: string): { session: string; interaction: string; resume: string } {
+  const suffix = mountPath ? `_${mountPath.slice(1)}` : '';
+  return {
+    session: `_session${suffix}`,
+    interaction: `_interaction${suffix}`,
+    resume: `_interaction_resume${suffix}`,
+  };
 }

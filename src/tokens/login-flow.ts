@@ -92,10 +92,11 @@ export async function loginWithCode(request: LoginRequest): Promise<LoginTokens>
   };
   const post = (page: Page, path: string, fields: Record<string, string>) => {
     const csrf = /name="csrf" value="([^"]*)"/.exec(page.body)?.[1];
-    const uid = /\/interaction\/([^/"]+)\//.exec(page.body)?.[1];
-    if (!csrf || !uid)
+    // The form's own action: below a hosted issuer's path it starts with that path.
+    const interaction = /action="([^"]*\/interaction\/[^/"]+)\//.exec(page.body)?.[1];
+    if (!csrf || !interaction)
       throw failed(`unexpected page at ${page.url} (HTTP ${page.status}): ${summary(page.body)}`);
-    const target = new URL(`/interaction/${uid}/${path}`, page.url).toString();
+    const target = new URL(`${interaction}/${path}`, page.url).toString();
     return send(target, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
