@@ -19,8 +19,8 @@ export interface ErrorSpec {
   readonly exit: ExitCode;
   /**
    * The `error` member of the JSON answer: an OAuth 2.0 error code (RFC 6749 §5.2, RFC 6750
-   * §3.1) where one fits; without it the code in lower case (the admin API's documented
-   * key-ring refusals, e.g. `rotation_too_early`).
+   * §3.1) where one fits, else the word the route has always answered with; without it the code
+   * in lower case (the admin API's documented key-ring refusals, e.g. `rotation_too_early`).
    */
   readonly error?: string;
 }
@@ -93,6 +93,13 @@ export const ERRORS = {
   PROBE_ISSUER_REFUSED: { status: 422, exit: unreachable },
   PROBE_ISSUER_INCONSISTENT: { status: 422, exit: unreachable },
   PROBE_TARGET_UNREACHABLE: { status: 422, exit: unreachable },
+
+  // The admin API's guard (http/admin.ts) and the console's probe page (http/probe-page.ts).
+  ADMIN_OFF: { status: 404, exit: no, error: 'not_found' },
+  ADMIN_TOKEN_INVALID: { status: 401, exit: no, error: 'invalid_token' },
+  CONSOLE_ADMIN_OFF: { status: 403, exit: no, error: 'admin_off' },
+  CONSOLE_ADMIN_TOKEN_REQUIRED: { status: 403, exit: no, error: 'admin_token_required' },
+  PROBE_BUSY: { status: 429, exit: no, error: 'busy' },
 
   // Sign-in pages (http/interactions.ts; PageError).
   INTERACTION_FORM_STALE: { status: 403, exit: no, error: invalid },

@@ -37,21 +37,11 @@ export function adminRoutes(
   const guard = async (ctx: Context, next: Next) => {
     ctx.set('Cache-Control', 'no-store');
     if (!token) {
-      ctx.status = 404;
-      ctx.body = {
-        error: 'not_found',
-        error_description: 'the admin API is off (set admin.token or ADMIN_TOKEN)',
-      };
-      return;
+      throw new IssuerError('ADMIN_OFF', 'the admin API is off (set admin.token or ADMIN_TOKEN)');
     }
     if (!bearerMatches(ctx.get('Authorization'), token)) {
-      ctx.status = 401;
       ctx.set('WWW-Authenticate', 'Bearer realm="oidc-issuer admin"');
-      ctx.body = {
-        error: 'invalid_token',
-        error_description: 'a valid admin bearer token is required',
-      };
-      return;
+      throw new IssuerError('ADMIN_TOKEN_INVALID', 'a valid admin bearer token is required');
     }
     await next();
   };

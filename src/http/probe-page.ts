@@ -12,6 +12,7 @@
 import type Router from '@koa/router';
 import type { SigningAlg } from '../algorithms.js';
 import type { IssuerConfig } from '../config/schema.js';
+import { IssuerError } from '../errors.js';
 import { publicJwks } from '../keystore/jwks.js';
 import { issuerInProcess } from '../probe/issuer-local.js';
 import { expectedText, fixesOf, gotText, summaryLine } from '../probe/report.js';
@@ -67,28 +68,25 @@ export function probeRoutes(router: Router, deps: ProbePageDeps): void {
 
   router.post('/_issuer/console/probe', jsonBody(64 * 1024), async (ctx) => {
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const refuse = (status: number, error: string, description: string) => {
-      ctx.status = status;
-      ctx.body = { error, error_description: description };
-    };
     const rotate = body.rotate === true;
     if (rotate || adminNeeded) {
       const why = rotate
         ? 'the rotation drill rotates the real key ring'
         : 'this issuer is reachable from other machines';
       if (!config.admin.token) {
-        return refuse(
-          403,
-          'admin_off',
+        throw new IssuerError(
+          'CONSOLE_ADMIN_OFF',
           `${why}: it needs the admin token, and none is configured (ADMIN_TOKEN)`,
         );
       }
       if (!adminTokenMatches(String(body.adminToken ?? ''), config.admin.token)) {
-        return refuse(403, 'admin_token_required', `${why}: give the admin token`);
+        throw new IssuerError('CONSOLE_ADMIN_TOKEN_REQUIRED', `${why}: give the admin token`);
       }
     }
     const options = probeOptions(body, config.console.probeTargets, rotate);
-    if (running) return refuse(429, 'busy', 'a probe is running already; try again when it ends');
+    if (running) {
+      throw new IssuerError('PROBE_BUSY', 'a probe is running already; try again when it ends');
+    }
     running = true;
     try {
       const issuer = issuerInProcess({

@@ -93,7 +93,15 @@ describe('the JWKS response', () => {
 
 describe('the admin API', () => {
   it('is guarded by the bearer token', async () => {
-    expect((await fetch(`${issuer.url}/admin/keys`)).status).toBe(401);
+    const anonymous = await fetch(`${issuer.url}/admin/keys`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="oidc-issuer admin"');
+    expect(anonymous.headers.get('cache-control')).toBe('no-store');
+    expect(await anonymous.json()).toEqual({
+      error: 'invalid_token',
+      error_description: 'a valid admin bearer token is required',
+      code: 'ADMIN_TOKEN_INVALID',
+    });
     expect((await admin('/admin/keys', {}, 'wrong-token-wrong-token-wrong')).status).toBe(401);
     const list = await admin('/admin/keys');
     expect(list.status).toBe(200);
