@@ -14,7 +14,6 @@ import { type ReadinessChecks, readinessOf } from './http/health.js';
 import type { Metrics } from './http/metrics.js';
 import { tokenMintRoutes } from './http/mint.js';
 import { warnAboutPasswordlessExposure } from './http/passwordless-logins.js';
-import { Views } from './http/views.js';
 import { openRingStore, resealRing, rotationPolicyOf } from './keystore/configured.js';
 import { isPermanentRingFault } from './keystore/faults.js';
 import { importKeyDirectory } from './keystore/import-dir.js';
@@ -25,6 +24,7 @@ import { Accounts, DYNAMIC_ACCOUNT_MODEL } from './provider/accounts.js';
 import { buildProvider } from './provider/build.js';
 import { followRing, ProviderHost, type ProviderRecipe } from './provider/current.js';
 import type { Storage } from './store/storage.js';
+import { Views } from './views.js';
 
 /** What a unit is started with; the store, metrics and logger belong to the process. */
 export interface UnitDeps {

@@ -1,6 +1,14 @@
 import { type Logger, pino } from 'pino';
 import type { IssuerConfig } from './config/schema.js';
-import { redactUrl } from './store/redis.js';
+
+/**
+ * `text` with the credentials of every URL in it masked (`scheme://***@host`), for messages
+ * and, through the logger, every log line. Up to the last `@` before the host, as URL parsers
+ * read it, so a password with a raw `@` is masked whole.
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/\/\/[^/\s"]*@/g, '//***@');
+}
 
 /** A literal secret shorter than this is not scrubbed from text (it would mangle ordinary words). */
 const MIN_LITERAL_SECRET = 6;

@@ -5,7 +5,8 @@ import { StoreAuthError, StoreUnavailableError } from '../errors.js';
 import { openRingStore, rotationPolicyOf } from '../keystore/configured.js';
 import { KeyRingManager } from '../keystore/manager.js';
 import type { KeyRingStore } from '../keystore/types.js';
-import { createRedisClient, isStoreAuthRefusal, redactUrl, whenReady } from '../store/redis.js';
+import { redactUrl } from '../log.js';
+import { createRedisClient, isStoreAuthRefusal, whenReady } from '../store/redis.js';
 
 /** A store and a manager over it; `close` releases connections so the process can exit. */
 export interface OpenRing {

@@ -6,7 +6,7 @@ import { reloadOnChange } from '../config/watch.js';
 import { isLoopback } from '../http/console-gate.js';
 import { passwordlessExposure } from '../http/passwordless-logins.js';
 import type { RunningIssuer } from '../issuer.js';
-import { redactUrl } from '../store/redis.js';
+import { redactUrl } from '../log.js';
 
 /** `oidc-issuer start`: run the server until SIGINT/SIGTERM. */
 export function registerStart(program: Command): void {

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { redactUrl } from '../store/redis.js';
+import { redactUrl } from '../log.js';
 import { demoCredentialsIn } from './demo.js';
 import { formatDuration } from './duration.js';
 import { PROCESS_KEY_SETTINGS, PROCESS_SETTINGS } from './issuers.js';

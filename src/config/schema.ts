@@ -1,10 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_SIGNING_ALG, SIGNING_ALGS } from '../algorithms.js';
-import { isHostPattern, LOOPBACK_HOSTS } from '../http/allowed-hosts.js';
-import { checkUsername } from '../provider/username.js';
-import { MEMORY_STORE_DEFAULTS } from '../store/memory-store.js';
-import { isTlsUrl, REDIS_URL_SCHEMES, redisUrlProblems } from '../store/redis-url.js';
 import {
   clientJwkProblems,
   originProblems,
@@ -14,6 +10,9 @@ import {
 } from './client-rules.js';
 import { parseDuration } from './duration.js';
 import { DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT } from './grant-types.js';
+import { isHostPattern, LOOPBACK_HOSTS } from './hosts.js';
+import { isTlsUrl, REDIS_URL_SCHEMES, redisUrlProblems } from './redis-url.js';
+import { checkUsername } from './username.js';
 
 /** A duration in config: seconds as a number, or `"15s"`, `"10m"`, `"1h"`, `"30d"`. Parsed to ms. */
 export const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
@@ -73,6 +72,9 @@ const port = z.union([z.number(), z.string()]).transform((value, ctx) => {
   }
   return n;
 });
+/** The in-process store's bounds when `memoryStore` does not set them. */
+export const MEMORY_STORE_DEFAULTS = { maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 } as const;
+
 const alg = z.enum(SIGNING_ALGS);
 
 const grantType = z
@@ -105,7 +107,7 @@ function usernameRule(value: string, ctx: z.RefinementCtx): void {
 const user = z.strictObject({
   /** Subject identifier; defaults to the username. Follows the username rule. */
   sub: z.string().superRefine(usernameRule).optional(),
-  /** Up to 256 characters, no control characters, no surrounding spaces (see provider/username.ts). */
+  /** Up to 256 characters, no control characters, no surrounding spaces (see config/username.ts). */
   username: z.string().superRefine(usernameRule),
   password: z.string().min(1).meta(SECRET),
   claims: z.record(z.string(), z.unknown()).default({}),

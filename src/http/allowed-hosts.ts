@@ -1,24 +1,8 @@
 import type Koa from 'koa';
-
-/** The loopback names every issuer accepts unless `allowedHosts` says otherwise. */
-export const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'] as const;
+import { bareHost } from '../config/hosts.js';
 
 /** A Host value as RFC 9110 allows it here: a DNS name, IPv4 or [IPv6], and an optional port. */
 const HOST_SYNTAX = /^(?:\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::\d{1,5})?$/;
-const NAME_SYNTAX = /^(?:[0-9a-f:.]+|[a-z0-9._-]+)$/;
-
-/** `::1` and `[::1]` name the same host; everything compares lower-cased and unbracketed. */
-const bare = (name: string) => name.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-
-/**
- * Whether `entry` is a valid `allowedHosts` entry: a host name or IP address (no port), `*.`
- * followed by a domain (its subdomains, not the domain itself), or `*` (any host).
- */
-export function isHostPattern(entry: string): boolean {
-  if (entry === '*') return true;
-  const name = bare(entry.startsWith('*.') ? entry.slice(2) : entry);
-  return name !== '' && NAME_SYNTAX.test(name) && !name.startsWith('.') && !name.endsWith('.');
-}
 
 /** Why a request's host is refused, or undefined when it is served. */
 export type HostRefusal =
@@ -39,13 +23,13 @@ export class HostPolicy {
 
   /**
    * @param issuer the issuer URL; its host is always allowed.
-   * @param allowed further `allowedHosts` entries (see {@link isHostPattern}).
+   * @param allowed further `allowedHosts` entries (see config/hosts.ts isHostPattern).
    */
   constructor(issuer: string, allowed: readonly string[]) {
-    const patterns = allowed.map(bare);
+    const patterns = allowed.map(bareHost);
     this.#any = patterns.includes('*');
     this.#suffixes = patterns.filter((p) => p.startsWith('*.')).map((p) => p.slice(1));
-    this.#names = new Set([bare(new URL(issuer).hostname), ...patterns]);
+    this.#names = new Set([bareHost(new URL(issuer).hostname), ...patterns]);
   }
 
   /** The refusal for this request, or undefined when its host may be served. */
@@ -60,7 +44,7 @@ export class HostPolicy {
     }
     const proto = ctx.protocol;
     if (proto !== 'http' && proto !== 'https') return { reason: 'bad-proto', proto };
-    const name = bare(host.replace(/:\d+$/, ''));
+    const name = bareHost(host.replace(/:\d+$/, ''));
     if (this.#any || this.#names.has(name) || this.#suffixes.some((s) => name.endsWith(s))) {
       return undefined;
     }

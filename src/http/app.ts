@@ -8,6 +8,7 @@ import { STORE_UNAVAILABLE_DESCRIPTION } from '../errors.js';
 import type { JwksDocument } from '../keystore/jwks.js';
 import type { Accounts } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/current.js';
+import type { Views } from '../views.js';
 import { type AdminExtension, adminRoutes, type KeyAdmin } from './admin.js';
 import { HostPolicy, refuseHost } from './allowed-hosts.js';
 import { CONSOLE_PAGES, consoleRoutes } from './console.js';
@@ -19,7 +20,6 @@ import { interactionRoutes } from './interactions.js';
 import { serveJwks } from './jwks.js';
 import { endpointOf, type Metrics } from './metrics.js';
 import { PROBE_PAGE, probeRoutes } from './probe-page.js';
-import type { Views } from './views.js';
 
 export interface AppDeps {
   config: IssuerConfig;

@@ -25,8 +25,8 @@ import { inspectKeys } from '../tokens/jwk-inspect.js';
 import { fetchKeyDocument, isHttpUrl } from '../tokens/key-source.js';
 import { describeSpan } from '../tokens/time.js';
 import { verifyToken } from '../tokens/verify.js';
+import { SCRIPT_PAGE_CSP, sendPage, type Views } from '../views.js';
 import { jsonBody } from './body.js';
-import { SCRIPT_PAGE_CSP, sendPage, type Views } from './views.js';
 
 export interface ConsoleDeps {
   config: IssuerConfig;

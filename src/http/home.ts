@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import { onIssuer } from '../config/client-rules.js';
 import type { IssuerConfig } from '../config/schema.js';
+import { sendPage, type Views } from '../views.js';
 import { consoleEnabled } from './console-gate.js';
-import { sendPage, type Views } from './views.js';
 
 /** RFC 7636's example verifier: public, so the "try it" link is reproducible by anyone. */
 const EXAMPLE_CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';

@@ -3,14 +3,14 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { IssuerConfig } from '../config/schema.js';
+import { checkUsername } from '../config/username.js';
 import { PageError, StoreUnavailableError } from '../errors.js';
 import type { Accounts, Identity } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/current.js';
-import { checkUsername } from '../provider/username.js';
 import { claimsBoundProblem } from '../tokens/claims-bounds.js';
+import { errorHeading, errorPage, sendPage, UNAVAILABLE_HINT, type Views } from '../views.js';
 import { formBody } from './body.js';
 import { errorResponses } from './errors.js';
-import { errorHeading, errorPage, sendPage, UNAVAILABLE_HINT, type Views } from './views.js';
 
 export interface InteractionDeps {
   config: IssuerConfig;

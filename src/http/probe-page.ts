@@ -24,10 +24,10 @@ import {
   runProbe,
 } from '../probe/run.js';
 import type { MintSource } from '../tokens/mint.js';
+import { SCRIPT_PAGE_CSP, sendPage, type Views } from '../views.js';
 import { adminTokenMatches, type KeyAdmin } from './admin.js';
 import { jsonBody } from './body.js';
 import { isLoopback } from './console-gate.js';
-import { SCRIPT_PAGE_CSP, sendPage, type Views } from './views.js';
 
 export interface ProbePageDeps {
   config: IssuerConfig;

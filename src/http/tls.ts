@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ENV } from '../config/env.js';
+import { LOOPBACK_HOSTS } from '../config/hosts.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
-import { LOOPBACK_HOSTS } from './allowed-hosts.js';
 import { type LocalCertificate, localCertificate } from './local-ca.js';
 
 /** What an HTTPS listener serves. */

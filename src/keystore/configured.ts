@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import type { IssuerConfig } from '../config/schema.js';
-import { redactUrl } from '../store/redis.js';
+import { redactUrl } from '../log.js';
 import { FileKeyRingStore, LEGACY_RING_FILE, ringFileName } from './file-ring-store.js';
 import { MemoryKeyRingStore } from './memory-ring-store.js';
 import { RedisKeyRingStore } from './redis-ring-store.js';

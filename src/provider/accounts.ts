@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Account, AccountClaims, Adapter, KoaContextWithOIDC } from 'oidc-provider';
 import type { UserConfig } from '../config/schema.js';
-import { checkUsername } from './username.js';
+import { checkUsername } from '../config/username.js';
 
 /** A signed-in identity: a configured test user, or an ad-hoc one from "any user" mode. */
 export interface Identity {

@@ -1,6 +1,6 @@
 import { closest, distance } from 'fastest-levenshtein';
 import type { ClientConfig } from '../config/schema.js';
-import type { ErrorDetails } from '../http/views.js';
+import type { ErrorDetails } from '../views.js';
 
 /** The parts of a failed request an error page explains. */
 export interface FailedRequest {

@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { IssuerConfig } from '../config/schema.js';
-import { errorHeading, errorPage, inlineScriptCsp, sendPage, type Views } from '../http/views.js';
+import { errorHeading, errorPage, inlineScriptCsp, sendPage, type Views } from '../views.js';
 import { explainError } from './error-details.js';
 
 type Features = NonNullable<Configuration['features']>;

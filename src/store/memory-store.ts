@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { MEMORY_STORE_DEFAULTS } from '../config/schema.js';
 
 interface Entry {
   value: string | Set<string>;
@@ -18,8 +19,6 @@ export interface MemoryStoreOptions {
   /** At most about this many bytes of keys and values (2 bytes per character). Default 64 MiB. */
   maxBytes?: number;
 }
-
-export const MEMORY_STORE_DEFAULTS = { maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 } as const;
 
 /** A fixed cost per entry for the Map slot, the entry object and the list links. */
 const ENTRY_OVERHEAD_BYTES = 64;

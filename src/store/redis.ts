@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ENV } from '../config/env.js';
+import { parseRedisUrl, type RedisTarget, RedisUrlError } from '../config/redis-url.js';
 import { ConfigError, IssuerError, StoreUnavailableError } from '../errors.js';
 import { ioredis } from './ioredis.js';
 import {
@@ -8,7 +9,6 @@ import {
   type RedisTlsFiles,
   redisTlsOptions,
 } from './redis-tls.js';
-import { parseRedisUrl, type RedisTarget, RedisUrlError } from './redis-url.js';
 
 /** Options of {@link createRedisClient}. Every one has a default that bounds failures. */
 export interface RedisClientOptions {
@@ -195,15 +195,6 @@ export function wrapStoreError(err: unknown): unknown {
   }
   const message = err instanceof Error ? err.message : String(err);
   return new StoreUnavailableError(`redis unavailable: ${message}`, { cause: err });
-}
-
-/**
- * `text` with the credentials of every URL in it masked (`scheme://***@host`), for messages
- * and, through the logger, every log line. Up to the last `@` before the host, as URL parsers
- * read it, so a password with a raw `@` is masked whole.
- */
-export function redactUrl(text: string): string {
-  return text.replace(/\/\/[^/\s"]*@/g, '//***@');
 }
 
 /**

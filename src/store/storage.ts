@@ -7,6 +7,7 @@ import type { AdapterFactory } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { IssuerConfig } from '../config/schema.js';
 import { StoreAuthError } from '../errors.js';
+import { redactUrl } from '../log.js';
 import type { AdapterOptions } from './adapter-rules.js';
 import { createMemoryAdapter } from './memory-adapter.js';
 import { MemoryStore } from './memory-store.js';
@@ -15,7 +16,6 @@ import {
   createRedisClient,
   isStoreAuthRefusal,
   pingStore,
-  redactUrl,
   whenReady,
 } from './redis.js';
 import { createRedisAdapter } from './redis-adapter.js';

@@ -1,5 +1,5 @@
 /**
- * One username rule wherever a username enters (src/provider/username.ts): trimmed, not empty,
+ * One username rule wherever a username enters (src/config/username.ts): trimmed, not empty,
  * at most 256 characters, no control characters, line breaks or bidi overrides. The login form
  * and any-user answer a page with the reason; headless `login_hint` answers `invalid_request` on
  * the redirect — never a 5xx — and nothing oversized reaches Redis (checked on a real

@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, validateConfig } from '../../src/config/load.js';
 import type { IssuerConfig, RawConfig } from '../../src/config/schema.js';
 import type { ConfigError } from '../../src/errors.js';
-import { Views } from '../../src/http/views.js';
 import { generateSigningKey } from '../../src/keystore/material.js';
 import { Accounts } from '../../src/provider/accounts.js';
 import { buildProvider } from '../../src/provider/build.js';
 import { createMemoryAdapter } from '../../src/store/memory-adapter.js';
+import { Views } from '../../src/views.js';
 import { problemsOf } from '../support/config.js';
 
 type RawClient = NonNullable<RawConfig['clients']>[number];

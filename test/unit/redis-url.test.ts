@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { parseRedisUrl, RedisUrlError } from '../../src/config/redis-url.js';
 import { createRedisClient } from '../../src/store/redis.js';
-import { parseRedisUrl, RedisUrlError } from '../../src/store/redis-url.js';
 import { problemsFrom } from '../support/config.js';
 
 const reason = (url: string) => {

@@ -1,9 +1,14 @@
+/**
+ * The HTML pages in views/ and how they are sent: the renderer, the error page's data, and the
+ * headers (CSP) every page carries. On the ground floor: provider/ renders oidc-provider's
+ * pages and http/ our own with the same views.
+ */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Eta } from 'eta';
 import type { Context } from 'koa';
-import { VIEWS_DIR } from '../paths.js';
+import { VIEWS_DIR } from './paths.js';
 
 /** Renders the HTML pages in views/ with HTML-escaping on by default. */
 export class Views {
