@@ -26,7 +26,7 @@ const OUR_FAULT = 'something went wrong on our side';
  * and description; anything else, and any 5xx but a 503, only says it is our fault (the log
  * has the rest).
  */
-export function answerFor(err: unknown): ErrorAnswer {
+function answerFor(err: unknown): ErrorAnswer {
   const e = (err ?? {}) as {
     statusCode?: number;
     status?: number;
@@ -105,7 +105,7 @@ function bodyOf(answer: ErrorAnswer): Record<string, unknown> {
 }
 
 /** The answer while the issuer cannot serve a request right now: 503, and why. */
-export function unavailable(description: string): ErrorAnswer {
+function unavailable(description: string): ErrorAnswer {
   return { status: 503, error: UNAVAILABLE, description };
 }
 
