@@ -26,8 +26,8 @@ export { ConfigError, IssuerError, KeyError, StoreUnavailableError } from './err
 export type { AdminExtension } from './http/admin.js';
 export { type IssuerOptions, type RunningIssuer, startIssuer } from './issuer.js';
 export type { KeyRingSummary, KeySummary } from './keystore/jwks.js';
-export { RotationTooEarlyError } from './keystore/manager.js';
 export { generateSigningKey, parsePrivateKeys } from './keystore/material.js';
+export { RotationTooEarlyError } from './keystore/rotation.js';
 export type { KeyState } from './keystore/types.js';
 export {
   createTestIssuer,

@@ -17,9 +17,9 @@ import { warnAboutPasswordlessExposure } from './http/passwordless-logins.js';
 import { openRingStore, resealRing, rotationPolicyOf } from './keystore/configured.js';
 import { isPermanentRingFault } from './keystore/faults.js';
 import { importKeyDirectory } from './keystore/import-dir.js';
-import { KeyRingManager } from './keystore/manager.js';
 import type { KeyRingStore } from './keystore/types.js';
 import { waitingAlgorithms } from './keystore/waiting.js';
+import { KeyRingWatcher } from './keystore/watcher.js';
 import { Accounts, DYNAMIC_ACCOUNT_MODEL } from './provider/accounts.js';
 import { buildProvider } from './provider/build.js';
 import { followRing, ProviderHost, type ProviderRecipe } from './provider/current.js';
@@ -44,7 +44,7 @@ export interface UnitDeps {
 export interface IssuerUnit {
   /** The configuration in force (it changes with `reconfigure`). */
   readonly config: IssuerConfig;
-  readonly keyRing: KeyRingManager;
+  readonly keyRing: KeyRingWatcher;
   /** Where the key ring is kept, for people: the Redis URL and namespace, a file path, or memory. */
   readonly keyRingAt: string;
   readonly host: ProviderHost;
@@ -173,7 +173,7 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
  * the keys folder. A start that cannot succeed by waiting ends here, cleaned up, with the reason.
  */
 async function startKeyRing({ config, storage, logger, clock, ephemeralKeys }: UnitDeps): Promise<{
-  keyRing: KeyRingManager;
+  keyRing: KeyRingWatcher;
   ringStore: KeyRingStore;
   keyRingAt: string;
 }> {
@@ -193,7 +193,7 @@ async function startKeyRing({ config, storage, logger, clock, ephemeralKeys }: U
     if (sealed)
       logger.warn('the stored key ring is now encrypted; turn keys.acceptPlaintextRing off again');
   }
-  const keyRing = new KeyRingManager({
+  const keyRing = new KeyRingWatcher({
     store: ringStore,
     policy: rotationPolicyOf(config),
     clock,

@@ -14,8 +14,8 @@ import { Metrics } from './http/metrics.js';
 import { byFirstSegment } from './http/mount.js';
 import { type ListenerTls, listenerTls } from './http/tls.js';
 import { type IssuerUnit, startIssuerUnit, type UnitDeps } from './issuer-unit.js';
-import type { KeyRingManager } from './keystore/manager.js';
 import type { KeyRing } from './keystore/types.js';
+import type { KeyRingWatcher } from './keystore/watcher.js';
 import { createLogger, logSecretsOf } from './log.js';
 import type { ProviderHost } from './provider/current.js';
 import { openStorage, type Storage } from './store/storage.js';
@@ -40,7 +40,7 @@ export interface RunningIssuer {
   /** With `tls: auto`: the local CA clients must trust (and what this start made). */
   readonly localCa: ListenerTls['localCa'];
   readonly app: Koa;
-  readonly keyRing: KeyRingManager;
+  readonly keyRing: KeyRingWatcher;
   /** Where the key ring is kept, for people: the Redis URL and namespace, a file path, or memory. */
   readonly keyRingAt: string;
   readonly host: ProviderHost;

@@ -11,7 +11,7 @@ import { validateConfig } from './config/load.js';
 import type { IssuerConfig, RawConfig } from './config/schema.js';
 import { type RunningIssuer, startIssuer } from './issuer.js';
 import { type KeyRingSummary, publicJwks } from './keystore/jwks.js';
-import { RotationTooEarlyError } from './keystore/manager.js';
+import { RotationTooEarlyError } from './keystore/rotation.js';
 import { decodeJwt } from './tokens/decode.js';
 import { TokenError } from './tokens/errors.js';
 import { type LoginTokens, loginWithCode } from './tokens/login-flow.js';
@@ -106,7 +106,7 @@ export interface TestIssuer {
   readonly config: IssuerConfig;
   /** With `tls: 'auto'`: the local CA certificate (PEM file) that clients must trust. */
   readonly caFile: string | undefined;
-  /** The underlying issuer (HTTP server, key ring manager, provider host). */
+  /** The underlying issuer (HTTP server, key ring watcher, provider host). */
   readonly running: RunningIssuer;
   /** A signed token (see `MintRequest`; access token for the demo API by default). */
   mintToken(request?: MintRequest): Promise<string>;

@@ -3,15 +3,15 @@ import type { Cluster, Redis } from 'ioredis';
 import type { IssuerConfig } from '../config/schema.js';
 import { StoreAuthError, StoreUnavailableError } from '../errors.js';
 import { openRingStore, rotationPolicyOf } from '../keystore/configured.js';
-import { KeyRingManager } from '../keystore/manager.js';
 import type { KeyRingStore } from '../keystore/types.js';
+import { KeyRingWatcher } from '../keystore/watcher.js';
 import { redactUrl } from '../log.js';
 import { createRedisClient, isStoreAuthRefusal, whenReady } from '../store/redis.js';
 
 /** A store and a manager over it; `close` releases connections so the process can exit. */
 export interface OpenRing {
   store: KeyRingStore;
-  manager: KeyRingManager;
+  manager: KeyRingWatcher;
   /** `redis (redis://host:port, namespace ns)` or `file keys/keyring-<namespace>.json`. */
   where: string;
   close(): Promise<void>;
@@ -33,7 +33,7 @@ export async function openKeyRing(config: IssuerConfig): Promise<OpenRing> {
   }
   const { store, where, notice } = openRingStore(config, client);
   if (notice) process.stderr.write(`oidc-issuer: note: ${notice}\n`);
-  const manager = new KeyRingManager({ store, policy: rotationPolicyOf(config) });
+  const manager = new KeyRingWatcher({ store, policy: rotationPolicyOf(config) });
   return {
     store,
     manager,

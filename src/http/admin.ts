@@ -4,12 +4,12 @@ import type { Context, Next } from 'koa';
 import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
 import { IssuerError, StoreUnavailableError } from '../errors.js';
 import { type KeyRingSummary, summarizeRing, summaryJson } from '../keystore/jwks.js';
-import type { RotationSummary } from '../keystore/manager.js';
+import type { RotationSummary } from '../keystore/rotation.js';
 import type { KeyRing } from '../keystore/types.js';
 import { type BodyReader, jsonBody } from './body.js';
 
 /**
- * The key-ring operations the admin API exposes (implemented by the key ring manager). The
+ * The key-ring operations the admin API exposes (implemented by the key ring watcher). The
  * summaries `rotate` and `revoke` resolve to are sent as the response body (times as ISO 8601,
  * like `oidc-issuer keys … --json`).
  */

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyError } from '../errors.js';
 import { RING_FILE } from './file-ring-store.js';
-import type { KeyRingManager } from './manager.js';
 import { parsePrivateKeys } from './material.js';
+import type { KeyRingWatcher } from './watcher.js';
 
 /**
  * The endings of the files in the keys folder that are read as private keys at start (the key
@@ -24,7 +24,7 @@ const isKeyFile = (name: string) =>
  * file at once add it once. A file that cannot be parsed stops the start with its name.
  * @returns the kids added.
  */
-export async function importKeyDirectory(dir: string, manager: KeyRingManager): Promise<string[]> {
+export async function importKeyDirectory(dir: string, keyRing: KeyRingWatcher): Promise<string[]> {
   let names: string[];
   try {
     names = readdirSync(dir).filter(isKeyFile);
@@ -45,12 +45,12 @@ export async function importKeyDirectory(dir: string, manager: KeyRingManager): 
         { cause: err },
       );
     }
-    const ring = manager.current();
+    const ring = keyRing.current();
     const known = new Set([...(ring?.keys.map((k) => k.kid) ?? []), ...(ring?.revokedKids ?? [])]);
     const fresh = keys.filter((k) => !known.has(k.kid));
     if (fresh.length === 0) continue;
     try {
-      await manager.import(fresh);
+      await keyRing.import(fresh);
       added.push(...fresh.map((k) => k.kid));
     } catch (err) {
       // Another instance imported the same file a moment earlier.

@@ -52,7 +52,7 @@ export class ProviderHost {
   }
 }
 
-/** The key ring as a provider follows it (the KeyRingManager). */
+/** The key ring as a provider follows it (the KeyRingWatcher). */
 export interface RingFeed {
   current(): KeyRing | undefined;
   /** The private keys a provider signs with now, active first (keystore `providerKeys`). */

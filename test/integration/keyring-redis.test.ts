@@ -1,9 +1,9 @@
 import { type Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activeKid, stateAt } from '../../src/keystore/lifecycle.js';
-import { KeyRingManager } from '../../src/keystore/manager.js';
 import { RedisKeyRingStore } from '../../src/keystore/redis-ring-store.js';
 import type { KeyRing, RotationPolicy } from '../../src/keystore/types.js';
+import { KeyRingWatcher } from '../../src/keystore/watcher.js';
 import { keyNames } from '../../src/store/keys.js';
 import { createRedisClient } from '../../src/store/redis.js';
 import { keyRingStoreSuite } from '../suites/keyring-store.suite.js';
@@ -48,7 +48,7 @@ async function client(): Promise<Redis | Cluster> {
 }
 
 interface Instance {
-  manager: KeyRingManager;
+  manager: KeyRingWatcher;
   store: RedisKeyRingStore;
 }
 
@@ -59,7 +59,7 @@ async function instance(
   const store = new RedisKeyRingStore(await client(), namespace, {
     ...(opts.secret ? { secret: opts.secret } : {}),
   });
-  const manager = new KeyRingManager({
+  const manager = new KeyRingWatcher({
     store,
     policy,
     clock: opts.clock ?? Date.now,
@@ -237,7 +237,7 @@ describe('key ring across a Redis restart without persistence', () => {
     cleanup.push(() => c.disconnect());
     await redis.stop();
     const store = new RedisKeyRingStore(c, ns);
-    const manager = new KeyRingManager({ store, policy, retryIntervalMs: 100 });
+    const manager = new KeyRingWatcher({ store, policy, retryIntervalMs: 100 });
     cleanup.push(async () => {
       await manager.stop();
       await store.close();

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { importKeyDirectory, KEY_FILE_ENDINGS } from '../../src/keystore/import-dir.js';
-import { KeyRingManager } from '../../src/keystore/manager.js';
 import { parsePrivateKeys } from '../../src/keystore/material.js';
 import { MemoryKeyRingStore } from '../../src/keystore/memory-ring-store.js';
+import { KeyRingWatcher } from '../../src/keystore/watcher.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'oidc-issuer-keys-dir-'));
@@ -40,7 +40,7 @@ describe('the keys folder read at start', () => {
         async (name) => (await parsePrivateKeys(readFileSync(join(dir, name))))[0]!.kid,
       ),
     );
-    const manager = new KeyRingManager({
+    const manager = new KeyRingWatcher({
       store: new MemoryKeyRingStore(),
       policy: {
         algorithms: ['ES256'],

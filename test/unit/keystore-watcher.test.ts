@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { KeyError, StoreUnavailableError } from '../../src/errors.js';
 import { mintAhead, publishedKeys, stateAt } from '../../src/keystore/lifecycle.js';
-import { KeyRingManager, RotationTooEarlyError } from '../../src/keystore/manager.js';
 import { generateSigningKey } from '../../src/keystore/material.js';
 import { MemoryKeyRingStore } from '../../src/keystore/memory-ring-store.js';
+import { RotationTooEarlyError } from '../../src/keystore/rotation.js';
 import type { KeyRing, KeyRingStore, RotationPolicy } from '../../src/keystore/types.js';
+import { KeyRingWatcher } from '../../src/keystore/watcher.js';
 
 const S = 1000;
 const T0 = 1_700_000_000_000;
@@ -38,9 +39,9 @@ class SwitchableStore implements KeyRingStore {
   }
 }
 
-const managers: KeyRingManager[] = [];
+const managers: KeyRingWatcher[] = [];
 function manager(store: KeyRingStore, clock: () => number, p = policy) {
-  const m = new KeyRingManager({ store, policy: p, clock, refreshIntervalMs: 60_000 });
+  const m = new KeyRingWatcher({ store, policy: p, clock, refreshIntervalMs: 60_000 });
   managers.push(m);
   return m;
 }
@@ -50,7 +51,7 @@ afterEach(async () => {
 
 const kids = (ring: KeyRing | undefined) => (ring?.keys ?? []).map((k) => k.kid).sort();
 
-describe('KeyRingManager', () => {
+describe('KeyRingWatcher', () => {
   it('creates the first ring once, even when several start together', async () => {
     const store = new MemoryKeyRingStore();
     let now = T0;
