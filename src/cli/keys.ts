@@ -104,8 +104,8 @@ export function registerKeys(program: Command): void {
           );
         }
         // Creates the ring when the store has none, exactly as a starting instance would.
-        await ring.manager.refresh();
-        const summary = await ring.manager.rotate(opts.alg, { early: opts.now === true });
+        await ring.rotation.sync();
+        const summary = await ring.rotation.rotate(opts.alg, { early: opts.now === true });
         const { rotation } = summary;
         if (opts.json) return printJson({ ...summaryJson(summary), rotation });
         const retired = rotation.retiredKid
@@ -132,7 +132,7 @@ export function registerKeys(program: Command): void {
       withRing(opts, async (ring) => {
         const stored = await ring.store.load();
         const kid = resolveKid(stored ? summarizeRing(stored, Date.now()) : undefined, kidArg);
-        const summary = await ring.manager.revoke(kid);
+        const summary = await ring.rotation.revoke(kid);
         if (opts.json) return printJson(summaryJson(summary));
         println(`revoked ${kid}: no longer published`, '', keyTable(summary));
       }),
@@ -158,15 +158,14 @@ export function registerKeys(program: Command): void {
           await readText(file),
           opts.alg ? { alg: opts.alg } : {},
         );
-        await ring.manager.refresh();
-        const held = ring.manager.current();
-        const before = held ? summarizeRing(held, Date.now()) : undefined;
-        const summary = await ring.manager.import(parsed, {
+        const held = await ring.rotation.sync();
+        const before = summarizeRing(held, Date.now());
+        const summary = await ring.rotation.import(parsed, {
           activateNow: opts.activateNow === true,
         });
         const kids = parsed.map((k) => k.kid);
         // The waiting key an imported one takes the place of (it never signed).
-        const replaced = (before?.keys ?? []).filter(
+        const replaced = before.keys.filter(
           (k) => !summary.keys.some((after) => after.kid === k.kid),
         );
         if (opts.json) {

@@ -3,15 +3,15 @@ import type { Cluster, Redis } from 'ioredis';
 import type { IssuerConfig } from '../config/schema.js';
 import { StoreAuthError, StoreUnavailableError } from '../errors.js';
 import { openRingStore, rotationPolicyOf } from '../keystore/configured.js';
+import { KeyRotation } from '../keystore/rotation.js';
 import type { KeyRingStore } from '../keystore/types.js';
-import { KeyRingWatcher } from '../keystore/watcher.js';
 import { redactUrl } from '../log.js';
 import { createRedisClient, isStoreAuthRefusal, whenReady } from '../store/redis.js';
 
-/** A store and a manager over it; `close` releases connections so the process can exit. */
+/** A store and the key ring's operations on it; `close` releases connections so the process can exit. */
 export interface OpenRing {
   store: KeyRingStore;
-  manager: KeyRingWatcher;
+  rotation: KeyRotation;
   /** `redis (redis://host:port, namespace ns)` or `file keys/keyring-<namespace>.json`. */
   where: string;
   close(): Promise<void>;
@@ -21,7 +21,7 @@ const CONNECT_WAIT_MS = 5000;
 
 /**
  * The ring store `startIssuer` would use for `config`: Redis when `redis.url` is set, else the
- * issuer's file `keys.dir/keyring-<namespace>.json`. A change written through the manager is announced to running
+ * issuer's file `keys.dir/keyring-<namespace>.json`. A change written through `rotation` is announced to running
  * instances (Redis pub/sub; a file is re-read by the server every `keys.refreshInterval`).
  * @throws StoreUnavailableError when Redis does not answer within 5 s.
  */
@@ -33,13 +33,12 @@ export async function openKeyRing(config: IssuerConfig): Promise<OpenRing> {
   }
   const { store, where, notice } = openRingStore(config, client);
   if (notice) process.stderr.write(`oidc-issuer: note: ${notice}\n`);
-  const manager = new KeyRingWatcher({ store, policy: rotationPolicyOf(config) });
+  const rotation = new KeyRotation({ store, policy: rotationPolicyOf(config) });
   return {
     store,
-    manager,
+    rotation,
     where,
     async close() {
-      await manager.stop();
       await store.close();
       client?.disconnect();
     },

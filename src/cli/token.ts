@@ -104,8 +104,7 @@ export function registerToken(program: Command): void {
       let minted: Awaited<ReturnType<typeof mintToken>>;
       try {
         // Only when the store holds no ring yet: create it as a starting server would.
-        if (!(await ring.store.load())) await ring.manager.refresh();
-        const stored = await ring.store.load();
+        const stored = (await ring.store.load()) ?? (await ring.rotation.sync());
         minted = await mintToken({ config, ring: () => stored }, request);
       } finally {
         await ring.close();
