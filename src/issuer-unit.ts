@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import { warnAboutPasswordGrant } from './config/password-grant-rules.js';
 import { reconfigure } from './config/reload.js';
 import type { IssuerConfig } from './config/schema.js';
 import type { AdminExtension } from './http/admin.js';
@@ -69,6 +70,7 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
   const { storage, metrics, logger, clock } = deps;
   let config = deps.config;
   warnAboutPasswordlessExposure(config, logger);
+  warnAboutPasswordGrant(config, logger);
   const { keyRing, ringStore, keyRingAt } = await startKeyRing(deps);
 
   const adapter = storage.adapterFor(config.redis.namespace, {

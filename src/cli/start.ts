@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { demoCredentialsIn } from '../config/demo.js';
 import { configFileOf, loadConfig } from '../config/load.js';
+import { passwordGrantWarning } from '../config/password-grant-rules.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { reloadOnChange } from '../config/watch.js';
 import { isLoopback } from '../http/console-gate.js';
@@ -82,6 +83,8 @@ export function banner(
   }
   const exposure = passwordlessExposure(config);
   if (exposure) lines.push('', ...wrapped(`WARNING  ${exposure}`, '  ', '           '));
+  const password = passwordGrantWarning(config);
+  if (password) lines.push('', ...wrapped(`WARNING  ${password}`, '  ', '           '));
   if (config.demo) lines.push('', ...demoLines(config, localCa?.caFile));
   return `${lines.join('\n')}\n\n`;
 }

@@ -9,6 +9,7 @@ import { formatDuration } from './duration.js';
 import { applyEnv, ENV, nameSource } from './env.js';
 import { extendConfig } from './extend.js';
 import { hostedIssuerRaws, namespaceFor } from './issuers.js';
+import { passwordGrantProblems } from './password-grant-rules.js';
 import { configSchema, type IssuerConfig, type RawConfig } from './schema.js';
 import { knownKeysAt } from './schema-walk.js';
 import { yaml } from './yaml.js';
@@ -271,6 +272,7 @@ function crossFieldProblems(c: IssuerConfig): string[] {
       }),
     );
   });
+  problems.push(...passwordGrantProblems(c));
   c.resourceServers.forEach((r, i) => {
     if (r.signingAlg && !c.keys.algorithms.includes(r.signingAlg)) {
       problems.push(`resourceServers[${i}].signingAlg: ${r.signingAlg} is not in keys.algorithms`);

@@ -86,6 +86,9 @@ const grantType = z
     DEVICE_CODE_GRANT,
     'token-exchange',
     TOKEN_EXCHANGE_GRANT,
+    // Resource owner password credentials (RFC 6749 §4.3): configured users only, see
+    // config/password-grant-rules.ts. RFC 9700 says it must not be used; test automation only.
+    'password',
   ])
   // Config may name a grant type with a URN by its short name.
   .transform((g) =>

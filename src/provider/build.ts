@@ -19,6 +19,7 @@ import type { WaitingAlg } from '../keystore/waiting.js';
 import type { Views } from '../views.js';
 import type { Accounts } from './accounts.js';
 import { providerPages } from './pages.js';
+import { registerPasswordGrant } from './password-grant.js';
 import { exchangeClaimsOf, registerTokenExchange } from './token-exchange.js';
 import {
   introspectionPolicy,
@@ -210,6 +211,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  registerPasswordGrant(provider, { config, accounts, userLoginResource, resourceServerInfo });
   registerTokenExchange(provider, {
     config,
     signingKeys: inputs.signingKeys,

@@ -49,13 +49,19 @@ async function storeCompanion(provider: Provider, ctx: KoaContextWithOIDC): Prom
     AuthorizationCode?: ScopedSource;
     RefreshToken?: ScopedSource;
     DeviceCode?: ScopedSource;
+    /** The password grant's login (provider/password-grant.ts). */
+    PasswordLogin?: ScopedSource;
   };
   const { AccessToken: at, Grant: grant } = entities;
   const value = (ctx.body as { access_token?: unknown } | undefined)?.access_token;
   if (!at || !grant || at.format !== 'jwt' || !at.accountId || typeof value !== 'string') return;
   // A sender-constrained (DPoP) token's proof covers the JWT itself, not a companion.
   if (at.isSenderConstrained()) return;
-  const source = entities.AuthorizationCode ?? entities.RefreshToken ?? entities.DeviceCode;
+  const source =
+    entities.AuthorizationCode ??
+    entities.RefreshToken ??
+    entities.DeviceCode ??
+    entities.PasswordLogin;
   if (!source) return;
   // The scope the token request asked for (a refresh may narrow it), as oidc-provider reads it.
   const requested = ctx.oidc.params?.scope
