@@ -234,6 +234,16 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
       return `${pathText([...issue.path, k])}: unknown setting${hint}`;
     });
   }
+  if (issue.code === 'invalid_union') {
+    // The one branch whose shape the value has says what is wrong inside it (`tls.key: …`).
+    const within = (i: z.core.$ZodIssue) => i.path.length > 0 || i.code === 'unrecognized_keys';
+    const inside = issue.errors.filter((b) => b.length > 0 && b.every(within));
+    if (inside.length === 1) {
+      return (inside[0] ?? []).flatMap((i) =>
+        describeIssue({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue),
+      );
+    }
+  }
   return [`${pathText(issue.path) || '(top level)'}: ${issue.message}`];
 }
 

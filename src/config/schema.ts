@@ -244,8 +244,18 @@ const login = z
  * HTTPS: `{ cert, key }` PEM files (relative paths from the config file's folder), or `auto`
  * for a certificate from a local CA kept in `<keys.dir>/tls` (made once, then reused).
  */
+const pemFile = (what: string) =>
+  z.string({ error: `must name ${what} (a PEM file)` }).min(1, `must name ${what} (a PEM file)`);
 const tls = z.union(
-  [z.literal('auto'), z.strictObject({ cert: z.string().min(1), key: z.string().min(1) })],
+  [
+    z.literal('auto'),
+    z.strictObject({
+      /** The server certificate, optionally followed by its chain; TLS_CERT_FILE. */
+      cert: pemFile('the certificate'),
+      /** Its unencrypted private key; TLS_KEY_FILE. */
+      key: pemFile('the private key of tls.cert'),
+    }),
+  ],
   { error: 'must be "auto" or { cert, key } (both PEM file paths)' },
 );
 

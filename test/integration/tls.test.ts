@@ -6,6 +6,9 @@ import { createRemoteJWKSet, customFetch, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../src/config/env.js';
+import { parseConfig } from '../../src/config/load.js';
+import { reconfigure } from '../../src/config/reload.js';
+import { ConfigError } from '../../src/errors.js';
 import { LOCAL_CA_FILES, localCertificate } from '../../src/http/local-ca.js';
 import { createTestIssuer } from '../../src/index.js';
 import type { RunningIssuer } from '../../src/issuer.js';
@@ -402,5 +405,46 @@ describe('createTestIssuer with tls', () => {
     } finally {
       await issuer.stop();
     }
+  });
+});
+
+describe('the tls setting', () => {
+  const problems = (source: Parameters<typeof parseConfig>[0]) => {
+    try {
+      parseConfig(source);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems;
+      throw err;
+    }
+    return [];
+  };
+
+  it('names the half of { cert, key } that is missing, and unknown settings in it', () => {
+    expect(problems({ env: { TLS_CERT_FILE: 'a.pem' } })).toEqual([
+      'tls.key: must name the private key of tls.cert (a PEM file)',
+    ]);
+    expect(
+      problems({ text: 'tls:\n  cert: a.pem\n  kye: b.pem\n', path: 'x.yaml', env: {} }),
+    ).toEqual([
+      'tls.key: must name the private key of tls.cert (a PEM file)',
+      'tls.kye: unknown setting',
+    ]);
+    expect(problems({ text: 'tls: 5\n', path: 'x.yaml', env: {} })).toEqual([
+      'tls: must be "auto" or { cert, key } (both PEM file paths)',
+    ]);
+  });
+
+  it('makes the default issuer https, and needs a restart to change', () => {
+    expect(parseConfig({ env: { TLS: 'auto', PORT: '4443' } }).issuer).toBe(
+      'https://localhost:4443',
+    );
+    expect(parseConfig({ env: { PORT: '4443' } }).issuer).toBe('http://localhost:4443');
+    const running = parseConfig({ env: { PORT: '4443' } });
+    const next = parseConfig({
+      env: { PORT: '4443', TLS: 'auto', ISSUER: 'https://localhost:4443' },
+    });
+    const { restartNeeded, config } = reconfigure(running, next);
+    expect(restartNeeded).toContain('tls');
+    expect(config.tls).toBeUndefined();
   });
 });
