@@ -6,7 +6,7 @@ import type { KeyRing, RotationPolicy } from '../../src/keystore/types.js';
 import { KeyRingWatcher } from '../../src/keystore/watcher.js';
 import { keyNames } from '../../src/store/keys.js';
 import { createRedisClient } from '../../src/store/redis.js';
-import { keyRingStoreSuite } from '../suites/keyring-store.suite.js';
+import { keyRingStoreSuite, redisRingHarness } from '../suites/keyring-store.suite.js';
 import { redisForTests, startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
 
 const S = 1000;
@@ -91,24 +91,7 @@ keyRingStoreSuite(
     // Three clients, used in turn, stand for three issuer instances.
     const clients = [0, 1, 2].map(() => createRedisClient(server.url));
     await Promise.all(clients.map(ready));
-    let turn = 0;
-    return {
-      space: () => {
-        const ns = uniqueNamespace('ring-suite');
-        const key = keyNames(ns).keyRing;
-        return {
-          open: (options) => new RedisKeyRingStore(clients[turn++ % clients.length]!, ns, options),
-          raw: async () => (await clients[0]!.get(key)) ?? undefined,
-          wipe: async () => {
-            await clients[0]!.del(key);
-          },
-        };
-      },
-      close: async () => {
-        for (const c of clients) c.disconnect();
-        await server.stop();
-      },
-    };
+    return redisRingHarness(clients, () => server.stop());
   },
 );
 

@@ -1,8 +1,12 @@
+import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../../src/keystore/material.js';
 import { planRing } from '../../src/keystore/plan.js';
+import { RedisKeyRingStore } from '../../src/keystore/redis-ring-store.js';
 import type { RingCodecOptions } from '../../src/keystore/serialize.js';
 import type { KeyRing, KeyRingStore, RotationPolicy } from '../../src/keystore/types.js';
+import { keyNames } from '../../src/store/keys.js';
+import { uniqueNamespace } from '../support/redis.js';
 
 /** One place holding one key ring: a Redis namespace, a file, a memory store. */
 export interface RingSpace {
@@ -31,13 +35,48 @@ export interface RingStoreCapabilities {
   sealed: boolean;
 }
 
-const policy: RotationPolicy = {
-  algorithms: ['ES256'],
-  rotationPeriod: 100_000,
-  prePublication: 20_000,
-  retention: 50_000,
-};
-const SECRET = 'correct horse battery staple';
+/** A secret long enough for the ring codec. */
+export const SECRET = 'correct horse battery staple';
+
+/** A planned ES256 ring (active + next), as the stores' tests write it. */
+export async function sampleRing(): Promise<KeyRing> {
+  const policy: RotationPolicy = {
+    algorithms: ['ES256'],
+    rotationPeriod: 100_000,
+    prePublication: 20_000,
+    retention: 50_000,
+  };
+  const keys = [await generateSigningKey('ES256'), await generateSigningKey('ES256')];
+  return planRing(undefined, policy, 1_000, () => keys.shift()!)!;
+}
+
+/**
+ * The harness of `RedisKeyRingStore` over `clients` (standalone or Cluster, used in turn as
+ * that many instances); `stop` ends what the test file started.
+ */
+export function redisRingHarness(
+  clients: (Redis | Cluster)[],
+  stop: () => Promise<void>,
+): RingStoreHarness {
+  let turn = 0;
+  return {
+    space: () => {
+      const ns = uniqueNamespace('ring-suite');
+      const key = keyNames(ns).keyRing;
+      return {
+        open: (options) => new RedisKeyRingStore(clients[turn++ % clients.length]!, ns, options),
+        raw: async () => (await clients[0]!.get(key)) ?? undefined,
+        wipe: async () => {
+          await clients[0]!.del(key);
+        },
+      };
+    },
+    close: async () => {
+      for (const c of clients) c.disconnect();
+      await stop();
+    },
+  };
+}
 
 const tick = () => new Promise((r) => setTimeout(r, 20));
 
@@ -70,8 +109,7 @@ export function keyRingStoreSuite(
 
     beforeAll(async () => {
       harness = await factory();
-      const keys = [await generateSigningKey('ES256'), await generateSigningKey('ES256')];
-      ring = planRing(undefined, policy, 1_000, () => keys.shift()!)!;
+      ring = await sampleRing();
     });
     afterAll(async () => {
       for (const store of opened) await store.close();

@@ -5,25 +5,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyError } from '../../src/errors.js';
 import { FileKeyRingStore } from '../../src/keystore/file-ring-store.js';
-import { generateSigningKey } from '../../src/keystore/material.js';
 import { MemoryKeyRingStore } from '../../src/keystore/memory-ring-store.js';
-import { planRing } from '../../src/keystore/plan.js';
 import { deserializeRing, serializeRing } from '../../src/keystore/serialize.js';
-import type { KeyRing, RotationPolicy } from '../../src/keystore/types.js';
-import { keyRingStoreSuite } from '../suites/keyring-store.suite.js';
+import type { KeyRing } from '../../src/keystore/types.js';
+import { keyRingStoreSuite, SECRET, sampleRing } from '../suites/keyring-store.suite.js';
 
-const policy: RotationPolicy = {
-  algorithms: ['ES256'],
-  rotationPeriod: 100_000,
-  prePublication: 20_000,
-  retention: 50_000,
-};
-const SECRET = 'correct horse battery staple';
 let ring: KeyRing;
 
 beforeAll(async () => {
-  const keys = [await generateSigningKey('ES256'), await generateSigningKey('ES256')];
-  ring = planRing(undefined, policy, 1_000, () => keys.shift()!)!;
+  ring = await sampleRing();
 });
 
 function codeOf(f: () => unknown): string {
