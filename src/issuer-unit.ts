@@ -12,7 +12,7 @@ import type { IssuerConfig } from './config/schema.js';
 import type { AdminExtension } from './http/admin.js';
 import { createApp } from './http/app.js';
 import { type ReadinessChecks, readinessOf } from './http/health.js';
-import type { Metrics } from './http/metrics.js';
+import type { IssuerMetrics, Metrics } from './http/metrics.js';
 import { tokenMintRoutes } from './http/mint.js';
 import { warnAboutPasswordlessExposure } from './http/passwordless-logins.js';
 import { openRingStore, resealRing, rotationPolicyOf } from './keystore/configured.js';
@@ -67,11 +67,12 @@ const IN_SYNC_BOUND_FACTOR = 3;
  * @throws the ring's permanent fault, or a key file that cannot be imported, after cleaning up.
  */
 export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
-  const { storage, metrics, logger, clock } = deps;
+  const { storage, logger, clock } = deps;
   let config = deps.config;
   warnAboutPasswordlessExposure(config, logger);
   warnAboutPasswordGrant(config, logger);
   const { keyRing, ringStore, keyRingAt } = await startKeyRing(deps);
+  const metrics = deps.metrics.forIssuer(config.mountPath || '/', () => keyRing.current());
 
   const adapter = storage.adapterFor(config.redis.namespace, {
     clockTolerance: config.clockTolerance / 1000,
@@ -98,7 +99,7 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
   const following = followRing(host, keyRing, recipeOf(config, parts), {
     clock,
     onBuilt: ({ signingKeys }) => {
-      metrics.providerSwaps.inc();
+      metrics.providerBuilt();
       logger.info(
         { signingKid: signingKeys[0]?.kid, kids: signingKeys.map((k) => k.kid) },
         'provider rebuilt from key ring',
@@ -108,7 +109,7 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
   for (const w of following.waiting) logger.warn({ alg: w.alg }, w.message);
 
   const readiness: ReadinessChecks = {
-    storeReachable: () => storage.reachable((s) => metrics.storeLatency.observe(s)),
+    storeReachable: () => storage.reachable((s) => metrics.storePinged(s)),
     hasActiveKey: () => host.current !== undefined,
     keyRingInSync: () => keyRing.isInSync(config.keys.refreshInterval * IN_SYNC_BOUND_FACTOR),
     waitingAlgorithms: () => waitingAlgorithms(keyRing.current(), config.keys.algorithms, clock()),
@@ -164,6 +165,7 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
       if (closed) return;
       closed = true;
       following.stop();
+      metrics.forget();
       await keyRing.stop();
       await ringStore.close();
     },
@@ -222,10 +224,10 @@ async function startKeyRing({ config, storage, logger, clock, ephemeralKeys }: U
 }
 
 /** Counts issued tokens and logs provider errors, on every provider swapped in. */
-function observeProviders(host: ProviderHost, metrics: Metrics, logger: Logger): void {
+function observeProviders(host: ProviderHost, metrics: IssuerMetrics, logger: Logger): void {
   host.onSwap((provider) => {
     provider.on('grant.success', (ctx) => {
-      metrics.tokens.inc({ grant_type: String(ctx.oidc.params?.grant_type ?? 'unknown') });
+      metrics.tokenIssued(String(ctx.oidc.params?.grant_type ?? 'unknown'));
     });
     provider.on('server_error', (ctx, err) => {
       logger.error({ err, path: ctx.path }, 'oidc-provider server_error');

@@ -14,7 +14,6 @@ import { Metrics } from './http/metrics.js';
 import { byFirstSegment } from './http/mount.js';
 import { type ListenerTls, listenerTls } from './http/tls.js';
 import { type IssuerUnit, startIssuerUnit, type UnitDeps } from './issuer-unit.js';
-import type { KeyRing } from './keystore/types.js';
 import type { KeyRingWatcher } from './keystore/watcher.js';
 import { createLogger, logSecretsOf } from './log.js';
 import type { ProviderHost } from './provider/current.js';
@@ -73,7 +72,7 @@ export async function startIssuer(
   const config = withListeningUrl(initial, listener.port, options);
   const storage = await openStorage(config, logger, clock).catch(closing(listener));
   const units = new Map<string, IssuerUnit>();
-  const metrics = processMetrics(storage, () => units.get('')?.keyRing.current(), clock);
+  const metrics = processMetrics(storage, clock);
   const start = (cfg: IssuerConfig, extra: Partial<UnitDeps> = {}) =>
     startIssuerUnit({
       ...options,
@@ -118,8 +117,8 @@ function unitConfig(config: IssuerConfig): IssuerConfig {
 }
 
 /** The process's metrics: requests, tokens, the key ring's gauges and the memory store's size. */
-function processMetrics(storage: Storage, ring: () => KeyRing | undefined, clock: () => number) {
-  const metrics = new Metrics(ring, clock);
+function processMetrics(storage: Storage, clock: () => number) {
+  const metrics = new Metrics(clock);
   if (storage.memoryStore) metrics.watchMemoryStore(storage.memoryStore);
   return metrics;
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { SIGNING_ALGS, type SigningAlg } from '../algorithms.js';
+import { hostedIssuerAt } from '../config/issuers.js';
 import { loadConfig } from '../config/load.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { KeyError } from '../errors.js';
@@ -25,9 +26,15 @@ interface StoreOptions {
   json?: boolean;
 }
 
-/** Loads the config like `start` does: `--config` or OIDC_CONFIG, env vars, `--issuer`. */
+/**
+ * Loads the config like `start` does: `--config` or OIDC_CONFIG, env vars, `--issuer`. An
+ * `--issuer` that is the URL of one of the config's `issuers:` picks that one (its users,
+ * clients, key policy and ring); any other sets the top-level issuer URL.
+ */
 export function configFrom(opts: { config?: string; issuer?: string }): IssuerConfig {
-  return loadConfig({ file: opts.config, overrides: opts.issuer ? { issuer: opts.issuer } : {} });
+  if (!opts.issuer) return loadConfig({ file: opts.config });
+  const hosted = hostedIssuerAt(loadConfig({ file: opts.config }), opts.issuer);
+  return hosted ?? loadConfig({ file: opts.config, overrides: { issuer: opts.issuer } });
 }
 
 const storeOptions = (cmd: Command) =>
@@ -36,7 +43,10 @@ const storeOptions = (cmd: Command) =>
       '-c, --config <file>',
       'YAML or JSON config file (or OIDC_CONFIG); the same as the server',
     )
-    .option('--issuer <url>', 'issuer URL (or ISSUER); with Redis it selects the namespace');
+    .option(
+      '--issuer <url>',
+      'issuer URL (or ISSUER): selects the ring (Redis namespace or file); the URL of an entry of issuers: picks that issuer',
+    );
 
 async function withRing<T>(
   opts: StoreOptions,

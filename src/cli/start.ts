@@ -70,6 +70,10 @@ export function banner(
     `  jwks        ${config.issuer}/jwks`,
     `  store       ${config.redis.url ? `redis (${redactUrl(config.redis.url)})` : 'memory'}`,
     `  key ring    ${keyRingAt}`,
+    // Each hosted issuer (issuers:) has its discovery, JWKS and key ring below its URL.
+    ...config.issuers.map(
+      (hosted) => `  issuer      ${hosted.issuer} (issuers: ${hosted.mountPath})`,
+    ),
   ];
   if (config.tls && config.tls !== 'auto') lines.push(`  tls         ${config.tls.cert}`);
   if (localCa) {

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { demoConfig } from './demo.js';
 import { extendConfig } from './extend.js';
+import type { IssuerConfig } from './schema.js';
 
 /**
  * The first path segments of the top-level issuer's routes (oidc-provider's endpoints, our
@@ -166,4 +167,10 @@ function withProcessSettings(
 /** The store namespace of an issuer that names none: a short hash of its URL. */
 export function namespaceFor(issuer: string): string {
   return `iss-${createHash('sha256').update(issuer).digest('hex').slice(0, 12)}`;
+}
+
+/** The hosted issuer of `config` whose URL is `url` (a trailing slash aside), if any. */
+export function hostedIssuerAt(config: IssuerConfig, url: string): IssuerConfig | undefined {
+  const wanted = url.replace(/\/+$/, '');
+  return config.issuers.find((hosted) => hosted.issuer === wanted);
 }

@@ -18,7 +18,7 @@ import { healthRoutes, type ReadinessChecks } from './health.js';
 import { homeRoute } from './home.js';
 import { interactionRoutes } from './interactions.js';
 import { serveJwks } from './jwks.js';
-import { endpointOf, type Metrics } from './metrics.js';
+import { endpointOf, type IssuerMetrics } from './metrics.js';
 import { PROBE_PAGE, probeRoutes } from './probe-page.js';
 
 export interface AppDeps {
@@ -27,7 +27,7 @@ export interface AppDeps {
   host: ProviderHost;
   accounts: Accounts;
   views: Views;
-  metrics: Metrics;
+  metrics: IssuerMetrics;
   readiness: ReadinessChecks;
   keys: KeyAdmin;
   jwks: () => JwksDocument | undefined;
@@ -100,12 +100,11 @@ export function createApp(deps: AppDeps): Koa {
   homeRoute(router, config, deps.views);
   healthRoutes(router, deps.readiness);
   router.get('/metrics', async (ctx) => {
-    ctx.type = metrics.registry.contentType;
+    ctx.type = metrics.contentType;
     ctx.body = await metrics.render();
   });
-  const jwksServed = { 200: metrics.jwks.labels('200'), 304: metrics.jwks.labels('304') };
   const jwks = (ctx: Koa.Context) =>
-    serveJwks(ctx, deps.jwks(), (status) => jwksServed[status as 200 | 304]?.inc());
+    serveJwks(ctx, deps.jwks(), (status) => metrics.jwksServed(status));
   router.get('/.well-known/jwks.json', jwks);
   router.get('/jwks', jwks);
   const asset = (type: string, body: string) => (ctx: Koa.Context) => {
@@ -137,7 +136,7 @@ export function createApp(deps: AppDeps): Koa {
   }
   const interactions = interactionRoutes({
     ...deps,
-    onLogin: (method) => metrics.logins.inc({ method }),
+    onLogin: (method) => metrics.loggedIn(method),
   });
   ROUTES.set(
     app,

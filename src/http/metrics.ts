@@ -46,32 +46,32 @@ export class Metrics {
   readonly requests = new Counter({
     name: 'oidc_issuer_http_requests_total',
     help: 'HTTP requests by endpoint, method and status',
-    labelNames: ['endpoint', 'method', 'status'] as const,
+    labelNames: ['issuer', 'endpoint', 'method', 'status'] as const,
     registers: [this.registry],
   });
   readonly duration = new Histogram({
     name: 'oidc_issuer_http_request_duration_seconds',
     help: 'HTTP request latency by endpoint',
-    labelNames: ['endpoint'] as const,
+    labelNames: ['issuer', 'endpoint'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
   readonly tokens = new Counter({
     name: 'oidc_issuer_tokens_issued_total',
     help: 'Successful token endpoint responses by grant type',
-    labelNames: ['grant_type'] as const,
+    labelNames: ['issuer', 'grant_type'] as const,
     registers: [this.registry],
   });
   readonly logins = new Counter({
     name: 'oidc_issuer_logins_total',
     help: 'Successful logins by method',
-    labelNames: ['method'] as const,
+    labelNames: ['issuer', 'method'] as const,
     registers: [this.registry],
   });
   readonly jwks = new Counter({
     name: 'oidc_issuer_jwks_requests_total',
     help: 'JWKS requests by status (200 or 304)',
-    labelNames: ['status'] as const,
+    labelNames: ['issuer', 'status'] as const,
     registers: [this.registry],
   });
   readonly storeErrors = new Counter({
@@ -88,17 +88,19 @@ export class Metrics {
   readonly providerSwaps = new Counter({
     name: 'oidc_issuer_provider_rebuilds_total',
     help: 'oidc-provider instances built because the key ring changed or a key changed state',
+    labelNames: ['issuer'] as const,
     registers: [this.registry],
   });
   readonly keyAge = new Gauge({
     name: 'oidc_issuer_signing_key_age_seconds',
     help: 'Age of each published signing key',
-    labelNames: ['kid', 'alg', 'state'] as const,
+    labelNames: ['issuer', 'kid', 'alg', 'state'] as const,
     registers: [this.registry],
   });
   readonly nextTransition = new Gauge({
     name: 'oidc_issuer_key_next_transition_seconds',
     help: 'Seconds until the next key state change',
+    labelNames: ['issuer'] as const,
     registers: [this.registry],
   });
 
@@ -143,50 +145,87 @@ export class Metrics {
     });
   }
 
-  readonly #requestCounters = new Map<string, { inc(): void }>();
-  readonly #durations = new Map<string, { observe(value: number): void }>();
+  readonly #rings = new Map<string, () => KeyRing | undefined>();
 
-  /**
-   * Counts one finished request. The labelled children are kept, so the hot path does not
-   * rebuild label sets on every request; 503s also count as store errors.
-   */
-  observeRequest(endpoint: string, method: string, status: number, seconds: number): void {
-    const key = `${endpoint} ${method} ${status}`;
-    let counter = this.#requestCounters.get(key);
-    if (!counter) {
-      counter = this.requests.labels(endpoint, method, String(status));
-      this.#requestCounters.set(key, counter);
-    }
-    counter.inc();
-    let duration = this.#durations.get(endpoint);
-    if (!duration) {
-      duration = this.duration.labels(endpoint);
-      this.#durations.set(endpoint, duration);
-    }
-    duration.observe(seconds);
-    if (status === 503) this.storeErrors.inc();
-  }
-
-  constructor(
-    private readonly ring: () => KeyRing | undefined,
-    private readonly clock: () => number = Date.now,
-  ) {
+  constructor(private readonly clock: () => number = Date.now) {
     collectDefaultMetrics({ register: this.registry, prefix: 'oidc_issuer_' });
   }
 
-  /** Refreshes the key gauges from the ring at scrape time, then renders the exposition text. */
+  /**
+   * The metrics of one issuer the process serves, labelled `issuer` with `label` (`/` for the
+   * top-level one, else its path); its key gauges read `ring` at scrape time.
+   */
+  forIssuer(label: string, ring: () => KeyRing | undefined): IssuerMetrics {
+    this.#rings.set(label, ring);
+    const requests = new Map<string, { inc(): void }>();
+    const durations = new Map<string, { observe(value: number): void }>();
+    const jwks = { 200: this.jwks.labels(label, '200'), 304: this.jwks.labels(label, '304') };
+    return {
+      contentType: this.registry.contentType,
+      render: () => this.render(),
+      observeRequest: (endpoint, method, status, seconds) => {
+        // The labelled children are kept, so the hot path does not rebuild label sets.
+        const key = `${endpoint} ${method} ${status}`;
+        let counter = requests.get(key);
+        if (!counter) {
+          counter = this.requests.labels(label, endpoint, method, String(status));
+          requests.set(key, counter);
+        }
+        counter.inc();
+        let duration = durations.get(endpoint);
+        if (!duration) {
+          duration = this.duration.labels(label, endpoint);
+          durations.set(endpoint, duration);
+        }
+        duration.observe(seconds);
+        if (status === 503) this.storeErrors.inc();
+      },
+      jwksServed: (status) => jwks[status as 200 | 304]?.inc(),
+      loggedIn: (method) => this.logins.inc({ issuer: label, method }),
+      tokenIssued: (grantType) => this.tokens.inc({ issuer: label, grant_type: grantType }),
+      providerBuilt: () => this.providerSwaps.inc({ issuer: label }),
+      storePinged: (seconds) => this.storeLatency.observe(seconds),
+      forget: () => {
+        this.#rings.delete(label);
+      },
+    };
+  }
+
+  /** Refreshes the key gauges from the rings at scrape time, then renders the exposition text. */
   async render(): Promise<string> {
     const now = this.clock();
-    const ring = this.ring();
     this.keyAge.reset();
-    for (const key of ring?.keys ?? []) {
-      const state = stateAt(key, now);
-      if (state === 'removed') continue;
-      this.keyAge.set({ kid: key.kid, alg: key.alg, state }, (now - key.createdAt) / 1000);
+    this.nextTransition.reset();
+    for (const [issuer, read] of this.#rings) {
+      const ring = read();
+      for (const key of ring?.keys ?? []) {
+        const state = stateAt(key, now);
+        if (state === 'removed') continue;
+        this.keyAge.set(
+          { issuer, kid: key.kid, alg: key.alg, state },
+          (now - key.createdAt) / 1000,
+        );
+      }
+      // Without the policy: minting the key after next ahead of time changes no key's state.
+      const next = nextTransitionAt(ring, now);
+      this.nextTransition.set({ issuer }, next === undefined ? 0 : (next - now) / 1000);
     }
-    // Without the policy: minting the key after next ahead of time changes no key's state.
-    const next = nextTransitionAt(ring, now);
-    this.nextTransition.set(next === undefined ? 0 : (next - now) / 1000);
     return this.registry.metrics();
   }
+}
+
+/** One issuer's view of the process metrics (see {@link Metrics.forIssuer}). */
+export interface IssuerMetrics {
+  readonly contentType: string;
+  /** The whole process's exposition text (every issuer's series). */
+  render(): Promise<string>;
+  /** Counts one finished request; 503s also count as store errors. */
+  observeRequest(endpoint: string, method: string, status: number, seconds: number): void;
+  jwksServed(status: number): void;
+  loggedIn(method: string): void;
+  tokenIssued(grantType: string): void;
+  providerBuilt(): void;
+  storePinged(seconds: number): void;
+  /** Stops reporting the issuer's keys (it is no longer served; its counters stay). */
+  forget(): void;
 }

@@ -363,19 +363,19 @@ describe('observability', () => {
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toMatch(
-      /oidc_issuer_tokens_issued_total\{grant_type="client_credentials"\} [1-9]/,
+      /oidc_issuer_tokens_issued_total\{issuer="\/",grant_type="client_credentials"\} [1-9]/,
     );
     expect(text).toMatch(
-      /oidc_issuer_http_requests_total\{endpoint="token",method="POST",status="200"\} [1-9]/,
+      /oidc_issuer_http_requests_total\{issuer="\/",endpoint="token",method="POST",status="200"\} [1-9]/,
     );
-    expect(text).toMatch(/oidc_issuer_jwks_requests_total\{status="200"\} [1-9]/);
+    expect(text).toMatch(/oidc_issuer_jwks_requests_total\{issuer="\/",status="200"\} [1-9]/);
     expect(text).toMatch(
-      /oidc_issuer_logins_total\{method="(pick|password|any-user|headless)"\} [1-9]/,
+      /oidc_issuer_logins_total\{issuer="\/",method="(pick|password|any-user|headless)"\} [1-9]/,
     );
     expect(text).toMatch(
-      /oidc_issuer_signing_key_age_seconds\{kid="[^"]+",alg="RS256",state="active"\}/,
+      /oidc_issuer_signing_key_age_seconds\{issuer="\/",kid="[^"]+",alg="RS256",state="active"\}/,
     );
-    expect(text).toMatch(/oidc_issuer_key_next_transition_seconds \d/);
+    expect(text).toMatch(/oidc_issuer_key_next_transition_seconds\{issuer="\/"\} \d/);
   });
 
   it('answers with a request id, echoing a well-formed one', async () => {
