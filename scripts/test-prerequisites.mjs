@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm test`'s pretest step: the suite runs real redis-server, redis-cli, openssl and Chromium
- * processes. Any that are missing are installed with apt-get when this runs as root or with
+ * `npm test`'s pretest step: the suite runs real redis-server, redis-cli, openssl, curl and
+ * Chromium processes. Any that are missing are installed with apt-get when this runs as root or with
  * password-less sudo (Debian/Ubuntu); otherwise it exits 1 at once and prints the exact command,
  * so a fresh machine fails in one second with the fix instead of in twenty test files.
  *
@@ -18,6 +18,7 @@ const requirements = [
   { name: 'redis-server', present: () => onPath('redis-server'), aptPackage: 'redis-server' },
   { name: 'redis-cli', present: () => onPath('redis-cli'), aptPackage: 'redis-tools' },
   { name: 'openssl', present: () => onPath('openssl'), aptPackage: 'openssl' },
+  { name: 'curl', present: () => onPath('curl'), aptPackage: 'curl' },
   { name: chromium, present: () => isExecutable(chromium), aptPackage: 'chromium' },
 ];
 

@@ -18,7 +18,8 @@ const which = (cmd: string) =>
 
 const bin = mkdtempSync(join(tmpdir(), 'oidc-issuer-prereq-'));
 chmodSync(bin, 0o755);
-for (const program of ['redis-cli', 'openssl']) symlinkSync(which(program), join(bin, program));
+for (const program of ['redis-cli', 'openssl', 'curl'])
+  symlinkSync(which(program), join(bin, program));
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
 const asRoot = process.getuid?.() === 0;
