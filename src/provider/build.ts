@@ -218,6 +218,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     accounts,
     resourceServerInfo,
   });
+  provider.use(pages.storeFailures);
   provider.use(discoveryCaching(config.trustProxy));
   provider.use(unauthorizedClientPolicy(TOKEN_PATH));
   provider.use(userinfoForJwtAccessTokens(provider));

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { IssuerConfig } from '../config/schema.js';
+import { StoreUnavailableError } from '../errors.js';
 import { errorHeading, errorPage, inlineScriptCsp, sendPage, type Views } from '../views.js';
 import { explainError } from './error-details.js';
 
@@ -19,8 +20,9 @@ const LOGOUT_AUTO_SUBMIT = "document.getElementById('logout-continue').click();"
 const LOGOUT_AUTO_SUBMIT_CSP = inlineScriptCsp(LOGOUT_AUTO_SUBMIT);
 
 /**
- * The pages oidc-provider renders through our views — device flow, logout, its error page and
- * the 404 for paths nobody serves — with our headers (see `sendPage`).
+ * The pages oidc-provider renders through our views — device flow, logout, its error page,
+ * the 404 for paths nobody serves and store failures outside its error handling — with our
+ * headers (see `sendPage`).
  */
 export function providerPages(config: IssuerConfig, views: Views) {
   const clientNameOf = (ctx: KoaContextWithOIDC) =>
@@ -133,7 +135,27 @@ export function providerPages(config: IssuerConfig, views: Views) {
     }
   };
 
-  return { device, logout, renderError, notFound };
+  /**
+   * A store failure that escapes oidc-provider's error handling (its session save and our token
+   * endpoint additions run outside it), answered as one inside it would be: the error page for
+   * browsers, the JSON error otherwise — not koa's plain-text fallback.
+   */
+  const storeFailures: Koa.Middleware = async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      const out = { error: err.error, error_description: err.error_description };
+      if (ctx.accepts('json', 'html') === 'html') {
+        await renderError(ctx as KoaContextWithOIDC, out, err);
+      } else {
+        ctx.status = err.status;
+        ctx.body = out;
+      }
+    }
+  };
+
+  return { device, logout, renderError, notFound, storeFailures };
 }
 
 /**
