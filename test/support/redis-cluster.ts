@@ -11,11 +11,29 @@ const run = promisify(execFile);
 
 /** A three-master Redis Cluster owned by one test file, on free loopback ports. */
 export interface TestRedisCluster {
-  /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3`, for `createRedisClient`. */
+  /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,…` (every node), for `createRedisClient`. */
   readonly url: string;
+  /** Every node's port. */
   readonly ports: readonly number[];
+  /** Port of the master that serves `key`'s slot now (asks a live node). */
+  masterOf(key: string): Promise<number>;
+  /** Waits until the replicas of the master on `port` have every write it acknowledged. */
+  synced(port: number): Promise<void>;
+  /** SIGKILLs the node on `port`: a crash, no goodbye. */
+  kill(port: number): Promise<void>;
+  /**
+   * Resolves once a replica has taken over `key`'s slot from the master on `oldPort` and every
+   * live node reports `cluster_state:ok`; the new master's port.
+   */
+  failedOver(key: string, oldPort: number, timeoutMs?: number): Promise<number>;
   /** Stops every node and removes the temp directory. */
   stop(): Promise<void>;
+}
+
+/** Options of {@link startRedisCluster}. */
+export interface TestClusterOptions {
+  /** Replicas per master (default 0): with one, a killed master is failed over. */
+  replicas?: number;
 }
 
 async function redisCliBinary(): Promise<string> {
@@ -39,32 +57,48 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function askNode(port: number, ...args: string[]): Promise<string> {
-  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
+async function callNode(port: number, ...args: string[]): Promise<unknown> {
+  const r = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+    commandTimeout: 1000,
+  });
   r.on('error', () => {});
   try {
     await r.connect();
-    return String(await r.call(args[0]!, ...args.slice(1)));
+    return await r.call(args[0]!, ...args.slice(1));
   } finally {
     r.disconnect();
   }
 }
 
+const askNode = async (port: number, ...args: string[]) => String(await callNode(port, ...args));
+const infoField = (text: string, name: string) =>
+  new RegExp(`^${name}:(.*)$`, 'm').exec(text)?.[1]?.trim();
+
 /**
- * Starts three `redis-server --cluster-enabled yes` nodes (no persistence, explicit bus ports so
- * nothing depends on port+10000 being free), joins them with `redis-cli --cluster create`, and
- * waits until every node reports `cluster_state:ok`. Fails (never skips) when a binary is missing.
+ * Starts three `redis-server --cluster-enabled yes` masters (and `replicas` replicas of each; no
+ * persistence, explicit bus ports so nothing depends on port+10000 being free), joins them with
+ * `redis-cli --cluster create`, and waits until every node reports `cluster_state:ok` (and
+ * every replica is in sync). Fails (never skips) when a binary is missing.
  */
-export async function startRedisCluster(): Promise<TestRedisCluster> {
+export async function startRedisCluster(
+  options: TestClusterOptions = {},
+): Promise<TestRedisCluster> {
+  const replicas = options.replicas ?? 0;
   const server = redisServerBinary();
   const cli = await redisCliBinary();
   const dir = mkdtempSync(join(tmpdir(), 'oidc-issuer-cluster-'));
-  const children: ChildProcess[] = [];
+  const children = new Map<number, ChildProcess>();
   const ports: number[] = [];
 
   const stop = async () => {
     await Promise.all(
-      children.map(async (c) => {
+      [...children.values()].map(async (c) => {
         if (c.exitCode !== null || c.signalCode !== null) return;
         const exited = new Promise<void>((r) => c.once('exit', () => r()));
         c.kill('SIGTERM');
@@ -73,16 +107,16 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
         clearTimeout(timer);
       }),
     );
-    children.length = 0;
+    children.clear();
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', () => {
-    for (const c of children) c.kill('SIGKILL');
+    for (const c of children.values()) c.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
   try {
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 3 * (1 + replicas); i++) {
       const port = await freePort();
       const busPort = await freePort();
       ports.push(port);
@@ -112,7 +146,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
         ],
         { stdio: 'ignore' },
       );
-      children.push(child);
+      children.set(port, child);
     }
     for (const port of ports) {
       await waitFor(async () => (await askNode(port, 'PING')) === 'PONG', `node ${port}`);
@@ -122,7 +156,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       'create',
       ...ports.map((p) => `127.0.0.1:${p}`),
       '--cluster-replicas',
-      '0',
+      String(replicas),
       '--cluster-yes',
     ]);
     for (const port of ports) {
@@ -131,14 +165,88 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
         `cluster_state:ok on ${port}`,
       );
     }
+    for (const port of ports) {
+      await waitFor(async () => {
+        const replication = await askNode(port, 'INFO', 'replication');
+        const role = infoField(replication, 'role');
+        return role === 'master' || infoField(replication, 'master_link_status') === 'up';
+      }, `node ${port} in sync`);
+    }
   } catch (err) {
     await stop();
     throw err;
   }
 
+  const running = (c: ChildProcess | undefined) => c?.exitCode === null && c.signalCode === null;
+  const live = () => ports.filter((p) => running(children.get(p)));
+  /** Asks live nodes in turn; the first answer. */
+  const askAny = async (...args: string[]): Promise<unknown> => {
+    let last: unknown;
+    for (const port of live()) {
+      try {
+        return await callNode(port, ...args);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw new Error(`no live cluster node answers ${args.join(' ')}: ${String(last)}`);
+  };
+  /** The master port serving `slot`, by CLUSTER SLOTS: [[start, end, [host, port, id], …], …]. */
+  const masterOfSlot = async (slot: number) => {
+    const ranges = (await askAny('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+    const range = ranges.find(([start, end]) => start <= slot && slot <= end);
+    if (!range) throw new Error(`slot ${slot} is not served`);
+    return Number(range[2][1]);
+  };
+  const slotOf = async (key: string) => Number(await askAny('CLUSTER', 'KEYSLOT', key));
+
   return {
-    url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    url: `redis+cluster://${ports
+      .slice(0, 3)
+      .map((p) => `127.0.0.1:${p}`)
+      .join(',')}`,
     ports,
+    masterOf: async (key) => masterOfSlot(await slotOf(key)),
+    async synced(port) {
+      const replication = await askNode(port, 'INFO', 'replication');
+      const target = Number(infoField(replication, 'master_repl_offset'));
+      const replicaPorts = [...replication.matchAll(/^slave\d+:ip=[^,]+,port=(\d+)/gm)].map((m) =>
+        Number(m[1]),
+      );
+      for (const replica of replicaPorts) {
+        await waitFor(
+          async () =>
+            Number(infoField(await askNode(replica, 'INFO', 'replication'), 'slave_repl_offset')) >=
+            target,
+          `replica ${replica} to catch up`,
+        );
+      }
+    },
+    async kill(port) {
+      const child = children.get(port);
+      if (!child || !running(child)) throw new Error(`node ${port} is not running`);
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async failedOver(key, oldPort, timeoutMs = 30_000) {
+      const slot = await slotOf(key);
+      let now = 0;
+      await waitFor(
+        async () => {
+          now = await masterOfSlot(slot);
+          if (now === oldPort) return false;
+          for (const port of live()) {
+            if (!(await askNode(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'))
+              return false;
+          }
+          return true;
+        },
+        `a replica to take over from ${oldPort}`,
+        timeoutMs,
+      );
+      return now;
+    },
     stop,
   };
 }
