@@ -151,6 +151,12 @@ describe('docs/config.example.yaml', () => {
     ]);
     expect(config.keys.algorithms).toEqual(['RS256', 'ES256']);
     expect(config.demo).toBe(true);
+    // Two hosted issuers below it, each with its own namespace.
+    expect(config.issuers.map((i) => [i.issuer, i.keys.algorithms])).toEqual([
+      ['http://localhost:3000/azure', ['RS256']],
+      ['http://localhost:3000/google', ['ES256']],
+    ]);
+    expect(new Set([config, ...config.issuers].map((i) => i.redis.namespace)).size).toBe(3);
     // No pinned issuer: it follows the port.
     expect(
       loadConfig({
