@@ -1,5 +1,10 @@
 /** Reads a compact JWS without verifying it: for display, and as the first step of verify. */
-import type { JWTPayload, ProtectedHeaderParameters } from 'jose';
+import {
+  decodeJwt as decodePayload,
+  decodeProtectedHeader,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import { TokenError } from './errors.js';
 import { relative, TIME_CLAIMS } from './time.js';
 
@@ -40,8 +45,8 @@ export function decodeJwt(token: string): DecodedJwt {
   }
   const [h = '', p = '', s = ''] = parts;
   return {
-    header: parsePart(h, 'header') as DecodedJwt['header'],
-    claims: parsePart(p, 'payload') as DecodedJwt['claims'],
+    header: readPart(h, 'header', () => decodeProtectedHeader(text)) as DecodedJwt['header'],
+    claims: readPart(p, 'payload', () => decodePayload(text)) as DecodedJwt['claims'],
     signature: s,
   };
 }
@@ -60,20 +65,23 @@ export function timeClaims(claims: Record<string, unknown>, now: number): TimeCl
   return out;
 }
 
-function parsePart(part: string, what: 'header' | 'payload'): Record<string, unknown> {
+/**
+ * One part decoded by jose, its failure told in our words. jose throws with a `cause` when the
+ * part is not base64url-encoded JSON, and without one when it is JSON but not an object.
+ */
+function readPart(part: string, what: 'header' | 'payload', decode: () => object): object {
   if (!/^[A-Za-z0-9_-]+$/.test(part)) {
     throw malformed(`the ${what} is not base64url (it has characters outside A-Z a-z 0-9 - _)`);
   }
-  let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-  } catch {
-    throw malformed(`the ${what} is not JSON once base64url-decoded`);
+    return decode();
+  } catch (e) {
+    throw malformed(
+      (e as Error).cause === undefined
+        ? `the ${what} is not a JSON object`
+        : `the ${what} is not JSON once base64url-decoded`,
+    );
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw malformed(`the ${what} is not a JSON object`);
-  }
-  return value as Record<string, unknown>;
 }
 
 function malformed(reason: string): TokenError {
