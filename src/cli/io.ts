@@ -1,4 +1,6 @@
 /** Input and output helpers shared by the commands. */
+
+import { parseJsonObject } from '../json.js';
 import { readText } from '../tokens/key-source.js';
 import { UsageError } from './exit.js';
 
@@ -20,19 +22,16 @@ export async function jsonObjectArg(
   let text = value;
   if (value === '-' || value.startsWith('@'))
     text = await readText(value === '-' ? '-' : value.slice(1));
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`${option} is not valid JSON: ${(e as Error).message}`, 'JSON_INVALID');
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+  const parsed = parseJsonObject(text);
+  if (!parsed.ok) {
     throw new UsageError(
-      `${option} must be a JSON object, e.g. '{"email":"a@example.com"}'`,
+      parsed.syntax !== undefined
+        ? `${option} is not valid JSON: ${parsed.syntax}`
+        : `${option} must be a JSON object, e.g. '{"email":"a@example.com"}'`,
       'JSON_INVALID',
     );
   }
-  return parsed as Record<string, unknown>;
+  return parsed.value;
 }
 
 /** Writes `value` as indented JSON on stdout. */

@@ -1,4 +1,5 @@
 import type { Context, Next } from 'koa';
+import { parseJsonObject } from '../json.js';
 
 /**
  * Request body readers for our own routes (oidc-provider parses its own). The bodies they accept
@@ -20,10 +21,10 @@ export function formBody(limit: number) {
 /** As `formBody`, for `application/json` objects. */
 export function jsonBody(limit: number) {
   return reader(limit, 'application/json', (text) => {
-    const value: unknown = text.trim() === '' ? {} : JSON.parse(text);
-    if (!value || typeof value !== 'object' || Array.isArray(value))
-      throw new SyntaxError('not an object');
-    return value as Record<string, unknown>;
+    if (text.trim() === '') return {};
+    const parsed = parseJsonObject(text);
+    if (!parsed.ok) throw new SyntaxError(parsed.syntax ?? 'not an object');
+    return parsed.value;
   });
 }
 

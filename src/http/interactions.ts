@@ -5,6 +5,7 @@ import type Provider from 'oidc-provider';
 import type { IssuerConfig } from '../config/schema.js';
 import { checkUsername } from '../config/username.js';
 import { PageError, StoreUnavailableError } from '../errors.js';
+import { parseJsonObject } from '../json.js';
 import type { Accounts, Identity } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/current.js';
 import { claimsBoundProblem } from '../tokens/claims-bounds.js';
@@ -293,17 +294,12 @@ const sentence = (fragment: string) => fragment.charAt(0).toUpperCase() + fragme
  */
 function parseClaims(value: unknown): { claims: Record<string, unknown> } | { problem: string } {
   if (typeof value !== 'string' || value.trim() === '') return { claims: {} };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+  const parsed = parseJsonObject(value);
+  if (!parsed.ok) {
     return { problem: 'Extra claims must be a JSON object, e.g. {"email": "a@example.com"}.' };
   }
-  const bound = claimsBoundProblem(parsed);
+  const bound = claimsBoundProblem(parsed.value);
   if (bound) return { problem: `Extra claims must not be ${bound}.` };
-  const { sub: _ignored, ...rest } = parsed as Record<string, unknown>;
+  const { sub: _ignored, ...rest } = parsed.value;
   return { claims: rest };
 }

@@ -13,6 +13,7 @@ import type Router from '@koa/router';
 import type { SigningAlg } from '../algorithms.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { IssuerError } from '../errors.js';
+import { parseJsonObject } from '../json.js';
 import { publicJwks } from '../keystore/jwks.js';
 import { issuerInProcess } from '../probe/issuer-local.js';
 import { expectedText, fixesOf, gotText, summaryLine } from '../probe/report.js';
@@ -138,14 +139,15 @@ function probeOptions(
   const claimsText = str('claims');
   let claims: Record<string, unknown> | undefined;
   if (claimsText) {
-    try {
-      claims = JSON.parse(claimsText);
-    } catch (e) {
-      throw invalid(`claims is not valid JSON: ${(e as Error).message}`);
+    const parsed = parseJsonObject(claimsText);
+    if (!parsed.ok) {
+      throw invalid(
+        parsed.syntax !== undefined
+          ? `claims is not valid JSON: ${parsed.syntax}`
+          : 'claims must be a JSON object, e.g. {"groups":["admins"]}',
+      );
     }
-    if (!claims || typeof claims !== 'object' || Array.isArray(claims)) {
-      throw invalid('claims must be a JSON object, e.g. {"groups":["admins"]}');
-    }
+    claims = parsed.value;
   }
   const reqBody = str('body');
   const [aud, scope, sub, clientId] = ['aud', 'scope', 'sub', 'clientId'].map(str);

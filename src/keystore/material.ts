@@ -27,6 +27,7 @@ import {
   SUPPORTED_KEYS,
 } from '../algorithms.js';
 import { KeyError } from '../errors.js';
+import { isJsonObject, parseJsonObject } from '../json.js';
 import type { SigningJwk } from './types.js';
 
 const generateKeyPair = promisify(generateKeyPairCb);
@@ -101,19 +102,16 @@ export async function parsePrivateKeys(
   }
   const text = input.toString().trim();
   if (text.startsWith('{')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      throw new KeyError('KEY_PARSE_FAILED', 'the key input is not valid JSON', { cause: e });
-    }
-    const set = parsed as { keys?: unknown };
+    // The text starts with '{', so JSON is an object here.
+    const parsed = parseJsonObject(text);
+    if (!parsed.ok) throw new KeyError('KEY_PARSE_FAILED', 'the key input is not valid JSON');
+    const set = parsed.value;
     if (Array.isArray(set.keys)) {
       if (set.keys.length === 0) throw new KeyError('KEY_PARSE_FAILED', 'the JWK set is empty');
       assertKeyCount(set.keys.length);
       return Promise.all(set.keys.map((k) => normalizePrivateJwk(k as JWK, options)));
     }
-    return [await normalizePrivateJwk(parsed as JWK, options)];
+    return [await normalizePrivateJwk(set as JWK, options)];
   }
   const blocks = [...text.matchAll(PEM_BLOCK)];
   if (blocks.length === 0) {
@@ -156,7 +154,7 @@ export async function normalizePrivateJwk(
   jwk: JWK,
   options: ParseKeyOptions = {},
 ): Promise<SigningJwk> {
-  if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) {
+  if (!isJsonObject(jwk)) {
     throw new KeyError('KEY_PARSE_FAILED', 'a JWK must be a JSON object');
   }
   if (jwk.kty === 'oct' || 'k' in jwk) {

@@ -13,6 +13,7 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
+import { parseJsonObject } from '../json.js';
 import { PEM_BLOCK } from '../keystore/material.js';
 import { TokenError } from './errors.js';
 
@@ -62,15 +63,11 @@ export async function convertKeys(text: string): Promise<ConvertedKey[]> {
 }
 
 async function fromJwkText(text: string): Promise<ConvertedKey[]> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new TokenError('INPUT_INVALID', `not valid JSON (${(e as Error).message})`);
-  }
-  const keys = Array.isArray((doc as { keys?: unknown }).keys)
-    ? ((doc as { keys: unknown[] }).keys as JWK[])
-    : [doc as JWK];
+  // The text starts with '{', so JSON is an object here.
+  const parsed = parseJsonObject(text);
+  if (!parsed.ok) throw new TokenError('INPUT_INVALID', `not valid JSON (${parsed.syntax})`);
+  const doc = parsed.value;
+  const keys = Array.isArray(doc.keys) ? (doc.keys as JWK[]) : [doc as JWK];
   const out: ConvertedKey[] = [];
   for (const [i, jwk] of keys.entries()) {
     if (!jwk || typeof jwk !== 'object' || jwk.kty === 'oct') {

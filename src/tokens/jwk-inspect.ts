@@ -12,6 +12,7 @@ import {
 } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { MIN_RSA_BITS, PRIVATE_JWK_MEMBERS, publicMembers } from '../algorithms.js';
+import { isJsonObject, parseJsonObject } from '../json.js';
 import { keysMatch, PEM_BLOCK } from '../keystore/material.js';
 import { TokenError } from './errors.js';
 
@@ -139,7 +140,7 @@ async function inspectJwk(value: unknown, index: number, inSet: boolean): Promis
   const report: KeyReport = { index, private: false, findings: [] };
   const add = (severity: Severity, code: string, message: string) =>
     report.findings.push({ severity, code, message });
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+  if (!isJsonObject(value)) {
     add('error', 'NOT_A_KEY', 'not a JSON object');
     return report;
   }
@@ -374,14 +375,12 @@ async function inspectPem(text: string): Promise<InspectReport> {
 }
 
 function parseJson(text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new TokenError('INPUT_INVALID', `not valid JSON (${(e as Error).message})`);
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TokenError('INPUT_INVALID', 'expected a JSON object (a JWK or {"keys": [...]})');
-  }
-  return value as Record<string, unknown>;
+  const parsed = parseJsonObject(text);
+  if (parsed.ok) return parsed.value;
+  throw new TokenError(
+    'INPUT_INVALID',
+    parsed.syntax !== undefined
+      ? `not valid JSON (${parsed.syntax})`
+      : 'expected a JSON object (a JWK or {"keys": [...]})',
+  );
 }

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import type { ErrorCode } from '../errors.js';
+import { parseJsonObject } from '../json.js';
 import { TokenError } from './errors.js';
 
 /** Options for the network reads of the token tools. */
@@ -66,16 +67,14 @@ export async function readText(path: string): Promise<string> {
 
 /** A JSON object from `text`. @throws TokenError `code`. */
 export function parseObject(text: string, code: ErrorCode, what: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new TokenError(code, `${what} is not valid JSON (${(e as Error).message})`);
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TokenError(code, `${what} is not a JSON object`);
-  }
-  return value as Record<string, unknown>;
+  const parsed = parseJsonObject(text);
+  if (parsed.ok) return parsed.value;
+  throw new TokenError(
+    code,
+    parsed.syntax !== undefined
+      ? `${what} is not valid JSON (${parsed.syntax})`
+      : `${what} is not a JSON object`,
+  );
 }
 
 /** A JWK set from a URL, a file path, or `-` (stdin). @throws TokenError `JWKS_UNAVAILABLE`. */

@@ -10,6 +10,7 @@ import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, type SigningAlg } from '../algorithm
 import { defaultResourceOf } from '../config/client-rules.js';
 import { parseDuration } from '../config/duration.js';
 import type { IssuerConfig } from '../config/schema.js';
+import { isJsonObject } from '../json.js';
 import { providerKeys } from '../keystore/lifecycle.js';
 import type { KeyRing } from '../keystore/types.js';
 import { claimsBoundProblem } from './claims-bounds.js';
@@ -108,7 +109,7 @@ const SNAKE_CASE: Record<string, string> = {
  * @throws TokenError `MINT_OPTIONS_INVALID` listing every bad field.
  */
 export function parseMintRequest(input: unknown): MintRequest {
-  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+  if (!isJsonObject(input)) {
     throw new TokenError('MINT_OPTIONS_INVALID', 'mint options must be a JSON object');
   }
   const renamed: Record<string, unknown> = {};

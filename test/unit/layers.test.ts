@@ -25,6 +25,7 @@ const GROUND_FLOOR = [
   'log.ts',
   'paths.ts',
   'lazy-module.ts',
+  'json.ts',
 ];
 
 const SRC = resolve(import.meta.dirname, '../../src');
