@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { demoCredentialsIn } from '../config/demo.js';
+import { isLoopback } from '../config/hosts.js';
 import { configFileOf, loadConfig } from '../config/load.js';
 import { passwordGrantWarning } from '../config/password-grant-rules.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { reloadOnChange } from '../config/watch.js';
-import { isLoopback } from '../http/console-gate.js';
 import { passwordlessExposure } from '../http/passwordless-logins.js';
 import type { RunningIssuer } from '../issuer.js';
 import { redactUrl } from '../log.js';

@@ -4,7 +4,7 @@
  * banner and the log give. The grant itself is provider/password-grant.ts.
  */
 import type { Logger } from 'pino';
-import { isLoopback } from '../http/console-gate.js';
+import { isLoopback } from './hosts.js';
 import type { IssuerConfig } from './schema.js';
 
 type PasswordConfig = Pick<IssuerConfig, 'clients' | 'users' | 'host' | 'demo'>;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
+import { isLoopback } from '../config/hosts.js';
 import type { IssuerConfig } from '../config/schema.js';
-import { isLoopback } from './console-gate.js';
 
 type LoginExposure = Pick<IssuerConfig, 'host' | 'login' | 'users'>;
 

@@ -11,6 +11,7 @@
  */
 import type Router from '@koa/router';
 import type { SigningAlg } from '../algorithms.js';
+import { isLoopback } from '../config/hosts.js';
 import type { IssuerConfig } from '../config/schema.js';
 import { IssuerError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
@@ -28,7 +29,6 @@ import type { MintSource } from '../tokens/mint.js';
 import { SCRIPT_PAGE_CSP, sendPage, type Views } from '../views.js';
 import { adminTokenMatches, type KeyAdmin } from './admin.js';
 import { jsonBody } from './body.js';
-import { isLoopback } from './console-gate.js';
 
 export interface ProbePageDeps {
   config: IssuerConfig;
