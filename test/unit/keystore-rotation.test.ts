@@ -5,15 +5,9 @@ import { generateSigningKey } from '../../src/keystore/material.js';
 import { MemoryKeyRingStore } from '../../src/keystore/memory-ring-store.js';
 import { KeyRotation } from '../../src/keystore/rotation.js';
 import type { RotationPolicy } from '../../src/keystore/types.js';
+import { policy as lifecyclePolicy, S, T0 } from '../support/rings.js';
 
-const S = 1000;
-const T0 = 1_700_000_000_000;
-const policy: RotationPolicy = {
-  algorithms: ['ES256'],
-  rotationPeriod: 100 * S,
-  prePublication: 20 * S,
-  retention: 50 * S,
-};
+const policy: RotationPolicy = { ...lifecyclePolicy, algorithms: ['ES256'] };
 
 /** What the `keys` commands do: operations on the store, without a watcher. */
 describe('KeyRotation', () => {
