@@ -1,5 +1,4 @@
 import { type Logger, pino } from 'pino';
-import type { IssuerConfig } from './config/schema.js';
 
 /**
  * `text` with the credentials of every URL in it masked (`scheme://***@host`), for messages
@@ -55,11 +54,18 @@ export function createLogger(
   );
 }
 
+/** The parts of the issuer config that hold secrets (structural, so the ground floor imports no config). */
+export interface LogSecretSources {
+  readonly redis: { readonly url?: string | undefined };
+  readonly admin: { readonly token?: string | undefined };
+  readonly keys: { readonly secret?: string | undefined };
+}
+
 /**
  * The configured secrets a log line must never contain: the store URL's password (and its
  * `user:password` pair), the admin token and the key-ring secret.
  */
-export function logSecretsOf(config: IssuerConfig): string[] {
+export function logSecretsOf(config: LogSecretSources): string[] {
   const secrets: string[] = [];
   const url = config.redis.url;
   const userinfo = url ? /^[a-z+]+:\/\/([^/]*)@/i.exec(url)?.[1] : undefined;
