@@ -1,11 +1,7 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
-import { redisServerBinary } from './redis.js';
+import { askRedis, infoField, pollUntil, RedisProcesses } from './redis-processes.js';
 
 const run = promisify(execFile);
 
@@ -48,37 +44,7 @@ async function redisCliBinary(): Promise<string> {
   }
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function callNode(port: number, ...args: string[]): Promise<unknown> {
-  const r = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    commandTimeout: 1000,
-  });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return await r.call(args[0]!, ...args.slice(1));
-  } finally {
-    r.disconnect();
-  }
-}
-
-const askNode = async (port: number, ...args: string[]) => String(await callNode(port, ...args));
-const infoField = (text: string, name: string) =>
-  new RegExp(`^${name}:(.*)$`, 'm').exec(text)?.[1]?.trim();
+const askNode = async (port: number, ...args: string[]) => String(await askRedis(port, ...args));
 
 /**
  * Starts three `redis-server --cluster-enabled yes` masters (and `replicas` replicas of each; no
@@ -90,66 +56,30 @@ export async function startRedisCluster(
   options: TestClusterOptions = {},
 ): Promise<TestRedisCluster> {
   const replicas = options.replicas ?? 0;
-  const server = redisServerBinary();
   const cli = await redisCliBinary();
-  const dir = mkdtempSync(join(tmpdir(), 'oidc-issuer-cluster-'));
-  const children = new Map<number, ChildProcess>();
+  const nodes = new RedisProcesses('cluster');
   const ports: number[] = [];
-
-  const stop = async () => {
-    await Promise.all(
-      [...children.values()].map(async (c) => {
-        if (c.exitCode !== null || c.signalCode !== null) return;
-        const exited = new Promise<void>((r) => c.once('exit', () => r()));
-        c.kill('SIGTERM');
-        const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
-    children.clear();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', () => {
-    for (const c of children.values()) c.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const stop = () => nodes.stop();
 
   try {
     for (let i = 0; i < 3 * (1 + replicas); i++) {
       const port = await freePort();
       const busPort = await freePort();
       ports.push(port);
-      const child = spawn(
-        server,
-        [
-          '--port',
-          String(port),
-          '--cluster-port',
-          String(busPort),
-          '--bind',
-          '127.0.0.1',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          `nodes-${port}.conf`,
-          '--cluster-node-timeout',
-          '2000',
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--dir',
-          dir,
-          '--maxmemory-policy',
-          'noeviction',
-        ],
-        { stdio: 'ignore' },
-      );
-      children.set(port, child);
+      nodes.spawn(port, [
+        ...nodes.serverArgs(port),
+        '--cluster-port',
+        String(busPort),
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--cluster-node-timeout',
+        '2000',
+      ]);
     }
     for (const port of ports) {
-      await waitFor(async () => (await askNode(port, 'PING')) === 'PONG', `node ${port}`);
+      await pollUntil(async () => (await askNode(port, 'PING')) === 'PONG', `node ${port}`);
     }
     await run(cli, [
       '--cluster',
@@ -160,13 +90,13 @@ export async function startRedisCluster(
       '--cluster-yes',
     ]);
     for (const port of ports) {
-      await waitFor(
+      await pollUntil(
         async () => (await askNode(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
         `cluster_state:ok on ${port}`,
       );
     }
     for (const port of ports) {
-      await waitFor(async () => {
+      await pollUntil(async () => {
         const replication = await askNode(port, 'INFO', 'replication');
         const role = infoField(replication, 'role');
         return role === 'master' || infoField(replication, 'master_link_status') === 'up';
@@ -177,14 +107,13 @@ export async function startRedisCluster(
     throw err;
   }
 
-  const running = (c: ChildProcess | undefined) => c?.exitCode === null && c.signalCode === null;
-  const live = () => ports.filter((p) => running(children.get(p)));
+  const live = () => ports.filter((p) => nodes.running(p));
   /** Asks live nodes in turn; the first answer. */
   const askAny = async (...args: string[]): Promise<unknown> => {
     let last: unknown;
     for (const port of live()) {
       try {
-        return await callNode(port, ...args);
+        return await askRedis(port, ...args);
       } catch (err) {
         last = err;
       }
@@ -214,7 +143,7 @@ export async function startRedisCluster(
         Number(m[1]),
       );
       for (const replica of replicaPorts) {
-        await waitFor(
+        await pollUntil(
           async () =>
             Number(infoField(await askNode(replica, 'INFO', 'replication'), 'slave_repl_offset')) >=
             target,
@@ -222,17 +151,11 @@ export async function startRedisCluster(
         );
       }
     },
-    async kill(port) {
-      const child = children.get(port);
-      if (!child || !running(child)) throw new Error(`node ${port} is not running`);
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGKILL');
-      await exited;
-    },
+    kill: (port) => nodes.kill(port),
     async failedOver(key, oldPort, timeoutMs = 30_000) {
       const slot = await slotOf(key);
       let now = 0;
-      await waitFor(
+      await pollUntil(
         async () => {
           now = await masterOfSlot(slot);
           if (now === oldPort) return false;

@@ -1,10 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { freePort } from './ports.js';
-import { redisServerBinary } from './redis.js';
+import {
+  askRedis as ask,
+  infoField as field,
+  RedisProcesses,
+  pollUntil as waitFor,
+} from './redis-processes.js';
 
 /** The master name the test Sentinels monitor. */
 const MASTER = 'oidc-test';
@@ -32,84 +34,20 @@ export interface TestSentinelGroup {
   stop(): Promise<void>;
 }
 
-async function ask(port: number, ...args: string[]): Promise<unknown> {
-  const r = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    commandTimeout: 1000,
-  });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return await r.call(args[0]!, ...args.slice(1));
-  } finally {
-    r.disconnect();
-  }
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 const info = async (port: number, section: string) => String(await ask(port, 'INFO', section));
-const field = (text: string, name: string) =>
-  new RegExp(`^${name}:(.*)$`, 'm').exec(text)?.[1]?.trim();
 
 export async function startSentinelGroup(): Promise<TestSentinelGroup> {
-  const bin = redisServerBinary();
-  const dir = mkdtempSync(join(tmpdir(), 'oidc-issuer-sentinel-'));
-  const children = new Map<number, ChildProcess>();
-  const run = (port: number, args: string[]) => {
-    children.set(port, spawn(bin, args, { stdio: 'ignore' }));
-  };
+  const servers = new RedisProcesses('sentinel');
+  const { dir } = servers;
+  const run = (port: number, args: string[]) => servers.spawn(port, args);
   const serverArgs = (port: number) => [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-    '--dbfilename',
-    `dump-${port}.rdb`,
-    '--maxmemory-policy',
-    'noeviction',
+    ...servers.serverArgs(port),
     '--repl-diskless-sync',
     'yes',
     '--repl-diskless-sync-delay',
     '0',
   ];
-
-  const stop = async () => {
-    await Promise.all(
-      [...children.values()].map(async (c) => {
-        if (c.exitCode !== null || c.signalCode !== null) return;
-        const exited = new Promise<void>((r) => c.once('exit', () => r()));
-        c.kill('SIGTERM');
-        const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
-    children.clear();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', () => {
-    for (const c of children.values()) c.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const stop = () => servers.stop();
 
   const masterPort = await freePort();
   const replicaPort = await freePort();
@@ -141,11 +79,15 @@ export async function startSentinelGroup(): Promise<TestSentinelGroup> {
     }
     // Ready to fail over once each Sentinel knows the replica and the two other Sentinels.
     for (const port of sentinelPorts) {
-      await waitFor(async () => {
-        const replicas = (await ask(port, 'SENTINEL', 'REPLICAS', MASTER)) as unknown[];
-        const sentinels = (await ask(port, 'SENTINEL', 'SENTINELS', MASTER)) as unknown[];
-        return replicas.length === 1 && sentinels.length === 2;
-      }, `Sentinel ${port} to know the replica and the other Sentinels`);
+      await waitFor(
+        async () => {
+          const replicas = (await ask(port, 'SENTINEL', 'REPLICAS', MASTER)) as unknown[];
+          const sentinels = (await ask(port, 'SENTINEL', 'SENTINELS', MASTER)) as unknown[];
+          return replicas.length === 1 && sentinels.length === 2;
+        },
+        `Sentinel ${port} to know the replica and the other Sentinels`,
+        30_000,
+      );
     }
   } catch (err) {
     await stop();
@@ -178,12 +120,7 @@ export async function startSentinelGroup(): Promise<TestSentinelGroup> {
     },
     async killMaster() {
       const port = await group.masterPort();
-      const child = children.get(port);
-      if (!child || child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`master ${port} is not running`);
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGKILL');
-      await exited;
+      await servers.kill(port);
       return port;
     },
     async failedOver(oldPort, timeoutMs = 30_000) {

@@ -39,6 +39,26 @@ export function uniqueNamespace(label = 't'): string {
   return `${label}-${randomBytes(5).toString('hex')}`;
 }
 
+/** What every test redis-server runs with: loopback, no persistence (files in `dir`), noeviction. */
+export function testServerArgs(port: number, dir: string): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--dbfilename',
+    `dump-${port}.rdb`,
+    '--maxmemory-policy',
+    'noeviction',
+  ];
+}
+
 export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   const bin = redisServerBinary();
   const port = await freePort();
@@ -46,25 +66,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   let child: ChildProcess | undefined;
 
   const launch = async () => {
-    child = spawn(
-      bin,
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-        '--maxmemory-policy',
-        'noeviction',
-        ...extraArgs,
-      ],
-      { stdio: 'ignore' },
-    );
+    child = spawn(bin, [...testServerArgs(port, dir), ...extraArgs], { stdio: 'ignore' });
     await waitForPing(port);
   };
 
