@@ -11,7 +11,7 @@ import { PACKAGE_ROOT } from '../src/paths.js';
 import type { BenchAlg } from './fixtures.js';
 import { percentile, runOneFlow } from './flow.js';
 import { type HttpLoadResult, LoadGenerator } from './load.js';
-import { defaultPinning, type Pinning, spawnPinned, track } from './procs.js';
+import { captureOutput, defaultPinning, type Pinning, spawnPinned, track } from './procs.js';
 import { type BenchRedis, type MonitoredCommand, startBenchRedis } from './redis-server.js';
 import { measureRotation, type RotationResult } from './rotation.js';
 import {
@@ -64,6 +64,10 @@ export interface BenchOptions {
   flowConcurrency: number;
   /** Timed starts per target (0: skip start-up timing). */
   startupRepeats: number;
+  /** Timed `createTestIssuer()` starts after the first of a fresh process (0: skip in-process). */
+  inProcessStarts: number;
+  /** Timed `login()` calls on one in-process test issuer. */
+  inProcessLogins: number;
   /** Admin rotations across three Redis instances (0: skip). */
   rotations: number;
   /** Measure node:crypto signatures/s on one core. */
@@ -87,6 +91,8 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   connections: 10,
   flowConcurrency: 4,
   startupRepeats: 3,
+  inProcessStarts: 5,
+  inProcessLogins: 20,
   rotations: 20,
   signing: true,
   redisRoundTrips: true,
@@ -139,6 +145,20 @@ export interface StartupResult {
   warmMedianMs: number;
 }
 
+/** The in-process API (`createTestIssuer`, memory store), timed in a fresh process. */
+export interface InProcessResult {
+  /** Importing the package. */
+  importMs: number;
+  /** The first `createTestIssuer()` of the process, to ready. */
+  firstStartMs: number;
+  /** Later starts in the same process. */
+  startMs: number[];
+  startMedianMs: number;
+  firstLoginMs: number;
+  loginMs: number[];
+  loginMedianMs: number;
+}
+
 export interface RoundTripCount {
   /** Commands the issuer sent, i.e. round trips (averages). */
   roundTrips: number;
@@ -171,6 +191,7 @@ export interface BenchResults {
   scenarios: ScenarioResult[];
   sessions: SessionResult[];
   startup: StartupResult[];
+  inProcess?: InProcessResult;
   rotation?: RotationResult;
   redisRoundTrips?: RedisRoundTrips;
 }
@@ -249,6 +270,15 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
           }),
         );
       }
+    }
+
+    if (options.inProcessStarts > 0) {
+      log('in-process API: createTestIssuer() and login() …');
+      results.inProcess = await measureInProcess(
+        options.inProcessStarts,
+        options.inProcessLogins,
+        pinning?.target,
+      );
     }
 
     if (options.rotations > 0 && redis) {
@@ -568,6 +598,27 @@ async function measureStartup(
   }
   const [coldMs = 0, ...warmMs] = times;
   return { target: id, coldMs, warmMs, warmMedianMs: median(warmMs) };
+}
+
+/** `createTestIssuer()` and `login()` in a fresh process on the target core. */
+async function measureInProcess(
+  starts: number,
+  logins: number,
+  cores: string | undefined,
+): Promise<InProcessResult> {
+  const script = join(PACKAGE_ROOT, 'dist', 'bench', 'servers', 'in-process.js');
+  const child = track(
+    spawnPinned(cores, process.execPath, [script, String(starts), String(logins)]),
+  );
+  const output = captureOutput(child);
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`in-process bench exited with ${code}: ${output()}`);
+  const raw = JSON.parse(out) as Omit<InProcessResult, 'startMedianMs' | 'loginMedianMs'>;
+  return { ...raw, startMedianMs: median(raw.startMs), loginMedianMs: median(raw.loginMs) };
 }
 
 /** node:crypto signatures per second on the target core, per alg. */

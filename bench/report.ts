@@ -104,6 +104,22 @@ export function computeRatios(r: BenchResults): Ratio[] {
       met: ours - bare <= 150,
     });
   }
+  if (r.inProcess) {
+    const atMost = (name: string, value: number, max: number) =>
+      ratios.push({ name, value, goal: `≤ ${max}`, met: value <= max });
+    atMost(
+      'createTestIssuer() to ready (in-process, memory), median ms',
+      r.inProcess.startMedianMs,
+      150,
+    );
+    atMost('login() (in-process, memory), median ms', r.inProcess.loginMedianMs, 30);
+    if (bare !== undefined) {
+      info(
+        'createTestIssuer() median / bare oidc-provider warm start-up',
+        div(r.inProcess.startMedianMs, bare),
+      );
+    }
+  }
   const idle = r.sessions.find((s) => s.target === 'ours-memory')?.rssIdleMiB;
   if (idle !== undefined) {
     ratios.push({
@@ -275,6 +291,31 @@ export function renderMarkdown(
     'Cold: an empty key ring (our issuer generates its keys). Warm: the ring exists (file or Redis). koa-hello answers `/hello` instead of discovery.',
     '',
   );
+
+  if (r.inProcess) {
+    const x = r.inProcess;
+    out.push('## In-process API (`createTestIssuer`, memory store)', '');
+    out.push(
+      'A fresh Node process on the target core imports the package, starts test issuers one after another (each stopped again) and signs alice in through demo-web with `login()`.',
+      '',
+    );
+    row(['measure', 'first of the process ms', 'median ms', 'all ms']);
+    row(['---', '---:', '---:', '---']);
+    row(['import the package', n(x.importMs), '', '']);
+    row([
+      '`createTestIssuer()` to ready',
+      n(x.firstStartMs),
+      n(x.startMedianMs),
+      x.startMs.map((v) => n(v)).join(', '),
+    ]);
+    row([
+      '`login()`',
+      n(x.firstLoginMs),
+      n(x.loginMedianMs, 1),
+      x.loginMs.map((v) => n(v)).join(', '),
+    ]);
+    out.push('');
+  }
 
   if (r.rotation) {
     const x = r.rotation;

@@ -4,7 +4,7 @@
  *   --quick                    1 run of 2 s per scenario, 1 timed start, 5 rotations
  *   --duration <s> --repeats <n> --warmup <s> --connections <n>
  *   --targets a,b  --algs RS256,ES256  --scenarios token,jwks,…
- *   --rotations <n> --startup <n> --no-signing --no-pin
+ *   --rotations <n> --startup <n> --in-process <n> --no-signing --no-pin
  *   --no-write                 print only
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     scenarios: { type: 'string' },
     rotations: { type: 'string' },
     startup: { type: 'string' },
+    'in-process': { type: 'string' },
     'no-signing': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
@@ -60,7 +61,15 @@ const num = (v: string | undefined) => (v === undefined ? undefined : Number(v))
 
 const options: Partial<BenchOptions> = {
   ...(values.quick
-    ? { durationSec: 2, repeats: 1, warmupSec: 1, startupRepeats: 1, rotations: 5 }
+    ? {
+        durationSec: 2,
+        repeats: 1,
+        warmupSec: 1,
+        startupRepeats: 1,
+        inProcessStarts: 3,
+        inProcessLogins: 10,
+        rotations: 5,
+      }
     : {}),
 };
 const set = <K extends keyof BenchOptions>(key: K, value: BenchOptions[K] | undefined) => {
@@ -72,6 +81,7 @@ set('warmupSec', num(values.warmup));
 set('connections', num(values.connections));
 set('rotations', num(values.rotations));
 set('startupRepeats', num(values.startup));
+set('inProcessStarts', num(values['in-process']));
 set('targets', list<TargetId>(values.targets, TARGET_IDS, 'targets'));
 set('algs', list<BenchAlg>(values.algs, ['RS256', 'ES256'], 'algs'));
 set('scenarios', list<ScenarioId>(values.scenarios, SCENARIO_IDS, 'scenarios'));

@@ -15,12 +15,18 @@ describe('bench harness', () => {
       warmupSec: 0,
       repeats: 1,
       startupRepeats: 0,
+      inProcessStarts: 1,
+      inProcessLogins: 2,
       rotations: 0,
       signing: false,
       redisRoundTrips: false,
       idleSettleMs: 100,
       log: (line) => lines.push(line),
     });
+
+    expect(results.inProcess?.startMs, lines.join('\n')).toHaveLength(1);
+    expect(results.inProcess?.loginMs).toHaveLength(2);
+    expect(results.inProcess?.loginMedianMs).toBeGreaterThan(0);
 
     const token = results.scenarios.find((s) => s.scenario === 'token');
     expect(token?.error, lines.join('\n')).toBeUndefined();

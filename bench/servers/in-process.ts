@@ -1,0 +1,36 @@
+/**
+ * Times the in-process API in a fresh Node process, as a test file meets it: the package
+ * imported, then `createTestIssuer()` to ready (the first start of the process, then
+ * `starts` more, each stopped again) and `login()` (`logins` times, alice through demo-web, on
+ * one issuer). Prints `{ importMs, firstStartMs, startMs, firstLoginMs, loginMs }` as JSON.
+ * Usage: node in-process.js <starts> <logins>
+ */
+const [starts = 5, logins = 20] = process.argv.slice(2).map(Number);
+const since = performance.now();
+const { createTestIssuer } = await import('../../src/index.js');
+const importMs = performance.now() - since;
+
+const timed = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
+  const t = performance.now();
+  const value = await run();
+  return [value, performance.now() - t];
+};
+
+const [first, firstStartMs] = await timed(() => createTestIssuer());
+const [, firstLoginMs] = await timed(() => first.login({ username: 'alice' }));
+const loginMs: number[] = [];
+for (let i = 0; i < logins; i += 1) {
+  const [tokens, ms] = await timed(() => first.login({ username: 'alice' }));
+  if (!tokens.id_token || !tokens.access_token) throw new Error('login() returned no tokens');
+  loginMs.push(ms);
+}
+await first.stop();
+const startMs: number[] = [];
+for (let i = 0; i < starts; i += 1) {
+  const [issuer, ms] = await timed(() => createTestIssuer());
+  startMs.push(ms);
+  await issuer.stop();
+}
+process.stdout.write(
+  `${JSON.stringify({ importMs, firstStartMs, startMs, firstLoginMs, loginMs })}\n`,
+);
