@@ -157,6 +157,9 @@ export interface InProcessResult {
   firstLoginMs: number;
   loginMs: number[];
   loginMedianMs: number;
+  /** Process CPU (all threads, key generation included) per later start and per login. */
+  cpuMsPerStart: number;
+  cpuMsPerLogin: number;
 }
 
 export interface RoundTripCount {

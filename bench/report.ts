@@ -299,19 +299,21 @@ export function renderMarkdown(
       'A fresh Node process on the target core imports the package, starts test issuers one after another (each stopped again) and signs alice in through demo-web with `login()`.',
       '',
     );
-    row(['measure', 'first of the process ms', 'median ms', 'all ms']);
-    row(['---', '---:', '---:', '---']);
-    row(['import the package', n(x.importMs), '', '']);
+    row(['measure', 'first of the process ms', 'median ms', 'CPU ms each', 'all ms']);
+    row(['---', '---:', '---:', '---:', '---']);
+    row(['import the package', n(x.importMs), '', '', '']);
     row([
       '`createTestIssuer()` to ready',
       n(x.firstStartMs),
       n(x.startMedianMs),
+      n(x.cpuMsPerStart),
       x.startMs.map((v) => n(v)).join(', '),
     ]);
     row([
       '`login()`',
       n(x.firstLoginMs),
       n(x.loginMedianMs, 1),
+      n(x.cpuMsPerLogin, 1),
       x.loginMs.map((v) => n(v)).join(', '),
     ]);
     out.push('');

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import type { SigningAlg } from './algorithms.js';
 import { warnAboutPasswordGrant } from './config/password-grant-rules.js';
 import { reconfigure } from './config/reload.js';
 import type { IssuerConfig } from './config/schema.js';
@@ -18,7 +19,7 @@ import { warnAboutPasswordlessExposure } from './http/passwordless-logins.js';
 import { openRingStore, resealRing, rotationPolicyOf } from './keystore/configured.js';
 import { isPermanentRingFault } from './keystore/faults.js';
 import { importKeyDirectory } from './keystore/import-dir.js';
-import type { KeyRingStore } from './keystore/types.js';
+import type { KeyRingStore, SigningJwk } from './keystore/types.js';
 import { waitingAlgorithms } from './keystore/waiting.js';
 import { KeyRingWatcher } from './keystore/watcher.js';
 import { Accounts, DYNAMIC_ACCOUNT_MODEL } from './provider/accounts.js';
@@ -36,6 +37,11 @@ export interface UnitDeps {
   clock: () => number;
   /** Keep the key ring in memory only (no file under keys/). */
   ephemeralKeys?: boolean;
+  /**
+   * Makes the ring's new keys (default: generated when needed, the pool refilled in the
+   * background). Given, it is the only source and nothing is generated ahead of a rotation.
+   */
+  generateKey?: (alg: SigningAlg) => Promise<SigningJwk>;
   adminExtensions?: AdminExtension[];
   /** The issuers hosted below this one, for its `/readyz` (the top-level unit only). */
   hosted?: ReadinessChecks['hosted'];
@@ -176,7 +182,14 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
  * Opens the ring store, seals a plaintext ring when asked to, starts the key ring and imports
  * the keys folder. A start that cannot succeed by waiting ends here, cleaned up, with the reason.
  */
-async function startKeyRing({ config, storage, logger, clock, ephemeralKeys }: UnitDeps): Promise<{
+async function startKeyRing({
+  config,
+  storage,
+  logger,
+  clock,
+  ephemeralKeys,
+  generateKey,
+}: UnitDeps): Promise<{
   keyRing: KeyRingWatcher;
   ringStore: KeyRingStore;
   keyRingAt: string;
@@ -203,6 +216,7 @@ async function startKeyRing({ config, storage, logger, clock, ephemeralKeys }: U
     clock,
     refreshIntervalMs: config.keys.refreshInterval,
     logger,
+    ...(generateKey ? { generateKey, refillInBackground: false } : {}),
   });
   try {
     await keyRing.start();

@@ -23,6 +23,8 @@ export interface IssuerOptions {
   logger?: Logger;
   /** Keep the key ring in memory only (no file under keys/): for tests and the in-process API. */
   ephemeralKeys?: boolean;
+  /** Makes the ring's new keys; see `UnitDeps.generateKey`. */
+  generateKey?: UnitDeps['generateKey'];
   /** When the configured port is 0, set the issuer to `http(s)://<host>:<port>` once listening. */
   issuerFromPort?: boolean;
   clock?: () => number;

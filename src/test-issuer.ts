@@ -11,6 +11,7 @@ import { validateConfig } from './config/load.js';
 import type { IssuerConfig, RawConfig } from './config/schema.js';
 import { type RunningIssuer, startIssuer } from './issuer.js';
 import { type KeyRingSummary, publicJwks } from './keystore/jwks.js';
+import { KeyStash } from './keystore/key-stash.js';
 import { RotationTooEarlyError } from './keystore/rotation.js';
 import { decodeJwt } from './tokens/decode.js';
 import { TokenError } from './tokens/errors.js';
@@ -146,6 +147,9 @@ export interface TestIssuer {
 /** The furthest `rotateKeys` moves the issuer's clock on to let the next key sign. */
 const MAX_CLOCK_STEP_MS = 5000;
 
+/** The keys of this process's test issuers, generated ahead while a test runs. */
+const keys = new KeyStash();
+
 /** Starts an issuer on a free loopback port inside this process. */
 export async function createTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
   const demo = options.demo ?? true;
@@ -189,6 +193,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const clock = () => given() + ahead;
   const running = await startIssuer(config, {
     ephemeralKeys: true,
+    generateKey: keys.take,
     issuerFromPort: !options.issuer && !options.port,
     clock,
   });
@@ -197,6 +202,18 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const url = running.url;
   const source = { config: cfg, ring: () => running.keyRing.current(), clock };
   const mint = (request: MintRequest = {}) => mintToken(source, parseMintRequest(request));
+  // Discovery is read once for every login: its endpoints do not change while the issuer runs.
+  let endpoints: Promise<{ authorization_endpoint: string; token_endpoint: string }> | undefined;
+  const discover = () =>
+    (endpoints ??= doFetch(`${url}/.well-known/openid-configuration`)
+      .then(async (res) => {
+        if (!res.ok) throw new TokenError('LOGIN_FAILED', `discovery answered HTTP ${res.status}`);
+        return (await res.json()) as { authorization_endpoint: string; token_endpoint: string };
+      })
+      .catch((err: unknown) => {
+        endpoints = undefined;
+        throw err;
+      }));
 
   return {
     url,
@@ -236,6 +253,17 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       const user = cfg.users.find((u) => u.username === request.username);
       const secret = request.clientSecret ?? client.secret;
       const password = request.password ?? user?.password;
+      // With login.headless on, a login that types nothing of its own (no password, no claims)
+      // signs in by login_hint without the login page, as any client of this issuer could.
+      const headless =
+        cfg.login.headless &&
+        request.password === undefined &&
+        request.claims === undefined &&
+        (user !== undefined || cfg.login.anyUser);
+      const params = {
+        ...(headless ? { login_hint: request.username } : {}),
+        ...request.params,
+      };
       const tokens = await loginWithCode({
         issuer: url,
         clientId: client.id,
@@ -246,7 +274,8 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
         ...(password !== undefined ? { password } : {}),
         ...(request.claims ? { claims: request.claims } : {}),
         ...(request.resource ? { resource: request.resource } : {}),
-        ...(request.params ? { extraParams: request.params } : {}),
+        extraParams: params,
+        endpoints: await discover(),
         fetch: doFetch,
       });
       return tokens.id_token

@@ -10,13 +10,23 @@ import { Eta } from 'eta';
 import type { Context } from 'koa';
 import { VIEWS_DIR } from './paths.js';
 
+// One renderer per process: it compiles each view once, for every issuer and every reload
+// (the views/ folder ships with the package and does not change while it runs).
+let shared: { eta: Eta; stylesheet: string; favicon: string } | undefined;
+const assets = () =>
+  (shared ??= {
+    eta: new Eta({ views: VIEWS_DIR, autoEscape: true, cache: true }),
+    stylesheet: readFileSync(join(VIEWS_DIR, 'style.css'), 'utf8'),
+    favicon: readFileSync(join(VIEWS_DIR, 'favicon.svg'), 'utf8'),
+  });
+
 /** Renders the HTML pages in views/ with HTML-escaping on by default. */
 export class Views {
-  readonly #eta = new Eta({ views: VIEWS_DIR, autoEscape: true, cache: true });
+  readonly #eta = assets().eta;
   /** The page stylesheet, served from `/_issuer/style.css` (kept out of the HTML for the CSP). */
-  readonly stylesheet = readFileSync(join(VIEWS_DIR, 'style.css'), 'utf8');
+  readonly stylesheet = assets().stylesheet;
   /** The page icon, served from `/_issuer/favicon.svg` and `/favicon.ico`. */
-  readonly favicon = readFileSync(join(VIEWS_DIR, 'favicon.svg'), 'utf8');
+  readonly favicon = assets().favicon;
 
   /**
    * @param base the issuer's mount path (`''` at the top, `/azure` for a hosted issuer): the

@@ -2,7 +2,9 @@
  * Times the in-process API in a fresh Node process, as a test file meets it: the package
  * imported, then `createTestIssuer()` to ready (the first start of the process, then
  * `starts` more, each stopped again) and `login()` (`logins` times, alice through demo-web, on
- * one issuer). Prints `{ importMs, firstStartMs, startMs, firstLoginMs, loginMs }` as JSON.
+ * one issuer). Prints `{ importMs, firstStartMs, startMs, firstLoginMs, loginMs, cpuMsPerStart,
+ * cpuMsPerLogin }` as JSON: wall times, and the process's CPU (all threads) per call, which a
+ * loaded machine moves much less.
  * Usage: node in-process.js <starts> <logins>
  */
 const [starts = 5, logins = 20] = process.argv.slice(2).map(Number);
@@ -19,18 +21,26 @@ const timed = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
 const [first, firstStartMs] = await timed(() => createTestIssuer());
 const [, firstLoginMs] = await timed(() => first.login({ username: 'alice' }));
 const loginMs: number[] = [];
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+};
+let cpu = process.cpuUsage();
 for (let i = 0; i < logins; i += 1) {
   const [tokens, ms] = await timed(() => first.login({ username: 'alice' }));
   if (!tokens.id_token || !tokens.access_token) throw new Error('login() returned no tokens');
   loginMs.push(ms);
 }
+const cpuMsPerLogin = cpuMs(cpu) / logins;
 await first.stop();
 const startMs: number[] = [];
+cpu = process.cpuUsage();
 for (let i = 0; i < starts; i += 1) {
   const [issuer, ms] = await timed(() => createTestIssuer());
   startMs.push(ms);
   await issuer.stop();
 }
+const cpuMsPerStart = cpuMs(cpu) / starts;
 process.stdout.write(
-  `${JSON.stringify({ importMs, firstStartMs, startMs, firstLoginMs, loginMs })}\n`,
+  `${JSON.stringify({ importMs, firstStartMs, startMs, firstLoginMs, loginMs, cpuMsPerStart, cpuMsPerLogin })}\n`,
 );

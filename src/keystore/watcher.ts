@@ -25,6 +25,11 @@ export interface KeyRingWatcherOptions {
   logger?: KeyRingLogger;
   /** Generates candidate keys. Default `generateSigningKey`. */
   generateKey?: (alg: SigningAlg) => Promise<SigningJwk>;
+  /**
+   * Refill the candidate pool in the background after each write (default true), so a later
+   * rotation need not wait for key generation. Off, a rotation generates what it needs then.
+   */
+  refillInBackground?: boolean;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -47,6 +52,7 @@ export class KeyRingWatcher {
   readonly #log: KeyRingLogger;
   readonly #candidates: CandidatePool;
   readonly #rotation: KeyRotation;
+  readonly #refillInBackground: boolean;
 
   #ring: KeyRing | undefined;
   #emitted = '';
@@ -68,6 +74,7 @@ export class KeyRingWatcher {
     this.#retryMs = options.retryIntervalMs ?? Math.min(1000, this.#refreshMs);
     this.#log = options.logger ?? noopLogger;
     this.#candidates = new CandidatePool(options.generateKey);
+    this.#refillInBackground = options.refillInBackground ?? true;
     this.#rotation = new KeyRotation({
       store: options.store,
       policy: options.policy,
@@ -264,7 +271,7 @@ export class KeyRingWatcher {
       try {
         return await task();
       } finally {
-        if (this.#running) {
+        if (this.#running && this.#refillInBackground) {
           this.#candidates.fill(this.#rotation.policy.algorithms).catch((err: unknown) => {
             this.#log.warn({ err }, 'could not prepare candidate signing keys');
           });

@@ -24,6 +24,8 @@ export interface LoginRequest {
   resource?: string;
   /** Extra authorization request parameters (nonce, prompt, max_age, acr_values…). */
   extraParams?: Record<string, string>;
+  /** The issuer's endpoints when the caller knows them; absent, discovery is read for them. */
+  endpoints?: { authorization_endpoint: string; token_endpoint: string };
   fetch?: typeof fetch;
 }
 
@@ -53,9 +55,11 @@ interface Page {
 export async function loginWithCode(request: LoginRequest): Promise<LoginTokens> {
   const doFetch = request.fetch ?? fetch;
   const jar = new Map<string, string>();
-  const discovery = (await (
-    await doFetch(`${request.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`)
-  ).json()) as { authorization_endpoint: string; token_endpoint: string };
+  const discovery =
+    request.endpoints ??
+    ((await (
+      await doFetch(`${request.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`)
+    ).json()) as { authorization_endpoint: string; token_endpoint: string });
 
   const send = async (url: string, init: RequestInit = {}): Promise<Page> => {
     const headers = new Headers(init.headers);
