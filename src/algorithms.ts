@@ -10,10 +10,13 @@ export type SigningAlg = (typeof SIGNING_ALGS)[number];
 /** The algorithm used when none is configured: RS256, the one every OIDC party supports. */
 export const DEFAULT_SIGNING_ALG: SigningAlg = 'RS256';
 
+/** The JWK key types the algorithms use. */
+export type KeyType = 'RSA' | 'EC' | 'OKP';
+
 /** What a signing algorithm needs of its key. */
 export interface AlgorithmParams {
   /** The JWK `kty`. */
-  kty: 'RSA' | 'EC' | 'OKP';
+  kty: KeyType;
   /** node:crypto's key type (`KeyObject.asymmetricKeyType`, `generateKeyPair`'s first argument). */
   keyType: 'rsa' | 'ec' | 'ed25519';
   /** The JWK `crv` of EC and OKP keys. */
@@ -56,6 +59,17 @@ export const SUPPORTED_KEYS = (() => {
   });
   return `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 })();
+
+/**
+ * The public members each key type may publish, in the order they are written. A fixed list
+ * (not "everything but the private members") so nothing unexpected, such as a private or
+ * symmetric member under another name, can leak, and so every instance writes the same bytes.
+ */
+export const PUBLIC_JWK_MEMBERS: Readonly<Record<KeyType, readonly string[]>> = {
+  RSA: ['e', 'n'],
+  EC: ['crv', 'x', 'y'],
+  OKP: ['crv', 'x'],
+};
 
 /** Whether `value` is one of the supported signing algorithms. */
 export function isSigningAlg(value: unknown): value is SigningAlg {

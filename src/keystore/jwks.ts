@@ -5,21 +5,10 @@
  */
 import { createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { SigningAlg } from '../algorithms.js';
+import { type KeyType, PUBLIC_JWK_MEMBERS, type SigningAlg } from '../algorithms.js';
 import { KeyError } from '../errors.js';
 import { publishedKeys } from './lifecycle.js';
 import type { KeyEntry, KeyRing, KeyState, RotationPolicy } from './types.js';
-
-/**
- * The public members each key type may publish, in the order they are written. A fixed list
- * (not "everything but the private members") so nothing unexpected, such as a private or
- * symmetric member under another name, can leak, and so every instance writes the same bytes.
- */
-const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
-  RSA: ['e', 'n'],
-  EC: ['crv', 'x', 'y'],
-  OKP: ['crv', 'x'],
-};
 
 /**
  * The public JWK of a (private or public) signing key with members in canonical order:
@@ -27,7 +16,10 @@ const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
  * @throws KeyError `KEY_TYPE_UNSUPPORTED` for a key type without a public form (e.g. `oct`).
  */
 export function toPublicJwk(jwk: JWK): JWK {
-  const members = jwk.kty ? PUBLIC_MEMBERS[jwk.kty] : undefined;
+  const members =
+    jwk.kty && Object.hasOwn(PUBLIC_JWK_MEMBERS, jwk.kty)
+      ? PUBLIC_JWK_MEMBERS[jwk.kty as KeyType]
+      : undefined;
   if (!members) {
     throw new KeyError('KEY_TYPE_UNSUPPORTED', `no public form for key type ${String(jwk.kty)}`);
   }
