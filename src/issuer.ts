@@ -29,6 +29,11 @@ export interface IssuerOptions {
   issuerFromPort?: boolean;
   clock?: () => number;
   adminExtensions?: AdminExtension[];
+  /**
+   * Open the port only once the issuer serves, instead of answering 503 meanwhile: for a worker
+   * of `start --workers`, whose siblings answer on the same port.
+   */
+  listenWhenServing?: boolean;
 }
 
 /** A running issuer: its HTTP server, key ring and the way to stop it. */
@@ -70,7 +75,7 @@ export async function startIssuer(
   const clock = options.clock ?? Date.now;
   const tls = await listenerTls(initial, clock());
   for (const warning of tls?.warnings ?? []) logger.warn(warning);
-  const listener = await listenGated(initial.port, initial.host, tls);
+  const listener = await listenGated(initial.port, initial.host, tls, options.listenWhenServing);
   const config = withListeningUrl(initial, listener.port, options);
   const storage = await openStorage(config, logger, clock).catch(closing(listener));
   const units = new Map<string, IssuerUnit>();
@@ -89,11 +94,11 @@ export async function startIssuer(
     const top = await start(config, { hosted: () => hostedReadiness(units) });
     units.set('', top);
     for (const hosted of config.issuers) units.set(hosted.mountPath, await start(hosted));
+    await listener.serve(byFirstSegment(units.get('')!.handle, (s) => units.get(`/${s}`)?.handle));
   } catch (err) {
     await Promise.all([...units.values()].map((u) => u.close()));
     return closing(listener, storage)(err);
   }
-  listener.serve(byFirstSegment(units.get('')!.handle, (s) => units.get(`/${s}`)?.handle));
   return running(config, units, listener, storage, logger, start, tls?.localCa);
 }
 

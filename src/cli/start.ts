@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Logger } from 'pino';
 import { demoCredentialsIn } from '../config/demo.js';
 import { isLoopback } from '../config/hosts.js';
 import { configFileOf, loadConfig } from '../config/load.js';
@@ -7,7 +8,16 @@ import type { IssuerConfig } from '../config/schema.js';
 import { reloadOnChange } from '../config/watch.js';
 import { passwordlessExposure } from '../http/passwordless-logins.js';
 import type { RunningIssuer } from '../issuer.js';
-import { redactUrl } from '../log.js';
+import { createLogger, logSecretsOf, redactUrl } from '../log.js';
+import {
+  assertWorkersCanShare,
+  DRAIN_BOUND_MS,
+  drain,
+  reportReady,
+  superviseWorkers,
+  workerCount,
+  workerId,
+} from './workers.js';
 
 /** `oidc-issuer start`: run the server until SIGINT/SIGTERM. */
 export function registerStart(program: Command): void {
@@ -18,40 +28,95 @@ export function registerStart(program: Command): void {
     .option('-p, --port <port>', 'port to listen on (or PORT)')
     .option('--host <address>', 'address to listen on (or HOST)')
     .option('--issuer <url>', 'issuer URL (or ISSUER)')
-    .action(async (opts: { config?: string; port?: string; host?: string; issuer?: string }) => {
-      const loadOptions = {
-        file: opts.config,
-        overrides: {
-          ...(opts.port !== undefined ? { port: opts.port as unknown as number } : {}),
-          ...(opts.host !== undefined ? { host: opts.host } : {}),
-          ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
-        },
-        overrideNames: { port: '--port', host: '--host', issuer: '--issuer' },
-      };
-      const config = loadConfig(loadOptions);
-      // Loaded here so the other commands do not load oidc-provider (and its runtime warning).
-      const { startIssuer } = await import('../issuer.js');
-      const issuer = await startIssuer(config);
-      process.stderr.write(banner(config, issuer.port, issuer.keyRingAt, issuer.localCa));
-      if (config.demo && !isLoopback(config.host)) {
-        issuer.logger.warn(
-          { host: config.host },
-          'DEMO CREDENTIALS ARE BEING SERVED ON A NON-LOOPBACK ADDRESS: anyone who can reach this port can sign in as the demo users and use the demo client secrets. Use a config file with your own clients for anything shared.',
+    .option(
+      '-w, --workers <n|auto>',
+      'worker processes serving the one port, auto = one per core; more than 1 needs Redis (or WORKERS; default 1)',
+    )
+    .action(
+      async (opts: {
+        config?: string;
+        port?: string;
+        host?: string;
+        issuer?: string;
+        workers?: string;
+      }) => {
+        const loadOptions = {
+          file: opts.config,
+          overrides: {
+            ...(opts.port !== undefined ? { port: opts.port as unknown as number } : {}),
+            ...(opts.host !== undefined ? { host: opts.host } : {}),
+            ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
+          },
+          overrideNames: { port: '--port', host: '--host', issuer: '--issuer' },
+        };
+        const config = loadConfig(loadOptions);
+        const worker = workerId();
+        const workers = worker === undefined ? workerCount(opts.workers, process.env) : undefined;
+        if (workers && workers.count > 1) {
+          assertWorkersCanShare(config, workers);
+          const logger = createLogger(config.logLevel, undefined, logSecretsOf(config)).child({
+            role: 'supervisor',
+          });
+          superviseWorkers({
+            count: workers.count,
+            logger,
+            onFirstReady: ({ port, keyRingAt, localCa }) => {
+              process.stderr.write(banner(config, port, keyRingAt, localCa, workers.count));
+              warnDemoExposure(config, logger);
+            },
+          });
+          return;
+        }
+        // Loaded here so the other commands do not load oidc-provider (and its runtime warning).
+        const { startIssuer } = await import('../issuer.js');
+        const issuer = await startIssuer(
+          config,
+          worker === undefined
+            ? {}
+            : {
+                logger: createLogger(config.logLevel, undefined, logSecretsOf(config)).child({
+                  worker,
+                }),
+                listenWhenServing: true,
+              },
         );
-      }
-      const file = configFileOf(opts.config);
-      const unwatch = file
-        ? reloadOnChange(file, () => loadConfig(loadOptions), config, issuer)
-        : undefined;
-      const stop = async (signal: string) => {
-        issuer.logger.info({ signal }, 'shutting down');
-        unwatch?.();
-        await issuer.close();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop('SIGINT'));
-      process.once('SIGTERM', () => void stop('SIGTERM'));
-    });
+        if (worker === undefined) {
+          process.stderr.write(banner(config, issuer.port, issuer.keyRingAt, issuer.localCa));
+          warnDemoExposure(config, issuer.logger);
+        } else {
+          reportReady(issuer);
+        }
+        const file = configFileOf(opts.config);
+        const unwatch = file
+          ? reloadOnChange(file, () => loadConfig(loadOptions), config, issuer)
+          : undefined;
+        let stopping = false;
+        const stop = async (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          issuer.logger.info({ signal }, 'shutting down');
+          unwatch?.();
+          // A worker finishes the requests it has in flight: its siblings keep the port.
+          if (worker !== undefined) await drain(issuer.server, DRAIN_BOUND_MS);
+          await issuer.close();
+          process.exit(0);
+        };
+        process.once('SIGINT', () => void stop('SIGINT'));
+        process.once('SIGTERM', () => void stop('SIGTERM'));
+        // The supervisor is gone (killed): a worker must not outlive it.
+        if (worker !== undefined) process.once('disconnect', () => void stop('disconnect'));
+      },
+    );
+}
+
+/** The warning a demo config served beyond loopback gets, once per start. */
+function warnDemoExposure(config: IssuerConfig, logger: Logger): void {
+  if (config.demo && !isLoopback(config.host)) {
+    logger.warn(
+      { host: config.host },
+      'DEMO CREDENTIALS ARE BEING SERVED ON A NON-LOOPBACK ADDRESS: anyone who can reach this port can sign in as the demo users and use the demo client secrets. Use a config file with your own clients for anything shared.',
+    );
+  }
 }
 
 /** What `start` prints on stderr once listening. */
@@ -60,6 +125,7 @@ export function banner(
   port: number,
   keyRingAt: string,
   localCa?: RunningIssuer['localCa'],
+  workers = 1,
 ): string {
   const discovery = `${config.issuer}/.well-known/openid-configuration`;
   const lines = [
@@ -75,6 +141,10 @@ export function banner(
       (hosted) => `  issuer      ${hosted.issuer} (issuers: ${hosted.mountPath})`,
     ),
   ];
+  if (workers > 1)
+    lines.push(
+      `  workers     ${workers} processes (node:cluster; /metrics and /readyz are per worker)`,
+    );
   if (config.tls && config.tls !== 'auto') lines.push(`  tls         ${config.tls.cert}`);
   if (localCa) {
     const made = { nothing: 'reused', certificate: 'new certificate', ca: 'new CA' }[localCa.made];

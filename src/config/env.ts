@@ -25,6 +25,8 @@ export const ENV = {
   tls: 'TLS',
   tlsCertFile: 'TLS_CERT_FILE',
   tlsKeyFile: 'TLS_KEY_FILE',
+  /** Read by `start` itself (a process count, not a config field): cli/workers.ts. */
+  workers: 'WORKERS',
 } as const;
 
 type Kind = 'text' | 'boolean' | 'list';

@@ -12,40 +12,51 @@ import type { ListenerTls } from './tls.js';
 /** A listening server whose requests wait behind a gate until `serve` is called. */
 export interface GatedListener {
   readonly server: Server;
-  /** The port listened on (the free one chosen when the configured port is 0). */
+  /**
+   * The port listened on (the free one chosen when the configured port is 0; with
+   * `listenWhenServing`, the configured one until `serve`).
+   */
   readonly port: number;
-  /** Opens the gate: every request from now on goes to `handler`. */
-  serve(handler: RequestListener): void;
+  /** Opens the gate: every request from now on goes to `handler` (listening first if deferred). */
+  serve(handler: RequestListener): Promise<void>;
   /** Stops listening and drops open connections. */
   close(): Promise<void>;
 }
 
 /**
  * Listens on `host:port` (HTTPS with `tls`), answering 503 until {@link GatedListener.serve} is
- * called.
+ * called. With `listenWhenServing` it listens only in `serve`: a worker of `start --workers`
+ * shares the port with siblings that already serve, and must not take requests just to 503 them.
  */
 export async function listenGated(
   port: number,
   host: string,
   tls?: ListenerTls,
+  listenWhenServing = false,
 ): Promise<GatedListener> {
   let handler: RequestListener | undefined;
   const server = createHttpServer(tls, (req, res) => {
     if (handler) return void handler(req, res);
     writeUnavailable(res, 'the issuer is starting');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+  if (!listenWhenServing) await listen();
   return {
     server,
-    port: (server.address() as AddressInfo).port,
-    serve(next) {
+    get port() {
+      return (server.address() as AddressInfo | null)?.port ?? port;
+    },
+    async serve(next) {
       handler = next;
+      if (listenWhenServing) await listen();
     },
     close: () =>
       new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
