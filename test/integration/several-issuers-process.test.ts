@@ -2,32 +2,28 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type IssuerProcess, spawnIssuer } from '../support/issuer.js';
+import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
 import { runCli } from './cli-run.js';
 
 let dir: string;
 let file: string;
 let server: IssuerProcess;
 
+/** The config file: the demo at the top, and a demo issuer at each path (ES256 at /google). */
+function writeIssuers(paths: string[]): void {
+  const entries = paths.flatMap((path) => [
+    `  - path: ${path}`,
+    '    extends: demo',
+    ...(path === '/google' ? ['    keys:', '      algorithms: [ES256]'] : []),
+  ]);
+  const lines = ['extends: demo', 'keys:', `  dir: ${join(dir, 'keys')}`, 'issuers:', ...entries];
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'several-issuers-'));
   file = join(dir, 'issuer.yaml');
-  writeFileSync(
-    file,
-    [
-      'extends: demo',
-      'keys:',
-      `  dir: ${join(dir, 'keys')}`,
-      'issuers:',
-      '  - path: /azure',
-      '    extends: demo',
-      '  - path: /google',
-      '    extends: demo',
-      '    keys:',
-      '      algorithms: [ES256]',
-      '',
-    ].join('\n'),
-  );
+  writeIssuers(['/azure', '/google']);
   server = await spawnIssuer({ OIDC_CONFIG: file });
 });
 afterAll(async () => {
@@ -74,5 +70,19 @@ describe('several issuers in one process (file mode)', () => {
   it('prints every issuer in the start banner', () => {
     expect(server.output()).toContain(`${server.url}/azure`);
     expect(server.output()).toContain(`${server.url}/google`);
+  });
+
+  it('adds and removes issuers when the config file changes, without a restart', async () => {
+    const discovery = (path: string) =>
+      fetch(`${server.url}${path}/.well-known/openid-configuration`).then((r) => r.status);
+    expect(await discovery('/okta')).toBe(404);
+    writeIssuers(['/azure', '/okta']);
+    await waitFor(async () => (await discovery('/okta')) === 200, 5000, '/okta served');
+    expect(await discovery('/google')).toBe(404);
+    expect(await discovery('/azure')).toBe(200);
+    const ready = (await (await fetch(`${server.url}/readyz`)).json()) as {
+      issuers: Record<string, string>;
+    };
+    expect(ready.issuers).toEqual({ '/azure': 'ready', '/okta': 'ready' });
   });
 });
