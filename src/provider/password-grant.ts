@@ -19,6 +19,7 @@ import {
 } from 'oidc-provider';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import type { Accounts } from './accounts.js';
+import { clientsIfAnyHas, requiredParam } from './grant-params.js';
 
 export const PASSWORD_GRANT = 'password';
 
@@ -34,8 +35,8 @@ export interface PasswordGrantInputs {
 
 /** Registers the password grant on `provider` when some client is allowed it. */
 export function registerPasswordGrant(provider: Provider, inputs: PasswordGrantInputs): void {
-  const clients = new Map(inputs.config.clients.map((c) => [c.id, c]));
-  if (!inputs.config.clients.some((c) => c.grantTypes.includes(PASSWORD_GRANT))) return;
+  const clients = clientsIfAnyHas(inputs.config.clients, PASSWORD_GRANT);
+  if (!clients) return;
   provider.registerGrantType(
     PASSWORD_GRANT,
     async (ctx) => {
@@ -43,8 +44,8 @@ export function registerPasswordGrant(provider: Provider, inputs: PasswordGrantI
       const own = clients.get(client.clientId) as ClientConfig;
       const params = ctx.oidc.params as Record<string, unknown>;
       const identity = inputs.accounts.verifyPassword(
-        required(params, 'username'),
-        required(params, 'password'),
+        requiredParam(params, 'username'),
+        requiredParam(params, 'password'),
       );
       if (!identity) {
         throw new errors.CustomOIDCProviderError('invalid_grant', 'wrong username or password');
@@ -143,12 +144,4 @@ async function issueIdToken(
   // Read by issue() to release each scope's claims; missing from oidc-provider's types.
   (token as unknown as { scope: string }).scope = scope;
   return token.issue({ use: 'idtoken' });
-}
-
-function required(params: Record<string, unknown>, name: string): string {
-  const value = params[name];
-  if (typeof value !== 'string' || value === '') {
-    throw new errors.InvalidRequest(`missing required parameter '${name}'`);
-  }
-  return value;
 }

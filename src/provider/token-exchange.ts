@@ -9,8 +9,13 @@
  * result (same keys, `typ: at+jwt`, TTLs and claims as every other access token).
  */
 
-import type { JWK } from 'jose';
-import { createLocalJWKSet, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  type JWK,
+  type JWTPayload,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose';
 import {
   type AccessToken,
   type Client,
@@ -24,6 +29,7 @@ import { TOKEN_EXCHANGE_GRANT } from '../config/grant-types.js';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import { toPublicJwk } from '../keystore/jwks.js';
 import type { Accounts } from './accounts.js';
+import { clientsIfAnyHas, requiredParam } from './grant-params.js';
 
 /** RFC 8693 §3 token type identifiers. */
 export const TOKEN_TYPES = {
@@ -85,8 +91,8 @@ export function exchangeClaimsOf(token: object): { act: Actor } | undefined {
 
 /** Registers the token exchange grant on `provider` when some client is allowed it. */
 export function registerTokenExchange(provider: Provider, inputs: TokenExchangeInputs): void {
-  const clients = new Map(inputs.config.clients.map((c) => [c.id, c]));
-  if (!inputs.config.clients.some((c) => c.grantTypes.includes(TOKEN_EXCHANGE_GRANT))) return;
+  const clients = clientsIfAnyHas(inputs.config.clients, TOKEN_EXCHANGE_GRANT);
+  if (!clients) return;
   const verifier = ownTokenVerifier(inputs);
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
@@ -94,8 +100,8 @@ export function registerTokenExchange(provider: Provider, inputs: TokenExchangeI
       const { client } = ctx.oidc;
       const own = clients.get(client.clientId) as ClientConfig;
       const params = ctx.oidc.params as Record<string, unknown>;
-      const subjectToken = required(params, 'subject_token');
-      const subjectType = required(params, 'subject_token_type');
+      const subjectToken = requiredParam(params, 'subject_token');
+      const subjectType = requiredParam(params, 'subject_token_type');
       const requested = params.requested_token_type;
       if (requested !== undefined && requested !== TOKEN_TYPES.accessToken) {
         throw new errors.InvalidRequest(
@@ -303,8 +309,8 @@ async function actorOf(
 ): Promise<Actor> {
   let sub = client.clientId;
   if (params.actor_token !== undefined || params.actor_token_type !== undefined) {
-    const value = required(params, 'actor_token');
-    if (required(params, 'actor_token_type') !== TOKEN_TYPES.accessToken) {
+    const value = requiredParam(params, 'actor_token');
+    if (requiredParam(params, 'actor_token_type') !== TOKEN_TYPES.accessToken) {
       throw new errors.InvalidRequest(`actor_token_type must be ${TOKEN_TYPES.accessToken}`);
     }
     let actorClient: unknown;
@@ -363,11 +369,3 @@ const scopesOf = (value: unknown): Set<string> =>
 
 const listOf = (value: unknown): string[] =>
   (Array.isArray(value) ? value : value === undefined ? [] : [value]).map(String);
-
-function required(params: Record<string, unknown>, name: string): string {
-  const value = params[name];
-  if (typeof value !== 'string' || value === '') {
-    throw new errors.InvalidRequest(`missing required parameter '${name}'`);
-  }
-  return value;
-}
