@@ -48,6 +48,8 @@ beforeAll(async () => {
   const demo = demoConfig();
   issuer = await startTestIssuer({
     clockTolerance: '1s',
+    // Another issuer on the same server, with its own keys: its tokens are foreign here.
+    issuers: [{ path: '/other', extends: 'demo' }],
     users: [
       ...(demo.users ?? []),
       { username: 'carol', password: 'carol', claims: { name: 'Carol', roles: ['auditor'] } },
@@ -299,6 +301,12 @@ describe('token exchange refusals', () => {
       .setExpirationTime('5m')
       .sign(privateKey);
     await refusal('gateway', forged, /not signed by a key this issuer publishes/);
+    const other = await rpSignIn(
+      await rpClient(`${issuer.url}/other`, 'demo-web', 'demo-web-secret'),
+      new Browser(),
+      { scope: 'openid profile api:read' },
+    );
+    await refusal('gateway', other.access_token, /not signed by a key this issuer publishes/);
 
     // A token for an API the outsider does not serve, issued to another client.
     await refusal('outsider', subject, /issued neither to outsider nor for an API it serves/);
