@@ -25,7 +25,8 @@ export interface WorkerCount {
 
 /** `--workers` (else `WORKERS`) as a count: a whole number ≥ 1, or `auto` (one per core). */
 export function workerCount(flag: string | undefined, env: NodeJS.ProcessEnv): WorkerCount {
-  const fromEnv = env[ENV.workers];
+  // Empty counts as unset, as for every other variable (config/env.ts).
+  const fromEnv = env[ENV.workers] || undefined;
   const source = flag !== undefined ? '--workers' : fromEnv ? ENV.workers : undefined;
   const text = (flag ?? fromEnv ?? '1').trim();
   if (text === 'auto') return { count: availableParallelism(), source };
