@@ -62,7 +62,7 @@ export const ERRORS = {
   KEYRING_CORRUPT: { status: 500, exit: usage, error: server },
   KEYRING_FILE_UNUSABLE: { status: 500, exit: usage, error: server },
 
-  // Key-ring commands refused (keystore/manager.ts, policy.ts; the admin API).
+  // Key-ring commands refused (keystore/rotation.ts, commands.ts; the admin API).
   KID_NOT_FOUND: { status: 404, exit: no },
   ROTATION_TOO_EARLY: { status: 409, exit: no },
   NO_NEXT_KEY: { status: 409, exit: no },

@@ -85,7 +85,7 @@ export class FileKeyRingStore implements KeyRingStore {
     await rename(temp, this.path);
   }
 
-  /** A file has no change notifications; the manager's periodic re-read covers it. */
+  /** A file has no change notifications; the watcher's periodic re-read covers it. */
   async subscribe(_onChange: () => void): Promise<() => Promise<void>> {
     return async () => {};
   }

@@ -2,7 +2,7 @@ import { stampWrite } from './ring-write.js';
 import type { KeyRing, KeyRingStore } from './types.js';
 
 /**
- * A key ring held in this process only (tests, and managers sharing one process). Rings are
+ * A key ring held in this process only (tests, and watchers sharing one process). Rings are
  * copied in and out so no caller can change the stored one by mutation.
  */
 export class MemoryKeyRingStore implements KeyRingStore {

@@ -87,7 +87,7 @@ export class RedisKeyRingStore implements KeyRingStore {
     this.#subscribers.add(sub);
     let subscribed = false;
     let inFlight: Promise<void> | undefined;
-    // Connection errors repeat while Redis is down; the manager's reads report the outage.
+    // Connection errors repeat while Redis is down; the watcher's reads report the outage.
     sub.on('error', () => {});
     sub.on('message', (from: string) => {
       if (from === channel) onChange();
