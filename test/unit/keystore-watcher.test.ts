@@ -40,7 +40,7 @@ class SwitchableStore implements KeyRingStore {
 }
 
 const managers: KeyRingWatcher[] = [];
-function manager(store: KeyRingStore, clock: () => number, p = policy) {
+function watcher(store: KeyRingStore, clock: () => number, p = policy) {
   const m = new KeyRingWatcher({ store, policy: p, clock, refreshIntervalMs: 60_000 });
   managers.push(m);
   return m;
@@ -56,7 +56,7 @@ describe('KeyRingWatcher', () => {
     const store = new MemoryKeyRingStore();
     let now = T0;
     const clock = () => now;
-    const all = [manager(store, clock), manager(store, clock), manager(store, clock)];
+    const all = [watcher(store, clock), watcher(store, clock), watcher(store, clock)];
     const fired: number[] = [0, 0, 0];
     for (const [i, m] of all.entries()) {
       m.onChange(() => {
@@ -79,7 +79,7 @@ describe('KeyRingWatcher', () => {
   it('mints the key after next through the store ahead of a transition, then fires at it', async () => {
     const store = new MemoryKeyRingStore();
     let now = T0;
-    const m = manager(store, () => now);
+    const m = watcher(store, () => now);
     await m.start();
     const [a, b] = m.current()!.keys;
     const seen: string[] = [];
@@ -107,7 +107,7 @@ describe('KeyRingWatcher', () => {
   it('fires on its own timer exactly when a key changes state', async () => {
     const quick: RotationPolicy = { ...policy, rotationPeriod: 300, prePublication: 300 };
     const store = new MemoryKeyRingStore();
-    const m = manager(store, Date.now, quick);
+    const m = watcher(store, Date.now, quick);
     await m.start();
     const next = m.current()!.keys[1]!;
     const fired = new Promise<number>((resolve) =>
@@ -123,7 +123,7 @@ describe('KeyRingWatcher', () => {
   it('refuses a rotation before the lead has passed, then rotates, returning no private member', async () => {
     const store = new MemoryKeyRingStore();
     let now = T0;
-    const m = manager(store, () => now);
+    const m = watcher(store, () => now);
     await m.start();
     const [a, b] = m.current()!.keys;
     const early = await m.rotate().catch((e) => e);
@@ -140,7 +140,7 @@ describe('KeyRingWatcher', () => {
   it('rotates early when asked, saying which verifiers may fail', async () => {
     const store = new MemoryKeyRingStore();
     const now = T0 + 4 * S;
-    const m = manager(store, () => now);
+    const m = watcher(store, () => now);
     await m.start();
     const [a, b] = m.current()!.keys;
     const summary = await m.rotate('ES256', { early: true });
@@ -161,7 +161,7 @@ describe('KeyRingWatcher', () => {
   it('a planned rotation reports itself as not early, with no warning', async () => {
     const store = new MemoryKeyRingStore();
     let now = T0;
-    const m = manager(store, () => now);
+    const m = watcher(store, () => now);
     await m.start();
     now = T0 + 25 * S;
     const { rotation } = await m.rotate();
@@ -172,7 +172,7 @@ describe('KeyRingWatcher', () => {
   it('revokes a key at once and refuses an unknown kid', async () => {
     const store = new MemoryKeyRingStore();
     const now = T0;
-    const m = manager(store, () => now);
+    const m = watcher(store, () => now);
     await m.start();
     const [a, b] = m.current()!.keys;
     await m.revoke(a!.kid);
@@ -184,7 +184,7 @@ describe('KeyRingWatcher', () => {
   it("imports a key as the next one, taking the waiting key's turn", async () => {
     const store = new MemoryKeyRingStore();
     const now = T0 + 5 * S;
-    const m = manager(store, () => now);
+    const m = watcher(store, () => now);
     await m.start();
     const waiting = m.current()!.keys[1]!;
     const jwk = await generateSigningKey('ES256');
@@ -201,7 +201,7 @@ describe('KeyRingWatcher', () => {
     const store = new SwitchableStore();
     store.down = true;
     let now = T0;
-    const m = manager(store, () => now);
+    const m = watcher(store, () => now);
     await m.start();
     expect(m.current()).toBeUndefined();
     expect(m.signingKeys()).toEqual([]);
@@ -221,7 +221,7 @@ describe('KeyRingWatcher', () => {
   it('keeps serving the held ring during an outage', async () => {
     const store = new SwitchableStore();
     let now = T0;
-    const m = manager(store, () => now);
+    const m = watcher(store, () => now);
     await m.start();
     const held = m.current();
     store.down = true;
@@ -235,7 +235,7 @@ describe('KeyRingWatcher', () => {
   it('writes the held ring back when the store lost it, never minting a new one', async () => {
     const store = new MemoryKeyRingStore();
     let now = T0;
-    const m = manager(store, () => now);
+    const m = watcher(store, () => now);
     await m.start();
     const before = m.current()!;
     let fired = 0;
@@ -253,11 +253,11 @@ describe('KeyRingWatcher', () => {
   it('keeps keys a newcomer minted while the store was empty published after the write-back', async () => {
     const store = new MemoryKeyRingStore();
     let now = T0;
-    const old = manager(store, () => now);
+    const old = watcher(store, () => now);
     await old.start();
     store.clear();
     now += S;
-    const newcomer = manager(store, () => now);
+    const newcomer = watcher(store, () => now);
     await newcomer.start();
     const minted = newcomer.signingKeys()[0]!.kid;
     await old.refresh();
@@ -272,8 +272,8 @@ describe('KeyRingWatcher', () => {
   it('follows changes written by another instance', async () => {
     const store = new MemoryKeyRingStore();
     let now = T0;
-    const a = manager(store, () => now);
-    const b = manager(store, () => now);
+    const a = watcher(store, () => now);
+    const b = watcher(store, () => now);
     await a.start();
     await b.start();
     now = T0 + 30 * S;
