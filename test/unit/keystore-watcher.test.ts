@@ -284,7 +284,7 @@ describe('KeyRingWatcher', () => {
 
   it('reports a ring it cannot read as an error, without overwriting it', async () => {
     const store = new MemoryKeyRingStore();
-    const m = manager(
+    const m = watcher(
       {
         ...store,
         load: async () => {
