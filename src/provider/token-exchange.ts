@@ -152,8 +152,8 @@ type Verify = (jwt: string, what: string) => Promise<JWTPayload & { typ?: string
 
 /**
  * Verifies a JWT this issuer signed with one of the keys it publishes (iss, exp with the clock
- * tolerance, an allowed algorithm). A token that fails any check is refused as `invalid_grant`
- * naming why: RFC 6749 §5.2's answer for a grant that is invalid, expired or issued elsewhere.
+ * tolerance, an allowed algorithm). A token that fails any check is refused as `invalid_request`
+ * naming why (RFC 8693 §2.2.2).
  */
 function ownTokenVerifier(inputs: TokenExchangeInputs): Verify {
   const keys = createLocalJWKSet({ keys: inputs.signingKeys.map(toPublicJwk) });
@@ -168,7 +168,7 @@ function ownTokenVerifier(inputs: TokenExchangeInputs): Verify {
       });
       return { ...payload, ...(protectedHeader.typ ? { typ: protectedHeader.typ } : {}) };
     } catch (err) {
-      throw invalidGrant(`${what} ${verifyProblem(err)}`);
+      throw invalidToken(`${what} ${verifyProblem(err)}`);
     }
   };
 }
@@ -206,12 +206,12 @@ async function accessTokenSubject(
   if (looksLikeJwt(value)) {
     const claims = await verify(value, 'subject_token');
     if (claims.typ !== 'at+jwt' && claims.typ !== 'application/at+jwt') {
-      throw invalidGrant(
+      throw invalidToken(
         `subject_token is not an access token (typ ${claims.typ ?? 'missing'}); send ${TOKEN_TYPES.idToken} as subject_token_type for an ID token`,
       );
     }
     if (claims.sub === claims.client_id) {
-      throw invalidGrant(
+      throw invalidToken(
         'subject_token is a client_credentials token: it names no user to act for',
       );
     }
@@ -227,11 +227,11 @@ async function accessTokenSubject(
     const token = (await provider.AccessToken.find(value, { ignoreExpiration: true })) as
       | AccessToken
       | undefined;
-    if (!token) throw invalidGrant('subject_token is unknown or revoked');
-    if (token.isExpired) throw invalidGrant('subject_token has expired');
+    if (!token) throw invalidToken('subject_token is unknown or revoked');
+    if (token.isExpired) throw invalidToken('subject_token has expired');
     const grant = await provider.Grant.find(token.grantId);
     if (!grant || grant.accountId !== token.accountId || grant.clientId !== token.clientId) {
-      throw invalidGrant('subject_token is unknown or revoked');
+      throw invalidToken('subject_token is unknown or revoked');
     }
     subject = {
       sub: token.accountId,
@@ -246,7 +246,7 @@ async function accessTokenSubject(
     subject.clientId === own.id ||
     (Array.isArray(audiences) && audiences.some((a) => own.introspects.includes(a)));
   if (!mayExchange) {
-    throw invalidGrant(
+    throw invalidToken(
       `subject_token was issued neither to ${own.id} nor for an API it serves (introspects)`,
     );
   }
@@ -261,23 +261,24 @@ async function accessTokenSubject(
 async function idTokenSubject(verify: Verify, value: string, own: ClientConfig): Promise<Subject> {
   const claims = await verify(value, 'subject_token');
   if (claims.typ === 'at+jwt' || claims.typ === 'application/at+jwt') {
-    throw invalidGrant(
+    throw invalidToken(
       `subject_token is an access token; send ${TOKEN_TYPES.accessToken} as subject_token_type`,
     );
   }
   const aud = typeof claims.aud === 'string' ? [claims.aud] : (claims.aud ?? []);
   if (!aud.includes(own.id)) {
-    throw invalidGrant(`subject_token is an ID token issued to another client`);
+    throw invalidToken(`subject_token is an ID token issued to another client`);
   }
   return { sub: claims.sub as string, scopes: new Set(own.scopes), exp: claims.exp as number };
 }
 
 /**
- * `invalid_grant` with the reason as its description: oidc-provider's InvalidGrant keeps its
- * detail out of the response, and a service being refused needs to know why.
+ * A subject or actor token refused: RFC 8693 §2.2.2 says an invalid or unacceptable one MUST be
+ * answered `invalid_request`. The reason goes in the description, because a service being
+ * refused needs to know why.
  */
-const invalidGrant = (description: string) =>
-  new errors.CustomOIDCProviderError('invalid_grant', description);
+const invalidToken = (description: string) =>
+  new errors.CustomOIDCProviderError('invalid_request', description);
 
 function unsupportedType(own: ClientConfig, field: string): never {
   const types = own.exchangeIdTokens
@@ -292,7 +293,7 @@ async function ensureAccount(
   sub: string,
 ): Promise<void> {
   if (!(await accounts.findAccount(ctx, sub))) {
-    throw invalidGrant(`subject_token names a user this issuer no longer knows`);
+    throw invalidToken(`subject_token names a user this issuer no longer knows`);
   }
 }
 
@@ -321,12 +322,12 @@ async function actorOf(
     } else {
       const token =
         (await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value));
-      if (!token) throw invalidGrant('actor_token is unknown, expired or revoked');
+      if (!token) throw invalidToken('actor_token is unknown, expired or revoked');
       actorClient = token.clientId;
       sub = 'accountId' in token ? token.accountId : client.clientId;
     }
     if (actorClient !== client.clientId) {
-      throw invalidGrant(`actor_token was not issued to ${client.clientId}`);
+      throw invalidToken(`actor_token was not issued to ${client.clientId}`);
     }
   }
   return subject.act === undefined ? { sub } : { sub, act: subject.act };

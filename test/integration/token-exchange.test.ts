@@ -250,7 +250,7 @@ describe('token exchange', () => {
       actor_token: subject.access_token,
       actor_token_type: ACCESS_TOKEN,
     });
-    expect(foreignActor.error).toBe('invalid_grant');
+    expect(foreignActor.error).toBe('invalid_request');
   });
 });
 
@@ -278,14 +278,14 @@ describe('token exchange refusals', () => {
     );
   });
 
-  it('refuses a subject token that is unknown, foreign, expired, revoked or not its own: invalid_grant', async () => {
+  it('refuses a subject token that is unknown, foreign, expired, revoked or not its own: invalid_request (RFC 8693 §2.2.2)', async () => {
     const refusal = async (clientId: string, subjectToken: string, why: RegExp) => {
       const got = await exchange(clientId, {
         subject_token: subjectToken,
         subject_token_type: ACCESS_TOKEN,
         audience: ORDERS,
       });
-      expect(got.error).toBe('invalid_grant');
+      expect(got.error).toBe('invalid_request');
       expect(got.description).toMatch(why);
     };
     await refusal('gateway', 'no-such-token', /unknown or revoked/);
@@ -353,7 +353,7 @@ describe('token exchange refusals', () => {
       subject_token_type: ID_TOKEN,
       audience: ORDERS,
     });
-    expect(other.error).toBe('invalid_grant');
+    expect(other.error).toBe('invalid_request');
     // An access token sent as an ID token (and the other way round) is not taken for one.
     const own = await userTokens('web-exchange');
     const mislabelled = await exchange('web-exchange', {
@@ -361,13 +361,13 @@ describe('token exchange refusals', () => {
       subject_token_type: ID_TOKEN,
       audience: ORDERS,
     });
-    expect(mislabelled.error).toBe('invalid_grant');
+    expect(mislabelled.error).toBe('invalid_request');
     const reverse = await exchange('web-exchange', {
       subject_token: own.id_token!,
       subject_token_type: ACCESS_TOKEN,
       audience: ORDERS,
     });
-    expect(reverse.error).toBe('invalid_grant');
+    expect(reverse.error).toBe('invalid_request');
   });
 
   it('refuses malformed requests: invalid_request', async () => {
