@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { etagMatches } from '../etag.js';
 import type { JwksDocument } from '../keystore/jwks.js';
 import { sendUnavailable } from './errors.js';
 
@@ -20,7 +21,7 @@ export function serveJwks(
   }
   ctx.set('Cache-Control', doc.cacheControl);
   ctx.set('ETag', doc.etag);
-  if (matches(ctx.get('If-None-Match'), doc.etag)) {
+  if (etagMatches(ctx.get('If-None-Match'), doc.etag)) {
     ctx.status = 304;
     onServed?.(304);
     return;
@@ -29,10 +30,4 @@ export function serveJwks(
   ctx.type = doc.contentType;
   ctx.body = doc.body;
   onServed?.(200);
-}
-
-function matches(header: string, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((candidate) => candidate.trim() === etag);
 }

@@ -1,5 +1,4 @@
 import type { JWK } from 'jose';
-import type Koa from 'koa';
 import Provider, {
   type AdapterFactory,
   type ClientMetadata,
@@ -18,6 +17,7 @@ import { SigningAlgWaitingError } from '../errors.js';
 import type { WaitingAlg } from '../keystore/waiting.js';
 import type { Views } from '../views.js';
 import type { Accounts } from './accounts.js';
+import { precomputedDiscovery } from './discovery.js';
 import { providerPages } from './pages.js';
 import { registerPasswordGrant } from './password-grant.js';
 import { exchangeClaimsOf, registerTokenExchange } from './token-exchange.js';
@@ -219,7 +219,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     resourceServerInfo,
   });
   provider.use(pages.storeFailures);
-  provider.use(discoveryCaching(config.trustProxy));
+  provider.use(precomputedDiscovery(config.trustProxy));
   provider.use(unauthorizedClientPolicy(TOKEN_PATH));
   provider.use(userinfoForJwtAccessTokens(provider));
   provider.use(pages.notFound);
@@ -281,25 +281,7 @@ function toClientMetadata(defaultAlg: SigningAlg, issuer: string) {
   };
 }
 
-const DISCOVERY_PATH = '/.well-known/openid-configuration';
 const TOKEN_PATH = '/token';
-
-/**
- * Discovery's endpoint URLs are built from the request's host (and, behind a trusted proxy, the
- * forwarded host and scheme), so caches must key on those; a short lifetime keeps a config change
- * visible soon.
- */
-function discoveryCaching(trustProxy: boolean): Koa.Middleware {
-  const varies = trustProxy ? ['Host', 'X-Forwarded-Host', 'X-Forwarded-Proto'] : ['Host'];
-  return (ctx, next) => {
-    // Every other request passes straight through, without an extra async frame on the hot path.
-    if (ctx.path !== DISCOVERY_PATH) return next();
-    return next().then(() => {
-      ctx.vary(varies);
-      if (ctx.status === 200) ctx.set('Cache-Control', 'public, max-age=60');
-    });
-  };
-}
 
 /**
  * oidc-provider also renders the user-code form from its error handler (`GET /device/<uid>`

@@ -26,6 +26,7 @@ const GROUND_FLOOR = [
   'paths.ts',
   'lazy-module.ts',
   'json.ts',
+  'etag.ts',
 ];
 
 const SRC = resolve(import.meta.dirname, '../../src');
