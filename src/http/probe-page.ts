@@ -17,14 +17,14 @@ import { IssuerError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
 import { publicJwks } from '../keystore/jwks.js';
 import { issuerInProcess } from '../probe/issuer-local.js';
-import { expectedText, fixesOf, gotText, summaryLine } from '../probe/report.js';
 import {
   ProbeError,
   type ProbeOptions,
   parseHeaderLines,
   parseStatusSet,
-  runProbe,
-} from '../probe/run.js';
+} from '../probe/options.js';
+import { expectedText, fixesOf, gotText, summaryLine } from '../probe/report.js';
+import { runProbe } from '../probe/run.js';
 import type { MintSource } from '../tokens/mint.js';
 import { SCRIPT_PAGE_CSP, sendPage, type Views } from '../views.js';
 import { adminTokenMatches, type KeyAdmin } from './admin.js';

@@ -2,6 +2,9 @@
  * The probe's cases: each one a token a correct verifier must accept or refuse, what it means
  * when the API under test gets it wrong, and the usual fix in common libraries. `run.ts` sends
  * them; `report.ts` prints them; docs/probe.md explains them at length.
+ *
+ * Over 300 lines on purpose: one catalogue, an entry per case, read top to bottom beside
+ * docs/probe.md; split, the list a reviewer checks would be scattered.
  */
 import type { JWK, JWTPayload } from 'jose';
 import { ALGORITHMS, SIGNING_ALGS } from '../algorithms.js';

@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 import { discover, loadJwks } from '../tokens/key-source.js';
 import type { MintedToken, MintRequest } from '../tokens/mint.js';
-import { type IssuerAccess, ProbeError } from './run.js';
+import { type IssuerAccess, ProbeError } from './options.js';
 
 /**
  * A running issuer reached over HTTP: its discovery document and JWKS, and its admin API

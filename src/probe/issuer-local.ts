@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 import { TokenError } from '../tokens/errors.js';
 import { type MintSource, mintToken, parseMintRequest } from '../tokens/mint.js';
-import { type IssuerAccess, ProbeError } from './run.js';
+import { type IssuerAccess, ProbeError } from './options.js';
 
 /**
  * The issuer the probe runs in (the web page): tokens from the same minter as

@@ -1,6 +1,7 @@
 /** What the CLI and the web page both say about a probe report, in the same words. */
 import { LIBRARIES, type Library } from './cases.js';
-import type { CaseResult, ProbeReport } from './run.js';
+import type { ProbeReport } from './run.js';
+import type { CaseResult } from './verdict.js';
 
 /** The one-line summary: `OK: all 19 cases behaved as expected (3 skipped)` or `FAIL: …`. */
 export function summaryLine(report: ProbeReport): string {

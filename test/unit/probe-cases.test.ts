@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { CASES } from '../../src/probe/cases.js';
-import { parseStatusSet } from '../../src/probe/run.js';
+import { parseStatusSet } from '../../src/probe/options.js';
 
 describe('probe cases', () => {
   const doc = readFileSync(join(PACKAGE_ROOT, 'docs', 'probe.md'), 'utf8');
