@@ -39,13 +39,8 @@ export {
 } from './test-issuer.js';
 export { type DecodedJwt, decodeJwt, type TimeClaim, timeClaims } from './tokens/decode.js';
 export { TokenError } from './tokens/errors.js';
-export {
-  type Finding,
-  type InspectReport,
-  inspectKeys,
-  type KeyReport,
-  type Severity,
-} from './tokens/jwk-inspect.js';
+export { type InspectReport, inspectKeys } from './tokens/jwk-inspect.js';
+export type { Finding, KeyReport, Severity } from './tokens/jwk-key-checks.js';
 export { type LoginRequest, type LoginTokens, loginWithCode } from './tokens/login-flow.js';
 export {
   DEFAULT_MINT_CLIENT_ID,
