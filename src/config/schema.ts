@@ -1,3 +1,8 @@
+/**
+ * The issuer's config schema (zod): every setting with its default and doc comment. Over 300
+ * lines on purpose: it is the one schema, read as a whole, that validation and `config describe`
+ * (its JSON Schema) both walk; the rules that span fields live in cross-field-rules.ts.
+ */
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { DEFAULT_SIGNING_ALG, SIGNING_ALGS } from '../algorithms.js';
