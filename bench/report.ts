@@ -72,12 +72,13 @@ export function computeRatios(r: BenchResults): Ratio[] {
   atLeast('JWKS: ours / koa hello', div(jwks, hello), 0.8);
   atLeast('JWKS 304 (If-None-Match) / JWKS 200', div(jwks304, jwks), 1);
   info('JWKS: ours / bare oidc-provider', div(jwks, find(r, 'oidc-provider', 'jwks')?.median.rps));
-  info(
+  atLeast(
     'discovery: ours / bare oidc-provider',
     div(
       find(r, 'ours-memory', 'discovery')?.median.rps,
       find(r, 'oidc-provider', 'discovery')?.median.rps,
     ),
+    2,
   );
   const flow = (t: TargetId) => find(r, t, 'code-flow')?.median.rps;
   info(

@@ -8,6 +8,7 @@ import { STORE_UNAVAILABLE_DESCRIPTION } from '../errors.js';
 import type { JwksDocument } from '../keystore/jwks.js';
 import type { Accounts } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/current.js';
+import { DISCOVERY_PATH, serveKeptDiscovery } from '../provider/discovery.js';
 import type { Views } from '../views.js';
 import { type AdminExtension, adminRoutes, type KeyAdmin } from './admin.js';
 import { HostPolicy, refuseHost } from './allowed-hosts.js';
@@ -177,7 +178,15 @@ export function createApp(deps: AppDeps): Koa {
         return;
       }
       // oidc-provider's own endpoints skip our routers: they are the hot path (token, userinfo).
-      if (JWKS_PATHS.has(ctx.path) && (ctx.method === 'GET' || ctx.method === 'HEAD')) jwks(ctx);
+      const reads = ctx.method === 'GET' || ctx.method === 'HEAD';
+      if (JWKS_PATHS.has(ctx.path) && reads) jwks(ctx);
+      else if (
+        ctx.path === DISCOVERY_PATH &&
+        reads &&
+        host.current &&
+        serveKeptDiscovery(host.current, ctx)
+      )
+        return;
       else if (isOurs(ctx.path)) await ourRoutes(ctx, () => toProvider(ctx));
       else await toProvider(ctx);
     } finally {

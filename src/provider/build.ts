@@ -219,7 +219,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     resourceServerInfo,
   });
   provider.use(pages.storeFailures);
-  provider.use(precomputedDiscovery(config.trustProxy));
+  provider.use(precomputedDiscovery(provider, config.trustProxy));
   provider.use(unauthorizedClientPolicy(TOKEN_PATH));
   provider.use(userinfoForJwtAccessTokens(provider));
   provider.use(pages.notFound);

@@ -20,25 +20,41 @@ interface Precomputed {
   etag: string;
 }
 
-/** The discovery route's middleware for one provider instance (see the module comment). */
-export function precomputedDiscovery(trustProxy: boolean): Koa.Middleware {
+const KEPT = new WeakMap<object, (ctx: Koa.Context) => boolean>();
+
+/**
+ * Answers `ctx` (a GET or HEAD of discovery) from what `provider` has kept for its origin, in
+ * front of oidc-provider's own request pipeline; false when nothing is kept yet (send it on).
+ */
+export function serveKeptDiscovery(provider: object, ctx: Koa.Context): boolean {
+  return KEPT.get(provider)?.(ctx) ?? false;
+}
+
+/**
+ * The discovery route's middleware for one provider instance (see the module comment); `owner`
+ * is that instance, for {@link serveKeptDiscovery}.
+ */
+export function precomputedDiscovery(owner: object, trustProxy: boolean): Koa.Middleware {
   // Caches must key on what the endpoint URLs are built from; a short lifetime keeps a config
   // change visible soon.
   const varies = trustProxy ? ['Host', 'X-Forwarded-Host', 'X-Forwarded-Proto'] : ['Host'];
   const byOrigin = new Map<string, Precomputed>();
+  const serveKept = (ctx: Koa.Context) => {
+    const kept = byOrigin.get(`${ctx.protocol}://${ctx.host}`);
+    if (!kept) return false;
+    // What oidc-provider's open CORS adds to every GET of its discovery route.
+    ctx.vary('Origin');
+    ctx.set('Access-Control-Allow-Origin', ctx.get('Origin') || '*');
+    send(ctx, kept, varies);
+    return true;
+  };
+  KEPT.set(owner, serveKept);
   return (ctx, next) => {
     // Every other request passes straight through, without an extra async frame on the hot path.
     if (ctx.path !== DISCOVERY_PATH || (ctx.method !== 'GET' && ctx.method !== 'HEAD'))
       return next();
+    if (serveKept(ctx)) return Promise.resolve();
     const origin = `${ctx.protocol}://${ctx.host}`;
-    const kept = byOrigin.get(origin);
-    if (kept) {
-      // What oidc-provider's open CORS adds to every GET of its discovery route.
-      ctx.vary('Origin');
-      ctx.set('Access-Control-Allow-Origin', ctx.get('Origin') || '*');
-      send(ctx, kept, varies);
-      return Promise.resolve();
-    }
     return next().then(() => {
       ctx.vary(varies);
       const doc = ctx.body;
