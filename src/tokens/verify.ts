@@ -3,11 +3,12 @@
  * iss, aud, exp, nbf), but instead of stopping at the first failure it explains every problem
  * it finds, for `oidc-issuer token verify`.
  */
-import { compactVerify, importJWK, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { type DecodedJwt, decodeJwt, type TimeClaim, timeClaims } from './decode.js';
 import { TokenError } from './errors.js';
 import { discover, type FetchOptions, isHttpUrl, loadJwks } from './key-source.js';
-import { describeSpan } from './time.js';
+import { checkClaims, checkTimes } from './verify-claims.js';
+import { checkSignature } from './verify-signature.js';
 
 /** Why a token is not valid. Fixed strings; match on these, not on messages. */
 export type ProblemCode =
@@ -181,164 +182,9 @@ export async function verifyToken(token: string, options: VerifyOptions = {}): P
     await checkSignature(token, alg, kid, jwks.keys, jwks.location, verdict, problem);
   }
 
-  // Claims.
-  if (options.issuer !== undefined && iss !== options.issuer) {
-    problem(
-      'WRONG_ISSUER',
-      `iss is ${JSON.stringify(iss ?? null)}, expected ${JSON.stringify(options.issuer)}`,
-    );
-  }
-  if (options.audience !== undefined) {
-    const expected = Array.isArray(options.audience) ? options.audience : [options.audience];
-    const aud = claims.aud;
-    const actual =
-      typeof aud === 'string'
-        ? [aud]
-        : Array.isArray(aud)
-          ? aud.filter((a) => typeof a === 'string')
-          : [];
-    if (!expected.some((a) => actual.includes(a))) {
-      problem(
-        'WRONG_AUDIENCE',
-        actual.length === 0
-          ? `the token has no aud; expected ${expected.join(' or ')}`
-          : `aud is ${actual.join(', ')}; expected ${expected.join(' or ')}`,
-      );
-    }
-  } else {
-    verdict.notes.push('the audience was not checked (pass --aud)');
-  }
-  if (
-    options.typ !== undefined &&
-    String(header.typ ?? '').toLowerCase() !== options.typ.toLowerCase()
-  ) {
-    problem(
-      'WRONG_TYPE',
-      `typ is ${JSON.stringify(header.typ ?? null)}, expected ${JSON.stringify(options.typ)}`,
-    );
-  }
+  checkClaims(header, claims, iss, options, verdict, problem);
   checkTimes(claims, now, tolerance, verdict, problem);
 
   verdict.valid = verdict.problems.length === 0;
   return verdict;
-}
-
-async function checkSignature(
-  token: string,
-  alg: string,
-  kid: string | undefined,
-  keys: JWK[],
-  location: string,
-  verdict: Verdict,
-  problem: (code: ProblemCode, message: string) => void,
-): Promise<void> {
-  let candidates: JWK[];
-  if (kid !== undefined) {
-    candidates = keys.filter((k) => k.kid === kid);
-    if (candidates.length === 0) {
-      verdict.key = { kid, published: false };
-      problem(
-        'UNKNOWN_KID',
-        `kid ${kid} is not published at ${location} (published: ${verdict.publishedKids.join(', ') || 'none'}); ` +
-          'the key was removed, never published, or belongs to another issuer',
-      );
-      return;
-    }
-    if (candidates.length > 1)
-      verdict.notes.push(`the JWKS publishes kid ${kid} ${candidates.length} times`);
-  } else {
-    candidates = keys.filter((k) => (k.alg === undefined || k.alg === alg) && k.use !== 'enc');
-    verdict.notes.push('the token has no kid; every published key that fits its alg was tried');
-    if (candidates.length === 0) {
-      problem('NO_MATCHING_KEY', `no published key fits alg ${alg}`);
-      return;
-    }
-  }
-  let mismatch: JWK | undefined;
-  for (const jwk of candidates) {
-    if (jwk.alg !== undefined && jwk.alg !== alg) {
-      mismatch = jwk;
-      continue;
-    }
-    let key: Awaited<ReturnType<typeof importJWK>>;
-    try {
-      key = await importJWK({ ...jwk, ext: true }, alg);
-    } catch {
-      mismatch = jwk;
-      continue;
-    }
-    try {
-      await compactVerify(token.trim().replace(/^Bearer\s+/i, ''), key, { algorithms: [alg] });
-      verdict.key = describeKey(jwk);
-      return;
-    } catch {
-      // Try the next candidate; the failure is reported below if none verifies.
-    }
-  }
-  const reported = candidates[0] as JWK;
-  verdict.key = describeKey(reported);
-  if (mismatch && candidates.length === 1) {
-    problem(
-      'ALG_MISMATCH',
-      `the header says ${alg} but key ${mismatch.kid ?? '(no kid)'} is ${mismatch.alg ?? mismatch.kty}${mismatch.crv ? ` ${mismatch.crv}` : ''}`,
-    );
-    return;
-  }
-  problem(
-    'BAD_SIGNATURE',
-    kid !== undefined
-      ? `the signature does not verify with the published key ${kid}: the token was altered or signed by another key with the same kid`
-      : 'the signature does not verify with any published key',
-  );
-}
-
-function describeKey(jwk: JWK): VerdictKey {
-  return {
-    ...(jwk.kid !== undefined ? { kid: jwk.kid } : {}),
-    ...(jwk.kty !== undefined ? { kty: jwk.kty } : {}),
-    ...(jwk.alg !== undefined ? { alg: jwk.alg } : {}),
-    published: true,
-  };
-}
-
-function checkTimes(
-  claims: Record<string, unknown>,
-  now: number,
-  tolerance: number,
-  verdict: Verdict,
-  problem: (code: ProblemCode, message: string) => void,
-): void {
-  const leeway = tolerance > 0 ? `, beyond the ${describeSpan(tolerance)} clock tolerance` : '';
-  const numeric = (name: string): number | undefined => {
-    const value = claims[name];
-    if (value === undefined) return undefined;
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      problem('BAD_TIME_CLAIM', `${name} is ${JSON.stringify(value)}, not a number of seconds`);
-      return undefined;
-    }
-    return value * 1000;
-  };
-  const exp = numeric('exp');
-  const nbf = numeric('nbf');
-  const iat = numeric('iat');
-  if (exp === undefined && claims.exp === undefined)
-    verdict.notes.push('the token has no exp: it never expires');
-  if (exp !== undefined && now >= exp + tolerance) {
-    problem(
-      'EXPIRED',
-      `expired ${describeSpan(now - exp)} ago (exp ${new Date(exp).toISOString()})${leeway}`,
-    );
-  }
-  if (nbf !== undefined && now + tolerance < nbf) {
-    problem(
-      'NOT_YET_VALID',
-      `not valid for another ${describeSpan(nbf - now)} (nbf ${new Date(nbf).toISOString()})${leeway}`,
-    );
-  }
-  if (iat !== undefined && now + tolerance < iat) {
-    problem(
-      'ISSUED_IN_FUTURE',
-      `issued ${describeSpan(iat - now)} in the future (iat ${new Date(iat).toISOString()})${leeway}`,
-    );
-  }
 }
