@@ -3,11 +3,8 @@ import Provider, {
   type AdapterFactory,
   type ClientMetadata,
   type Configuration,
-  type CookiesSetOptions,
   errors,
-  type KoaContextWithOIDC,
   type ResourceServer,
-  type Session,
 } from 'oidc-provider';
 import { DEFAULT_SIGNING_ALG, type SigningAlg } from '../algorithms.js';
 import { defaultResourceOf, onIssuer } from '../config/client-rules.js';
@@ -17,6 +14,8 @@ import { SigningAlgWaitingError } from '../errors.js';
 import type { WaitingAlg } from '../keystore/waiting.js';
 import type { Views } from '../views.js';
 import type { Accounts } from './accounts.js';
+import { withBlockedClients } from './blocked-clients.js';
+import { cookieNames, cookieScope, storeFormSession } from './cookies.js';
 import { precomputedDiscovery } from './discovery.js';
 import { providerPages } from './pages.js';
 import { registerPasswordGrant } from './password-grant.js';
@@ -231,37 +230,6 @@ const usesCode = (c: ClientConfig) => c.grantTypes.includes('authorization_code'
 const usesIdTokens = (c: ClientConfig) =>
   c.grantTypes.some((g) => g !== 'client_credentials' && g !== TOKEN_EXCHANGE_GRANT);
 
-function bound(target: object, prop: string | symbol): unknown {
-  const value: unknown = Reflect.get(target, prop);
-  return typeof value === 'function' ? value.bind(target) : value;
-}
-
-/** `adapter` whose Client model answers the blocked client ids with why they cannot sign in. */
-function withBlockedClients(
-  adapter: AdapterFactory,
-  blocked: ReadonlyMap<string, WaitingAlg>,
-): AdapterFactory {
-  return (name) => {
-    const inner = adapter(name);
-    if (name !== 'Client') return inner;
-    const find = inner.find.bind(inner);
-    return new Proxy(inner, {
-      get: (target, prop) =>
-        prop === 'find'
-          ? async (id: string) => {
-              const w = blocked.get(id);
-              if (w) {
-                throw new SigningAlgWaitingError(
-                  `client ${id} signs its ID tokens with ${w.alg}. ${w.message}`,
-                );
-              }
-              return find(id);
-            }
-          : bound(target, prop),
-    });
-  };
-}
-
 function toClientMetadata(defaultAlg: SigningAlg, issuer: string) {
   return (c: ClientConfig): ClientMetadata => {
     const grants = c.grantTypes;
@@ -282,43 +250,3 @@ function toClientMetadata(defaultAlg: SigningAlg, issuer: string) {
 }
 
 const TOKEN_PATH = '/token';
-
-/**
- * oidc-provider also renders the user-code form from its error handler (`GET /device/<uid>`
- * with no interaction behind it, `POST /device` without a session cookie, …). That runs after
- * its session middleware has finished, so the form's fresh xsrf secret sits on a session that
- * was never stored and has no cookie; its last step then fails to persist that session (a 500).
- * Store such a session here and set its cookie, so the form on every error page works.
- */
-async function storeFormSession(
-  ctx: KoaContextWithOIDC,
-  ttlSeconds: number,
-  cookie: CookiesSetOptions,
-): Promise<void> {
-  // oidc-provider's types declare `exp` always set and omit `id`; a never-stored session has no exp.
-  const session = ctx.oidc.session as (Session & { id: string; exp?: number }) | undefined;
-  if (!session || typeof session.exp === 'number') return;
-  // `maxAge` is an option of the `cookies` module oidc-provider uses (missing from its types).
-  const options = { ...cookie, maxAge: ttlSeconds * 1000 } as CookiesSetOptions;
-  ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.id, options);
-  await session.save(ttlSeconds);
-}
-
-/** A hosted issuer's cookies are sent only below its path. */
-function cookieScope(mountPath: string): { path?: string } {
-  return mountPath ? { path: mountPath } : {};
-}
-
-/**
- * oidc-provider's cookie names, with a hosted issuer's path in them: a browser sends the
- * top-level issuer's cookies (path /) to every path, and a cookie of the same name whose
- * signature does not verify with this issuer's keys would be cleared (the `cookies` module does).
- */
-function cookieNames(mountPath: string): { session: string; interaction: string; resume: string } {
-  const suffix = mountPath ? `_${mountPath.slice(1)}` : '';
-  return {
-    session: `_session${suffix}`,
-    interaction: `_interaction${suffix}`,
-    resume: `_interaction_resume${suffix}`,
-  };
-}
