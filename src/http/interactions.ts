@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
@@ -12,6 +11,7 @@ import { claimsBoundProblem } from '../tokens/claims-bounds.js';
 import { errorHeading, errorPage, sendPage, UNAVAILABLE_HINT, type Views } from '../views.js';
 import { formBody } from './body.js';
 import { errorResponses } from './errors.js';
+import { interactionCsrf } from './interaction-csrf.js';
 
 export interface InteractionDeps {
   config: IssuerConfig;
@@ -35,18 +35,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const parseForm = formBody(16 * 1024);
 
-  const csrfFor = (uid: string) =>
-    createHmac('sha256', deps.csrfSecret()).update(`interaction:${uid}`).digest('base64url');
-  const checkCsrf = (uid: string, value: unknown) => {
-    const expected = Buffer.from(csrfFor(uid));
-    const given = Buffer.from(typeof value === 'string' ? value : '');
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-      throw new PageError(
-        'INTERACTION_FORM_STALE',
-        'the form is stale or was not sent from this page; start the sign-in again',
-      );
-    }
-  };
+  const { csrfFor, checkCsrf } = interactionCsrf(deps.csrfSecret);
 
   const provider = (): Provider => {
     const current = host.current;
