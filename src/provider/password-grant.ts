@@ -19,7 +19,7 @@ import {
 } from 'oidc-provider';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import type { Accounts } from './accounts.js';
-import { clientsIfAnyHas, requiredParam } from './grant-params.js';
+import { registerClientGrant, requiredParam } from './grant-params.js';
 
 export const PASSWORD_GRANT = 'password';
 
@@ -35,14 +35,12 @@ export interface PasswordGrantInputs {
 
 /** Registers the password grant on `provider` when some client is allowed it. */
 export function registerPasswordGrant(provider: Provider, inputs: PasswordGrantInputs): void {
-  const clients = clientsIfAnyHas(inputs.config.clients, PASSWORD_GRANT);
-  if (!clients) return;
-  provider.registerGrantType(
+  registerClientGrant(
+    provider,
+    inputs.config.clients,
     PASSWORD_GRANT,
-    async (ctx) => {
+    async (ctx, own, params) => {
       const { client } = ctx.oidc;
-      const own = clients.get(client.clientId) as ClientConfig;
-      const params = ctx.oidc.params as Record<string, unknown>;
       const identity = inputs.accounts.verifyPassword(
         requiredParam(params, 'username'),
         requiredParam(params, 'password'),

@@ -31,7 +31,7 @@ import {
   scopesOf,
   TOKEN_TYPES,
 } from './exchange-tokens.js';
-import { clientsIfAnyHas, requiredParam } from './grant-params.js';
+import { registerClientGrant, requiredParam } from './grant-params.js';
 
 const PARAMETERS = [
   'audience',
@@ -72,15 +72,13 @@ export function exchangeClaimsOf(token: object): { act: Actor } | undefined {
 
 /** Registers the token exchange grant on `provider` when some client is allowed it. */
 export function registerTokenExchange(provider: Provider, inputs: TokenExchangeInputs): void {
-  const clients = clientsIfAnyHas(inputs.config.clients, TOKEN_EXCHANGE_GRANT);
-  if (!clients) return;
   const verifier = ownTokenVerifier(inputs);
-  provider.registerGrantType(
+  registerClientGrant(
+    provider,
+    inputs.config.clients,
     TOKEN_EXCHANGE_GRANT,
-    async (ctx) => {
+    async (ctx, own, params) => {
       const { client } = ctx.oidc;
-      const own = clients.get(client.clientId) as ClientConfig;
-      const params = ctx.oidc.params as Record<string, unknown>;
       const subjectToken = requiredParam(params, 'subject_token');
       const subjectType = requiredParam(params, 'subject_token_type');
       const requested = params.requested_token_type;
