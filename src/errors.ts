@@ -72,7 +72,7 @@ export const ERRORS = {
   KEYRING_CONTENDED: { status: 503, exit: no, error: unavailable },
   NO_CANDIDATE_KEY: { status: 503, exit: no, error: unavailable },
 
-  // Token tools (tokens/*; TokenError). 422: the input was understood, but what it points at
+  // Token tools (tools/*; TokenError). 422: the input was understood, but what it points at
   // (a URL, an issuer) could not be used.
   TOKEN_MALFORMED: { status: 400, exit: usage, error: invalid },
   MINT_OPTIONS_INVALID: { status: 400, exit: usage, error: invalid },

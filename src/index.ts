@@ -37,11 +37,11 @@ export {
   type TestLoginResult,
   type TestUser,
 } from './test-issuer.js';
-export { type DecodedJwt, decodeJwt, type TimeClaim, timeClaims } from './tokens/decode.js';
-export { TokenError } from './tokens/errors.js';
-export { type InspectReport, inspectKeys } from './tokens/jwk-inspect.js';
-export type { Finding, KeyReport, Severity } from './tokens/jwk-key-checks.js';
-export { type LoginRequest, type LoginTokens, loginWithCode } from './tokens/login-flow.js';
+export { type DecodedJwt, decodeJwt, type TimeClaim, timeClaims } from './tools/decode.js';
+export { TokenError } from './tools/errors.js';
+export { type InspectReport, inspectKeys } from './tools/jwk-inspect.js';
+export type { Finding, KeyReport, Severity } from './tools/jwk-key-checks.js';
+export { type LoginRequest, type LoginTokens, loginWithCode } from './tools/login-flow.js';
 export {
   DEFAULT_MINT_CLIENT_ID,
   type MintedToken,
@@ -49,7 +49,7 @@ export {
   type MintSource,
   mintToken,
   parseMintRequest,
-} from './tokens/mint.js';
+} from './tools/mint.js';
 export {
   type Problem,
   type ProblemCode,
@@ -57,4 +57,4 @@ export {
   type VerdictKey,
   type VerifyOptions,
   verifyToken,
-} from './tokens/verify.js';
+} from './tools/verify.js';

@@ -13,11 +13,11 @@ import { type RunningIssuer, startIssuer } from './issuer.js';
 import { type KeyRingSummary, publicJwks } from './keystore/jwks.js';
 import { KeyStash } from './keystore/key-stash.js';
 import { RotationTooEarlyError } from './keystore/rotation.js';
-import { decodeJwt } from './tokens/decode.js';
-import { TokenError } from './tokens/errors.js';
-import { type LoginTokens, loginWithCode } from './tokens/login-flow.js';
-import { type MintedToken, type MintRequest, mintToken, parseMintRequest } from './tokens/mint.js';
-import { type Verdict, type VerifyOptions, verifyToken } from './tokens/verify.js';
+import { decodeJwt } from './tools/decode.js';
+import { TokenError } from './tools/errors.js';
+import { type LoginTokens, loginWithCode } from './tools/login-flow.js';
+import { type MintedToken, type MintRequest, mintToken, parseMintRequest } from './tools/mint.js';
+import { type Verdict, type VerifyOptions, verifyToken } from './tools/verify.js';
 
 type RawUser = NonNullable<RawConfig['users']>[number];
 

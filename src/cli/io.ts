@@ -1,7 +1,7 @@
 /** Input and output helpers shared by the commands. */
 
 import { parseJsonObject } from '../json.js';
-import { readText } from '../tokens/key-source.js';
+import { readText } from '../tools/key-source.js';
 import { UsageError } from './exit.js';
 
 /** `value`, or stdin when it is `-`; trimmed. */

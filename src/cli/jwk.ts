@@ -8,9 +8,9 @@ import { DEFAULT_SIGNING_ALG, SIGNING_ALGS, type SigningAlg } from '../algorithm
 import { KEY_FILE_ENDINGS } from '../keystore/import-dir.js';
 import { publicKeyPem, toPublicJwk } from '../keystore/jwks.js';
 import { generateSigningKey } from '../keystore/material.js';
-import { type InspectReport, inspectKeys } from '../tokens/jwk-inspect.js';
-import type { Finding } from '../tokens/jwk-key-checks.js';
-import { fetchKeyDocument, isHttpUrl, readText } from '../tokens/key-source.js';
+import { type InspectReport, inspectKeys } from '../tools/jwk-inspect.js';
+import type { Finding } from '../tools/jwk-key-checks.js';
+import { fetchKeyDocument, isHttpUrl, readText } from '../tools/key-source.js';
 import { EXIT, ExitStatus, UsageError } from './exit.js';
 import { printJson, println } from './io.js';
 

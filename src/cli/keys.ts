@@ -15,7 +15,7 @@ import {
   toPublicJwk,
 } from '../keystore/jwks.js';
 import { parsePrivateKeys } from '../keystore/material.js';
-import { readText } from '../tokens/key-source.js';
+import { readText } from '../tools/key-source.js';
 import { UsageError } from './exit.js';
 import { isoSeconds, printJson, println, table } from './io.js';
 import { type OpenRing, openKeyRing } from './ring.js';

@@ -6,7 +6,7 @@ import { issuerOverHttp } from '../probe/issuer-admin.js';
 import { parseHeaderLines, parseStatusSet } from '../probe/options.js';
 import { expectedText, fixesOf, gotText, oneLine, summaryLine } from '../probe/report.js';
 import { type ProbeReport, runProbe } from '../probe/run.js';
-import { readText } from '../tokens/key-source.js';
+import { readText } from '../tools/key-source.js';
 import { EXIT, ExitStatus, UsageError } from './exit.js';
 import { jsonObjectArg, printJson, println, table } from './io.js';
 import { configFrom } from './keys.js';

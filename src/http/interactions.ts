@@ -7,7 +7,7 @@ import { PageError, StoreUnavailableError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
 import type { Accounts, Identity } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/current.js';
-import { claimsBoundProblem } from '../tokens/claims-bounds.js';
+import { claimsBoundProblem } from '../tools/claims-bounds.js';
 import { errorHeading, errorPage, sendPage, UNAVAILABLE_HINT, type Views } from '../views.js';
 import { formBody } from './body.js';
 import { errorResponses } from './errors.js';

@@ -1,4 +1,4 @@
-import { type MintSource, mintToken, parseMintRequest } from '../tokens/mint.js';
+import { type MintSource, mintToken, parseMintRequest } from '../tools/mint.js';
 import type { AdminExtension } from './admin.js';
 
 /**

@@ -25,7 +25,7 @@ import {
 } from '../probe/options.js';
 import { expectedText, fixesOf, gotText, summaryLine } from '../probe/report.js';
 import { runProbe } from '../probe/run.js';
-import type { MintSource } from '../tokens/mint.js';
+import type { MintSource } from '../tools/mint.js';
 import { SCRIPT_PAGE_CSP, sendPage, type Views } from '../views.js';
 import { adminTokenMatches, type KeyAdmin } from './admin.js';
 import { jsonBody } from './body.js';

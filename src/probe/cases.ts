@@ -8,7 +8,7 @@
  */
 import type { JWK, JWTPayload } from 'jose';
 import { ALGORITHMS, SIGNING_ALGS } from '../algorithms.js';
-import type { MintedToken, MintRequest } from '../tokens/mint.js';
+import type { MintedToken, MintRequest } from '../tools/mint.js';
 import {
   type ForeignKey,
   type Header,

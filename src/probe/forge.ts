@@ -13,7 +13,7 @@ import {
   type JWTPayload,
   SignJWT,
 } from 'jose';
-import { understoodCrit } from '../tokens/mint.js';
+import { understoodCrit } from '../tools/mint.js';
 
 export type Header = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
-import { discover, loadJwks } from '../tokens/key-source.js';
-import type { MintedToken, MintRequest } from '../tokens/mint.js';
+import { discover, loadJwks } from '../tools/key-source.js';
+import type { MintedToken, MintRequest } from '../tools/mint.js';
 import { type IssuerAccess, ProbeError } from './options.js';
 
 /**

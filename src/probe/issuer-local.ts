@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
-import { TokenError } from '../tokens/errors.js';
-import { type MintSource, mintToken, parseMintRequest } from '../tokens/mint.js';
+import { TokenError } from '../tools/errors.js';
+import { type MintSource, mintToken, parseMintRequest } from '../tools/mint.js';
 import { type IssuerAccess, ProbeError } from './options.js';
 
 /**

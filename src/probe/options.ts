@@ -5,7 +5,7 @@
 
 import type { JWK } from 'jose';
 import { IssuerError } from '../errors.js';
-import type { MintedToken, MintRequest } from '../tokens/mint.js';
+import type { MintedToken, MintRequest } from '../tools/mint.js';
 import type { CaseResult } from './verdict.js';
 
 /** A probe failure that is not a finding. `code` decides the exit status (see cli/exit.ts). */

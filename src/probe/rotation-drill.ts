@@ -1,5 +1,5 @@
 /** The rotation drill: rotates the issuer's real key ring and checks the API follows it. */
-import type { MintRequest } from '../tokens/mint.js';
+import type { MintRequest } from '../tools/mint.js';
 import { CASES, type ProbeCase, type TokenKit } from './cases.js';
 import type { IssuerAccess, ProbeOptions, StatusSet } from './options.js';
 import type { Answer } from './target.js';

@@ -4,7 +4,7 @@
  * they differ only in how they reach the issuer (`IssuerAccess`) and which targets they allow.
  */
 import { decodeProtectedHeader } from 'jose';
-import type { MintedToken, MintRequest } from '../tokens/mint.js';
+import type { MintedToken, MintRequest } from '../tools/mint.js';
 import { CASES, type Expectation, type ProbeCase, type TokenKit } from './cases.js';
 import { type ForeignKey, foreignKey } from './forge.js';
 import { type KeyHost, startKeyHost } from './key-host.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningIssuer } from '../../src/issuer.js';
-import { mintToken } from '../../src/tokens/mint.js';
+import { mintToken } from '../../src/tools/mint.js';
 import { runCli } from '../integration/cli-run.js';
 import { certificateThumbprint, selfSignedCertificate } from '../support/certificates.js';
 import { launchChromium, screenshot, step, strayValues, watchPage } from '../support/chromium.js';

@@ -4,7 +4,7 @@ import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IssuerError, PageError, StoreUnavailableError } from '../../src/errors.js';
 import { errorResponses, writeUnavailable } from '../../src/http/errors.js';
-import { TokenError } from '../../src/tokens/errors.js';
+import { TokenError } from '../../src/tools/errors.js';
 
 /** Throws what `/<name>` names, behind the error middleware (JSON, or a page under /page). */
 const THROWN: Record<string, () => unknown> = {

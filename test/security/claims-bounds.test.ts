@@ -1,5 +1,5 @@
 /**
- * Claims and headers that go into a token are bounded in one place (src/tokens/claims-bounds.ts):
+ * Claims and headers that go into a token are bounded in one place (src/tools/claims-bounds.ts):
  * at most 16 levels of nesting and 8 KiB of JSON. `POST /admin/tokens` answers 400
  * `invalid_request` naming the field (a deep object was a 500, a stack overflow in the JWT
  * builder), `oidc-issuer token mint --claims` exits 2 with the same message, and the any-user

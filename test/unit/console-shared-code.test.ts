@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheSentence } from '../../src/http/console.js';
-import { guardedFetch, refusalFor } from '../../src/tokens/guarded-fetch.js';
-import { convertKeys } from '../../src/tokens/jwk-convert.js';
-import { inspectKeys } from '../../src/tokens/jwk-inspect.js';
-import { fetchKeyDocument } from '../../src/tokens/key-source.js';
-import { verifyToken } from '../../src/tokens/verify.js';
+import { guardedFetch, refusalFor } from '../../src/tools/guarded-fetch.js';
+import { convertKeys } from '../../src/tools/jwk-convert.js';
+import { inspectKeys } from '../../src/tools/jwk-inspect.js';
+import { fetchKeyDocument } from '../../src/tools/key-source.js';
+import { verifyToken } from '../../src/tools/verify.js';
 import { certificateThumbprint, selfSignedCertificate } from '../support/certificates.js';
 
 const codes = (findings: { code: string }[]) => findings.map((f) => f.code);

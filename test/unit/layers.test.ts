@@ -11,7 +11,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['issuer.ts', 'issuer-unit.ts', 'test-issuer.ts'],
   ['http'],
   ['probe'],
-  ['tokens'],
+  ['tools'],
   ['provider'],
   ['keystore'],
   ['store'],
