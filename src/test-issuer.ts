@@ -2,6 +2,9 @@
  * An issuer inside your own test process: started on a free port from the demo config (or
  * an empty one) plus your users and clients, with helpers that mint tokens, sign a user in
  * through the real pages, rotate keys and stop. Exported from the package root.
+ *
+ * Over 300 lines on purpose: half of it is the documented public contract (the option and
+ * helper interfaces users read in their editor), kept beside the one function implementing it.
  */
 import type { JWK, JWTPayload } from 'jose';
 import type { SigningAlg } from './algorithms.js';
