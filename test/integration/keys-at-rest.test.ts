@@ -33,7 +33,8 @@ const kidsIn = (file: string) =>
 describe('private keys at rest (file store)', () => {
   it('warns without a secret, refuses a plaintext ring once a secret is set, and encrypts it when told to', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'at-rest-'));
-    const file = ringFilePath(validateConfig({ keys: { dir } }));
+    // The ring file of the config run() starts (its namespace follows the default issuer URL).
+    const file = ringFilePath(validateConfig({ port: 0, host: '127.0.0.1', keys: { dir } }));
 
     const plain = await run(dir, {});
     const kids = plain.issuer.keyRing
