@@ -31,13 +31,14 @@ export function toPublicJwk(jwk: JWK): JWK {
   return out as JWK;
 }
 
+/** The public JWK of a ring entry, carrying the entry's `kid` and `alg`. */
+function entryPublicJwk(entry: KeyEntry): JWK {
+  return toPublicJwk({ ...entry.privateJwk, kid: entry.kid, alg: entry.alg, use: 'sig' });
+}
+
 /** The public JWK set of every key published at `now` (next, active and retiring). */
 export function publicJwks(ring: KeyRing | undefined, now: number): { keys: JWK[] } {
-  return {
-    keys: publishedKeys(ring, now).map((k) =>
-      toPublicJwk({ ...k.privateJwk, kid: k.kid, alg: k.alg, use: 'sig' }),
-    ),
-  };
+  return { keys: publishedKeys(ring, now).map(entryPublicJwk) };
 }
 
 /** One key's public part as a PEM `PUBLIC KEY` (SPKI). */
@@ -139,7 +140,7 @@ export function summarizeRing(ring: KeyRing, now: number): KeyRingSummary {
       activateAt: k.activateAt,
       retireAt: k.retireAt,
       removeAt: k.removeAt,
-      publicJwk: toPublicJwk({ ...k.privateJwk, kid: k.kid, alg: k.alg, use: 'sig' }),
+      publicJwk: entryPublicJwk(k),
     })),
   };
 }
