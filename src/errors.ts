@@ -173,6 +173,9 @@ export class ConfigError extends IssuerError {
   }
 }
 
+/** Seconds a client should wait before it tries a 503 again (the `Retry-After` of every 503). */
+export const RETRY_AFTER = '1';
+
 /** What a client is told while the store cannot be reached. */
 export const STORE_UNAVAILABLE_DESCRIPTION =
   'the issuer cannot reach its store right now; try again shortly';

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Context, Middleware } from 'koa';
-import { ERRORS, type ErrorCode, IssuerError, oauthError } from '../errors.js';
+import { ERRORS, type ErrorCode, IssuerError, oauthError, RETRY_AFTER } from '../errors.js';
 
 /** What a failed request answers, whatever threw. */
 export interface ErrorAnswer {
@@ -15,8 +15,6 @@ export interface ErrorAnswer {
   details?: Readonly<Record<string, unknown>>;
 }
 
-/** Seconds a client should wait before it tries a 503 again. */
-const RETRY_AFTER = '1';
 const UNAVAILABLE = ERRORS.STORE_UNAVAILABLE.error;
 const OUR_FAULT = 'something went wrong on our side';
 

@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { IssuerConfig } from '../config/schema.js';
-import { StoreUnavailableError } from '../errors.js';
+import { RETRY_AFTER, StoreUnavailableError } from '../errors.js';
 import { errorHeading, errorPage, inlineScriptCsp, sendPage, type Views } from '../views.js';
 import { explainError } from './error-details.js';
 
@@ -138,7 +138,8 @@ export function providerPages(config: IssuerConfig, views: Views) {
   /**
    * A store failure that escapes oidc-provider's error handling (its session save and our token
    * endpoint additions run outside it), answered as one inside it would be: the error page for
-   * browsers, the JSON error otherwise — not koa's plain-text fallback.
+   * browsers, the JSON error otherwise — not koa's plain-text fallback — with `Retry-After` as
+   * every 503 of ours has.
    */
   const storeFailures: Koa.Middleware = async (ctx, next) => {
     try {
@@ -146,6 +147,7 @@ export function providerPages(config: IssuerConfig, views: Views) {
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       const out = { error: err.error, error_description: err.error_description };
+      ctx.set('Retry-After', RETRY_AFTER);
       if (ctx.accepts('json', 'html') === 'html') {
         await renderError(ctx as KoaContextWithOIDC, out, err);
       } else {
