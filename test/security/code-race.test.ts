@@ -17,39 +17,26 @@ import {
   WEB,
   WEB_CALLBACK,
 } from '../support/flows.js';
-import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
-import { freePort } from '../support/ports.js';
+import { type Fleet, spawnFleet } from '../support/issuer.js';
 import { startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
 
 let redis: TestRedis;
-let instances: IssuerProcess[];
+let fleet: Fleet;
 let issuer: string;
 const namespace = uniqueNamespace('race');
-const base = (i: number) => `http://127.0.0.1:${instances[i % instances.length]!.port}`;
+const base = (i: number) => fleet.base(i % fleet.instances.length);
 
 beforeAll(async () => {
   redis = await startRedis();
-  const ports = [await freePort(), await freePort(), await freePort()];
-  issuer = `http://127.0.0.1:${ports[0]}`;
-  instances = await Promise.all(
-    ports.map((port) =>
-      spawnIssuer({
-        PORT: String(port),
-        ISSUER: issuer,
-        REDIS_URL: redis.url,
-        REDIS_NAMESPACE: namespace,
-        LOG_LEVEL: 'warn',
-      }),
-    ),
-  );
-  await Promise.all(
-    instances.map((i) =>
-      waitFor(async () => (await fetch(`http://127.0.0.1:${i.port}/readyz`)).ok, 15_000, 'readyz'),
-    ),
-  );
+  fleet = await spawnFleet(3, {
+    REDIS_URL: redis.url,
+    REDIS_NAMESPACE: namespace,
+    LOG_LEVEL: 'warn',
+  });
+  issuer = fleet.issuerUrl;
 }, 60_000);
 afterAll(async () => {
-  await Promise.all((instances ?? []).map((i) => i.stop()));
+  await fleet?.stop();
   await redis?.stop();
 });
 
