@@ -1,9 +1,9 @@
 /** A throw-away redis-server for the Redis targets, with a MONITOR recorder to count round trips. */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redisServerBinary, testServerArgs } from '../test/support/redis.js';
 import { captureOutput, freePort, spawnPinned, stopChild, track } from './procs.js';
 
 export interface BenchRedis {
@@ -16,31 +16,10 @@ export interface BenchRedis {
 
 /** Starts redis-server on a free loopback port (no persistence), pinned to `cores`. */
 export async function startBenchRedis(cores: string | undefined): Promise<BenchRedis> {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-  } catch {
-    throw new Error(
-      'redis-server was not found on PATH; the Redis targets need it (Debian/Ubuntu: `apt-get install -y redis-server`; macOS: `brew install redis`)',
-    );
-  }
+  const bin = redisServerBinary();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'oidc-issuer-bench-redis-'));
-  const child = track(
-    spawnPinned(cores, 'redis-server', [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      '--maxmemory-policy',
-      'noeviction',
-    ]),
-  );
+  const child = track(spawnPinned(cores, bin, testServerArgs(port, dir)));
   const output = captureOutput(child);
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
   client.on('error', () => {});
