@@ -189,7 +189,7 @@ export function registerToken(program: Command): void {
 }
 
 /** The human-readable verdict of `token verify`. */
-export function renderVerdict(v: Verdict): string {
+function renderVerdict(v: Verdict): string {
   const lines: string[] = [v.valid ? 'VALID' : 'INVALID'];
   for (const p of v.problems) lines.push(`  ✗ ${p.code}: ${p.message}`);
   if (v.issuer) {

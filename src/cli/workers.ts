@@ -96,7 +96,7 @@ export function drain(server: Server, boundMs: number): Promise<void> {
 }
 
 /** How long a worker may take to drain and exit once told to stop, before it is killed. */
-export const STOP_BOUND_MS = 15_000;
+const STOP_BOUND_MS = 15_000;
 /** How long a worker's requests in flight may take to finish once it is told to stop. */
 export const DRAIN_BOUND_MS = 10_000;
 

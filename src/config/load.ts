@@ -62,7 +62,7 @@ export function configFileOf(
 }
 
 /** Reads a config file's text; a file that cannot be read is a `ConfigError` naming it. */
-export function readConfigText(file: string): string {
+function readConfigText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {

@@ -10,7 +10,7 @@ import type { IssuerConfig } from './schema.js';
 type PasswordConfig = Pick<IssuerConfig, 'clients' | 'users' | 'host' | 'demo'>;
 
 /** The ids of the clients allowed the password grant. */
-export function passwordGrantClients(config: Pick<IssuerConfig, 'clients'>): string[] {
+function passwordGrantClients(config: Pick<IssuerConfig, 'clients'>): string[] {
   return config.clients.filter((c) => c.grantTypes.includes('password')).map((c) => c.id);
 }
 

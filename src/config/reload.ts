@@ -9,7 +9,7 @@ import { deepFreeze } from './load.js';
 import type { IssuerConfig } from './schema.js';
 
 /** Settings read once at start, by their config path. */
-export const RESTART_ONLY = [
+const RESTART_ONLY = [
   'port',
   'host',
   'issuer',

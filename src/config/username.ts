@@ -3,7 +3,7 @@
  * "any user" sign-in, headless `login_hint`, and configured users.
  */
 
-export const MAX_USERNAME_LENGTH = 256;
+const MAX_USERNAME_LENGTH = 256;
 
 /**
  * Control characters (newlines, tabs, NUL…), line and paragraph separators, and bidirectional

@@ -24,7 +24,7 @@ export interface ConfigWatchOptions {
 }
 
 /** Starts watching; returns a function that stops. */
-export function watchConfigFile(options: ConfigWatchOptions): () => void {
+function watchConfigFile(options: ConfigWatchOptions): () => void {
   const file = resolve(options.file);
   const name = basename(file);
   let timer: NodeJS.Timeout | undefined;

@@ -5,8 +5,8 @@
  * ones make tokens no HTTP header can carry.
  */
 
-export const MAX_CLAIMS_DEPTH = 16;
-export const MAX_CLAIMS_BYTES = 8192;
+const MAX_CLAIMS_DEPTH = 16;
+const MAX_CLAIMS_BYTES = 8192;
 
 /**
  * Why `value` is out of bounds (a sentence fragment), or undefined when it fits. Walks the value

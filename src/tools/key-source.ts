@@ -21,7 +21,7 @@ export const isHttpUrl = (value: string): boolean => /^https?:\/\//i.test(value)
  * GETs `url` and parses the body as a JSON object.
  * @throws TokenError `code` with the URL and the reason (unreachable, status, not JSON).
  */
-export async function fetchJson(
+async function fetchJson(
   url: string,
   code: ErrorCode,
   what: string,
@@ -66,7 +66,7 @@ export async function readText(path: string): Promise<string> {
 }
 
 /** A JSON object from `text`. @throws TokenError `code`. */
-export function parseObject(text: string, code: ErrorCode, what: string): Record<string, unknown> {
+function parseObject(text: string, code: ErrorCode, what: string): Record<string, unknown> {
   const parsed = parseJsonObject(text);
   if (parsed.ok) return parsed.value;
   throw new TokenError(
