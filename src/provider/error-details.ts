@@ -61,6 +61,10 @@ export function nearMisses(sent: string, registered: readonly string[]): string[
   return hints;
 }
 
+/** Which config entry a hosted issuer's fields are in (`issuers:` names them by path). */
+const entryOf = (mountPath: string) =>
+  mountPath ? ` of the issuers: entry with path ${mountPath.slice(1)}` : '';
+
 /**
  * The concrete story behind an authorization or logout error: the redirect URI sent and the
  * ones registered (they are not secret), near misses, the client_id nobody registered. Values
@@ -69,6 +73,7 @@ export function nearMisses(sent: string, registered: readonly string[]): string[
 export function explainError(
   failed: FailedRequest,
   clients: readonly ClientConfig[],
+  mountPath = '',
 ): ErrorDetails {
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   const sentClient = str(failed.params.client_id);
@@ -104,7 +109,7 @@ export function explainError(
     if (sent) details.hints.push(...nearMisses(sent, registered));
     details.hints.push(
       sent
-        ? `Send one of the registered URIs, or add ${sent} to clients[${index}].${field} in the config.`
+        ? `Send one of the registered URIs, or add ${sent} to clients[${index}].${field}${entryOf(mountPath)} in the config.`
         : `Send ${uriParam} with one of the registered URIs.`,
     );
   }

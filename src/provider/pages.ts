@@ -106,6 +106,7 @@ export function providerPages(config: IssuerConfig, views: Views) {
         clientId: oidc?.client?.clientId,
       },
       config.clients,
+      config.mountPath,
     );
     const heading = errorHeading(status, 'Something is wrong with this request');
     sendPage(
@@ -119,7 +120,7 @@ export function providerPages(config: IssuerConfig, views: Views) {
   const notFound: Koa.Middleware = async (ctx, next) => {
     await next();
     if (ctx.status !== 404 || ctx.body != null) return;
-    const description = `nothing is served at ${ctx.path}`;
+    const description = `nothing is served at ${config.mountPath}${ctx.path}`;
     if (ctx.accepts('json', 'html') === 'html') {
       const page = errorPage('Page not found', 'not_found', {
         description,

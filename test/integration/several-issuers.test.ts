@@ -63,6 +63,26 @@ async function silentCode(base: string, client: { id: string; secret: string }, 
 }
 
 describe('several issuers on one server', () => {
+  it('names the hosted issuer in its pages: the full path of a 404, the issuers: entry of a client field', async () => {
+    const html = { Accept: 'text/html' };
+    const missing = await fetch(at('/azure/nope'), { headers: html });
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain('nothing is served at /azure/nope');
+
+    const auth = new URL(at('/azure/auth'));
+    auth.search = new URLSearchParams({
+      client_id: 'demo-web',
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: `${WEB_CALLBACK}x`,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeKt8URW9Gq_ptR1r4Ak',
+      code_challenge_method: 'S256',
+    }).toString();
+    const page = await (await fetch(auth, { headers: html })).text();
+    expect(page).toContain('invalid_redirect_uri');
+    expect(page).toMatch(/clients\[\d+\]\.redirectUris of the issuers: entry with path azure/);
+  });
+
   it('serves each under its path with its own discovery, endpoints and JWKS', async () => {
     for (const path of ['/azure', '/google']) {
       const rp = await rpClient(at(path), 'demo-web');
