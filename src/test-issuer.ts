@@ -16,6 +16,7 @@ import { type RunningIssuer, startIssuer } from './issuer.js';
 import { type KeyRingSummary, publicJwks } from './keystore/jwks.js';
 import { KeyStash } from './keystore/key-stash.js';
 import { RotationTooEarlyError } from './keystore/rotation.js';
+import { DISCOVERY_PATH } from './provider/discovery.js';
 import { decodeJwt } from './tools/decode.js';
 import { TokenError } from './tools/errors.js';
 import { type LoginTokens, loginWithCode } from './tools/login-flow.js';
@@ -203,12 +204,13 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   const doFetch = options.fetch ?? fetch;
   const cfg = running.config;
   const url = running.url;
+  const discoveryUrl = `${url}${DISCOVERY_PATH}`;
   const source = { config: cfg, ring: () => running.keyRing.current(), clock };
   const mint = (request: MintRequest = {}) => mintToken(source, parseMintRequest(request));
   // Discovery is read once for every login: its endpoints do not change while the issuer runs.
   let endpoints: Promise<{ authorization_endpoint: string; token_endpoint: string }> | undefined;
   const discover = () =>
-    (endpoints ??= doFetch(`${url}/.well-known/openid-configuration`)
+    (endpoints ??= doFetch(discoveryUrl)
       .then(async (res) => {
         if (!res.ok) throw new TokenError('LOGIN_FAILED', `discovery answered HTTP ${res.status}`);
         return (await res.json()) as { authorization_endpoint: string; token_endpoint: string };
@@ -221,7 +223,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   return {
     url,
     port: running.port,
-    discoveryUrl: `${url}/.well-known/openid-configuration`,
+    discoveryUrl,
     jwksUrl: `${url}/jwks`,
     config: cfg,
     caFile: running.localCa?.caFile,
