@@ -94,7 +94,7 @@ export function errorPage(
  * Headers for every HTML page we render: no framing, no inline script or style, no caching of
  * pages that carry per-user state.
  */
-export const PAGE_HEADERS: Record<string, string> = {
+const PAGE_HEADERS: Record<string, string> = {
   'Content-Security-Policy':
     "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
   'X-Frame-Options': 'DENY',

@@ -38,7 +38,7 @@ export interface ConsoleDeps {
 
 /** The console's pages and the paths of its assets and JSON endpoints. */
 export const CONSOLE_PAGES = ['/debugger', '/debugger/callback', '/tools', '/keys'];
-export const DEBUGGER_CALLBACK = '/debugger/callback';
+const DEBUGGER_CALLBACK = '/debugger/callback';
 const ASSET_DIR = join(VIEWS_DIR, 'console');
 /** Bodies are a pasted key set or token; a large JWKS with certificate chains fits. */
 const BODY_LIMIT = 512 * 1024;

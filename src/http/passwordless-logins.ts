@@ -8,7 +8,7 @@ type LoginExposure = Pick<IssuerConfig, 'host' | 'login' | 'users'>;
  * The login paths that sign someone in without a password, as `config` serves them: the user
  * picker (one click per configured user), "any user" (any name), headless `login_hint`.
  */
-export function passwordlessLogins(config: LoginExposure): string[] {
+function passwordlessLogins(config: LoginExposure): string[] {
   const { login, users } = config;
   const paths: string[] = [];
   if (login.userPicker && users.length > 0) paths.push('login.userPicker');

@@ -26,7 +26,7 @@ export interface ListenerTls {
 }
 
 /** The folder under `keys.dir` that holds the local CA of `tls: auto`. */
-export const LOCAL_CA_DIR = 'tls';
+const LOCAL_CA_DIR = 'tls';
 
 /**
  * What the listener serves for `config.tls`, or undefined for plain HTTP. `now` (epoch ms)

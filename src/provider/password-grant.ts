@@ -21,7 +21,7 @@ import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import type { Accounts } from './accounts.js';
 import { registerClientGrant, requiredParam } from './grant-params.js';
 
-export const PASSWORD_GRANT = 'password';
+const PASSWORD_GRANT = 'password';
 
 /** What `registerPasswordGrant` needs from the provider's construction. */
 export interface PasswordGrantInputs {
