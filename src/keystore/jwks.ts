@@ -82,12 +82,12 @@ export function cacheControlFor(policy: Pick<RotationPolicy, 'prePublication'>):
 }
 
 /** The JWKS body for the keys published at `now`; deterministic for a given ring and time. */
-export function jwksBody(ring: KeyRing | undefined, now: number): Buffer {
+function jwksBody(ring: KeyRing | undefined, now: number): Buffer {
   return Buffer.from(JSON.stringify(publicJwks(ring, now)), 'utf8');
 }
 
 /** A strong ETag for `body`. */
-export function etagFor(body: Buffer): string {
+function etagFor(body: Buffer): string {
   return `"${createHash('sha256').update(body).digest('base64url')}"`;
 }
 

@@ -57,7 +57,7 @@ function generatePair(alg: SigningAlg): Promise<{ privateKey: KeyObject }> {
  * The key ring's form of a private key: the key's own members plus `kid` (its RFC 7638
  * SHA-256 thumbprint), `alg` and `use: "sig"`.
  */
-export async function toSigningJwk(privateKey: KeyObject, alg: SigningAlg): Promise<SigningJwk> {
+async function toSigningJwk(privateKey: KeyObject, alg: SigningAlg): Promise<SigningJwk> {
   const jwk = privateKey.export({ format: 'jwk' }) as JWK;
   const kid = await calculateJwkThumbprint(jwk, 'sha256');
   return { ...jwk, kid, alg, use: 'sig' };

@@ -13,7 +13,7 @@ import { byActivation, byAlgThenActivation, mintAhead, ringFingerprint } from '.
 import type { FreshKey, KeyEntry, KeyRing, RotationPolicy, SigningJwk } from './types.js';
 
 /** A new random secret for oidc-provider's cookie signing. */
-export function randomCookieKey(): string {
+function randomCookieKey(): string {
   return randomBytes(32).toString('base64url');
 }
 

@@ -9,7 +9,7 @@ import { SIGNING_ALGS } from '../algorithms.js';
 import { KeyError } from '../errors.js';
 import type { KeyRing } from './types.js';
 
-export const RING_FORMAT = 'oidc-issuer/keyring@1';
+const RING_FORMAT = 'oidc-issuer/keyring@1';
 const HKDF_INFO = 'oidc-issuer key ring encryption v1';
 const MIN_SECRET_LENGTH = 16;
 

@@ -37,7 +37,7 @@ export const GRANTABLE_MODELS: ReadonlySet<string> = new Set([
  * every id the issuer mints is far shorter, and a token, kid or client_id sent by a client must
  * not become an arbitrarily long key name.
  */
-export const MAX_LOOKUP_LENGTH = 512;
+const MAX_LOOKUP_LENGTH = 512;
 
 export const lookupable = (id: unknown): id is string =>
   typeof id === 'string' && id.length > 0 && id.length <= MAX_LOOKUP_LENGTH;
@@ -61,7 +61,7 @@ export function assertWritable(model: string, id: string, indexes: PayloadIndexe
 export const REPLAY_MODEL = 'ReplayDetection';
 
 /** The model of a session, the only one indexed by `uid`. */
-export const SESSION_MODEL = 'Session';
+const SESSION_MODEL = 'Session';
 
 /** The model of a grant record; a replayed consume destroys it with the grant's tokens. */
 export const GRANT_MODEL = 'Grant';
