@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { JWK } from 'jose';
 import type { ErrorCode } from '../errors.js';
 import { parseJsonObject } from '../json.js';
+import { DISCOVERY_PATH } from '../provider/discovery.js';
 import { TokenError } from './errors.js';
 
 /** Options for the network reads of the token tools. */
@@ -116,7 +117,7 @@ export async function discover(
   issuer: string,
   options: FetchOptions = {},
 ): Promise<{ issuer?: unknown; jwks_uri?: unknown; url: string }> {
-  const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  const url = `${issuer.replace(/\/+$/, '')}${DISCOVERY_PATH}`;
   const doc = await fetchJson(url, 'DISCOVERY_FAILED', 'discovery document', options);
   return { ...doc, url };
 }

@@ -4,6 +4,7 @@
  * then redeems the code at the token endpoint. For tests that need real tokens of a user.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { DISCOVERY_PATH } from '../provider/discovery.js';
 import { TokenError } from './errors.js';
 
 /** How to sign in. */
@@ -57,9 +58,10 @@ export async function loginWithCode(request: LoginRequest): Promise<LoginTokens>
   const jar = new Map<string, string>();
   const discovery =
     request.endpoints ??
-    ((await (
-      await doFetch(`${request.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`)
-    ).json()) as { authorization_endpoint: string; token_endpoint: string });
+    ((await (await doFetch(`${request.issuer.replace(/\/+$/, '')}${DISCOVERY_PATH}`)).json()) as {
+      authorization_endpoint: string;
+      token_endpoint: string;
+    });
 
   const send = async (url: string, init: RequestInit = {}): Promise<Page> => {
     const headers = new Headers(init.headers);
