@@ -203,15 +203,13 @@ export class StoreUnavailableError extends IssuerError {
 }
 
 /**
- * Redis refused the credentials in the store URL. Unlike an outage this does not heal by
- * waiting, so a start ends on it (exit 2) and names the setting to fix, never the secret.
+ * Redis (or a Redis Sentinel) refused our credentials. Unlike an outage this does not heal by
+ * waiting, so a start ends on it (exit 2). `who` says what refused (`Redis at redis://***@h:1`),
+ * `fix` the setting to correct; neither carries the secret.
  */
 export class StoreAuthError extends IssuerError {
-  constructor(where: string, reply: string) {
-    super(
-      'STORE_AUTH_REFUSED',
-      `Redis at ${where} refused the login (${brief(reply)}); check the user and password in REDIS_URL (redis.url)`,
-    );
+  constructor(who: string, reply: string, fix: string) {
+    super('STORE_AUTH_REFUSED', `${who} refused the login (${brief(reply)}); check ${fix}`);
   }
 }
 

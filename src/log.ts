@@ -56,14 +56,17 @@ export function createLogger(
 
 /** The parts of the issuer config that hold secrets (structural, so the ground floor imports no config). */
 export interface LogSecretSources {
-  readonly redis: { readonly url?: string | undefined };
+  readonly redis: {
+    readonly url?: string | undefined;
+    readonly sentinel?: { readonly password?: string | undefined } | undefined;
+  };
   readonly admin: { readonly token?: string | undefined };
   readonly keys: { readonly secret?: string | undefined };
 }
 
 /**
  * The configured secrets a log line must never contain: the store URL's password (and its
- * `user:password` pair), the admin token and the key-ring secret.
+ * `user:password` pair), the Sentinels' password, the admin token and the key-ring secret.
  */
 export function logSecretsOf(config: LogSecretSources): string[] {
   const secrets: string[] = [];
@@ -74,6 +77,7 @@ export function logSecretsOf(config: LogSecretSources): string[] {
     const password = colon >= 0 ? userinfo.slice(colon + 1) : '';
     if (password) secrets.push(userinfo, password, safeDecode(password));
   }
+  if (config.redis.sentinel?.password) secrets.push(config.redis.sentinel.password);
   if (config.admin.token) secrets.push(config.admin.token);
   if (config.keys.secret) secrets.push(config.keys.secret);
   return secrets;

@@ -1,12 +1,12 @@
 /** Opens the configured key ring store the way the server does, for the `keys` commands. */
 import type { Cluster, Redis } from 'ioredis';
 import type { IssuerConfig } from '../config/schema.js';
-import { StoreAuthError, StoreUnavailableError } from '../errors.js';
+import { StoreUnavailableError } from '../errors.js';
 import { openRingStore, rotationPolicyOf } from '../keystore/configured.js';
 import { KeyRotation } from '../keystore/rotation.js';
 import type { KeyRingStore } from '../keystore/types.js';
 import { redactUrl } from '../log.js';
-import { createRedisClient, isStoreAuthRefusal, whenReady } from '../store/redis.js';
+import { createRedisClient, storeAuthError, whenReady } from '../store/redis.js';
 
 /** A store and the key ring's operations on it; `close` releases connections so the process can exit. */
 export interface OpenRing {
@@ -28,7 +28,8 @@ const CONNECT_WAIT_MS = 5000;
 export async function openKeyRing(config: IssuerConfig): Promise<OpenRing> {
   let client: Redis | Cluster | undefined;
   if (config.redis.url) {
-    client = createRedisClient(config.redis.url, { tls: config.redis.tls });
+    const { tls, sentinel } = config.redis;
+    client = createRedisClient(config.redis.url, { tls, sentinel });
     await waitReady(client, config.redis.url);
   }
   const { store, where, notice } = openRingStore(config, client);
@@ -49,7 +50,8 @@ async function waitReady(client: Redis | Cluster, url: string): Promise<void> {
   const failure = await whenReady(client, { timeoutMs: CONNECT_WAIT_MS, failFast: true });
   if (failure !== undefined) {
     client.disconnect();
-    if (isStoreAuthRefusal(failure)) throw new StoreAuthError(redactUrl(url), failure);
-    throw new StoreUnavailableError(`${redactUrl(url)}: ${failure}`);
+    throw (
+      storeAuthError(url, failure) ?? new StoreUnavailableError(`${redactUrl(url)}: ${failure}`)
+    );
   }
 }

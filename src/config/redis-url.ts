@@ -10,7 +10,10 @@ export interface HostPort {
   port: number;
 }
 
-/** Credentials from the URL's userinfo (for Redis itself, never for the Sentinels). */
+/**
+ * Credentials from the URL's userinfo: for Redis itself (with Sentinel: the master and its
+ * replicas), never for the Sentinels, whose login is `redis.sentinel` (see schema.ts).
+ */
 export interface RedisAuth {
   username?: string;
   password?: string;
@@ -21,23 +24,35 @@ export type RedisTarget =
   | { topology: 'standalone'; url: string; tls: boolean }
   /** `redis+cluster://` or `rediss+cluster://`: seed nodes of a Cluster. */
   | ({ topology: 'cluster'; nodes: HostPort[]; tls: boolean } & RedisAuth)
-  /** `redis+sentinel://`: the Sentinels to ask for master `masterName`; `db` on that master. */
+  /**
+   * `redis+sentinel://` or `rediss+sentinel://` (TLS to the Sentinels and to the master they
+   * name): the Sentinels to ask for master `masterName`; `db` on that master.
+   */
   | ({
       topology: 'sentinel';
       sentinels: HostPort[];
       masterName: string;
       db: number;
-      tls: false;
+      tls: boolean;
     } & RedisAuth);
 
 /** The schemes a store URL may start with, in the order messages list them. */
-export const REDIS_URL_SCHEMES = [
+const REDIS_URL_SCHEMES = [
   'redis://',
   'rediss://',
   'redis+cluster://',
   'rediss+cluster://',
   'redis+sentinel://',
+  'rediss+sentinel://',
 ] as const;
+
+/** Why TLS settings (`redis.tls`) are refused with a URL that does not ask for TLS. */
+export const NEEDS_TLS_URL =
+  'needs a TLS store URL (rediss://, rediss+cluster:// or rediss+sentinel://)';
+
+/** Why the Sentinels' login (`redis.sentinel`) is refused with a URL that names no Sentinels. */
+export const NEEDS_SENTINEL_URL =
+  'only for a Sentinel store URL (redis+sentinel:// or rediss+sentinel://)';
 
 /** The port a Sentinel listens on when the URL names none. */
 const SENTINEL_PORT = 26379;
@@ -49,8 +64,9 @@ export class RedisUrlError extends Error {}
  * Reads a store URL:
  * - `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS);
  * - `redis+cluster://[user:pass@]h1:p1,h2:p2`, `rediss+cluster://…`;
- * - `redis+sentinel://[user:pass@]s1:26379,s2:26379/<master-name>[?db=<n>]` — the credentials
- *   are the master's (and its replicas'); the Sentinels are asked without.
+ * - `redis+sentinel://[user:pass@]s1:26379,s2:26379/<master-name>[?db=<n>]`,
+ *   `rediss+sentinel://…` (TLS to the Sentinels and the master) — the credentials are the
+ *   master's (and its replicas'); the Sentinels' own login is not part of the URL.
  * @throws RedisUrlError naming what is wrong (never echoing the credentials).
  */
 export function parseRedisUrl(url: string): RedisTarget {
@@ -67,7 +83,7 @@ export function parseRedisUrl(url: string): RedisTarget {
     return { topology: 'standalone', url, tls: scheme === 'rediss://' };
   }
   const { hosts, auth, path, query } = splitMultiHost(url.slice(scheme.length));
-  if (scheme === 'redis+sentinel://') {
+  if (scheme === 'redis+sentinel://' || scheme === 'rediss+sentinel://') {
     const masterName = decodeName(path.replace(/^\//, ''));
     if (!masterName) {
       throw new RedisUrlError(
@@ -79,7 +95,7 @@ export function parseRedisUrl(url: string): RedisTarget {
       sentinels: parseHosts(hosts, 'Sentinel', SENTINEL_PORT),
       masterName,
       db: databaseOf(query),
-      tls: false,
+      tls: scheme === 'rediss+sentinel://',
       ...auth,
     };
   }
@@ -104,9 +120,14 @@ export function redisUrlProblems(url: string): string[] {
   }
 }
 
-/** True when the URL's scheme asks for TLS (`rediss://`, `rediss+cluster://`). */
+/** True when the URL's scheme asks for TLS (`rediss://`, `rediss+cluster://`, `rediss+sentinel://`). */
 export function isTlsUrl(url: string): boolean {
   return /^rediss(\+[a-z]+)?:\/\//.test(url);
+}
+
+/** True when the URL names Sentinels (`redis+sentinel://`, `rediss+sentinel://`). */
+export function isSentinelUrl(url: string): boolean {
+  return /^rediss?\+sentinel:\/\//.test(url);
 }
 
 /** `[user:pass@]h1:p1,h2:p2[/path][?query]` in parts; userinfo ends at the last `@`. */

@@ -17,6 +17,7 @@ const RESTART_ONLY = [
   'redis.url',
   'redis.namespace',
   'redis.tls',
+  'redis.sentinel',
   'keys.dir',
   'keys.secret',
   'keys.acceptPlaintextRing',

@@ -16,7 +16,13 @@ import {
 import { parseDuration } from './duration.js';
 import { DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT } from './grant-types.js';
 import { isHostPattern, LOOPBACK_HOSTS } from './hosts.js';
-import { isTlsUrl, REDIS_URL_SCHEMES, redisUrlProblems } from './redis-url.js';
+import {
+  isSentinelUrl,
+  isTlsUrl,
+  NEEDS_SENTINEL_URL,
+  NEEDS_TLS_URL,
+  redisUrlProblems,
+} from './redis-url.js';
 import { checkUsername } from './username.js';
 
 /** A duration in config: seconds as a number, or `"15s"`, `"10m"`, `"1h"`, `"30d"`. Parsed to ms. */
@@ -290,17 +296,12 @@ export const configSchema = z.strictObject({
       /**
        * The store: `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS),
        * `redis+cluster://h1:p1,h2:p2` (`rediss+cluster://`), or
-       * `redis+sentinel://s1:26379,s2:26379/<master-name>[?db=n]`.
+       * `redis+sentinel://[user:pass@]s1:26379,s2:26379/<master-name>[?db=n]`
+       * (`rediss+sentinel://`; the user and password are the master's).
        */
       url: z
         .string()
-        .regex(
-          /^(redis|rediss|redis\+cluster|rediss\+cluster|redis\+sentinel):\/\//,
-          `must start with ${REDIS_URL_SCHEMES.join(', ')}`,
-        )
         .superRefine((url, ctx) => {
-          // The scheme's own message above is enough when the scheme is wrong.
-          if (!REDIS_URL_SCHEMES.some((s) => url.startsWith(s))) return;
           for (const message of redisUrlProblems(url)) ctx.addIssue({ code: 'custom', message });
         })
         .optional(),
@@ -320,16 +321,28 @@ export const configSchema = z.strictObject({
           keyFile: readableFile.optional(),
         })
         .optional(),
+      /**
+       * The Sentinels' own login (their `requirepass`, or an ACL user), for a Sentinel URL;
+       * the master's is the URL's. Without it the Sentinels are asked without a login.
+       */
+      sentinel: z
+        .strictObject({
+          /** An ACL user on the Sentinels; without it, the default user. */
+          username: z.string().min(1).optional(),
+          password: z.string().min(1).meta(SECRET).optional(),
+        })
+        .optional(),
     })
     .superRefine((redis, ctx) => {
-      const { tls, url } = redis;
+      const { tls, url, sentinel } = redis;
+      if (sentinel && url !== undefined && !isSentinelUrl(url)) {
+        // On the field that is set, so the message names the variable that set it.
+        const field = sentinel.password !== undefined ? 'password' : 'username';
+        ctx.addIssue({ code: 'custom', path: ['sentinel', field], message: NEEDS_SENTINEL_URL });
+      }
       if (!tls) return;
       if (url !== undefined && !isTlsUrl(url)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['tls'],
-          message: 'needs a TLS store URL (rediss:// or rediss+cluster://)',
-        });
+        ctx.addIssue({ code: 'custom', path: ['tls'], message: NEEDS_TLS_URL });
       }
       if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
         ctx.addIssue({

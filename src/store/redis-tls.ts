@@ -60,6 +60,7 @@ export function certificateRefusal(err: unknown): string | undefined {
   if (typeof code !== 'string' || !CERTIFICATE_REFUSALS.test(code)) return undefined;
   return (
     `redis TLS: the server's certificate was not accepted (${code}); check redis.tls.caFile ` +
-    `(${ENV.redisCaFile}) and that the certificate covers the host in ${ENV.redisUrl}`
+    `(${ENV.redisCaFile}) and that the certificate covers the host in ${ENV.redisUrl} ` +
+    '(with Sentinel: the address the Sentinels give for the master)'
   );
 }

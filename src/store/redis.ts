@@ -1,7 +1,14 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ENV } from '../config/env.js';
-import { parseRedisUrl, type RedisTarget, RedisUrlError } from '../config/redis-url.js';
-import { ConfigError, IssuerError, StoreUnavailableError } from '../errors.js';
+import {
+  NEEDS_SENTINEL_URL,
+  NEEDS_TLS_URL,
+  parseRedisUrl,
+  type RedisTarget,
+  RedisUrlError,
+} from '../config/redis-url.js';
+import { ConfigError, IssuerError, StoreAuthError, StoreUnavailableError } from '../errors.js';
+import { redactUrl } from '../log.js';
 import { ioredis } from './ioredis.js';
 import {
   certificateRefusal,
@@ -18,8 +25,16 @@ export interface RedisClientOptions {
   connectTimeoutMs?: number;
   /** Receives connection errors (the client keeps reconnecting on its own). */
   logger?: (msg: string, err?: unknown) => void;
-  /** `redis.tls`: the CA (and client certificate) files for a `rediss://` URL. */
+  /** `redis.tls`: the CA (and client certificate) files for a TLS URL (`rediss…://`). */
   tls?: RedisTlsFiles | undefined;
+  /** `redis.sentinel`: the Sentinels' own login, for a Sentinel URL. */
+  sentinel?: SentinelLogin | undefined;
+}
+
+/** The Sentinels' login (`redis.sentinel`); the master's is in the URL. */
+export interface SentinelLogin {
+  username?: string | undefined;
+  password?: string | undefined;
 }
 
 /** Reconnect delays grow from 50 ms and are capped, so recovery is noticed within ~2 s. */
@@ -33,8 +48,10 @@ function reconnectDelay(attempt: number): number {
  * Creates the Redis client for a `REDIS_URL` (see {@link parseRedisUrl} for the forms):
  * - `redis://…`, `rediss://…` (TLS) → standalone `Redis`;
  * - `redis+cluster://h1:p1,h2:p2`, `rediss+cluster://…` → `Cluster` seeded with those nodes;
- * - `redis+sentinel://s1:p1,s2:p2/<master-name>` → `Redis` that asks the Sentinels for the
- *   master, and asks again when a failover moves it (ioredis follows `+switch-master`).
+ * - `redis+sentinel://s1:p1,s2:p2/<master-name>`, `rediss+sentinel://…` → `Redis` that asks
+ *   the Sentinels for the master, and asks again when a failover moves it (ioredis follows
+ *   `+switch-master`). The Sentinels are logged in to with `opts.sentinel`, the master with
+ *   the URL's credentials; with TLS both connections use TLS with the same files.
  *
  * Failures are bounded: commands issued while disconnected reject at once (no offline queue),
  * a command without an answer rejects after `commandTimeoutMs`, and a command whose connection
@@ -43,7 +60,8 @@ function reconnectDelay(attempt: number): number {
  * an `error` listener is attached so a connection error never crashes the process. Commands
  * issued before the first connection is ready reject too; await {@link pingStore} if needed.
  * TLS always verifies the server's certificate (against `opts.tls.caFile` when given).
- * @throws ConfigError for a URL that cannot be used or a TLS file that cannot be read.
+ * @throws ConfigError for a URL that cannot be used, a TLS file that cannot be read, or a
+ *   setting the URL has no use for (TLS files without TLS, a Sentinel login without Sentinels).
  */
 export function createRedisClient(url: string, opts: RedisClientOptions = {}): Redis | Cluster {
   const commandTimeout = opts.commandTimeoutMs ?? 2000;
@@ -56,10 +74,13 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     if (err instanceof RedisUrlError) throw new ConfigError([`${ENV.redisUrl}: ${err.message}`]);
     throw err;
   }
-  if (hasTlsFiles(opts.tls) && !target.tls) {
-    throw new ConfigError(['redis.tls: needs a TLS store URL (rediss:// or rediss+cluster://)']);
+  if (hasTlsFiles(opts.tls) && !target.tls) throw new ConfigError([`redis.tls: ${NEEDS_TLS_URL}`]);
+  const sentinelLogin = opts.sentinel?.username || opts.sentinel?.password;
+  if (sentinelLogin && target.topology !== 'sentinel') {
+    throw new ConfigError([`redis.sentinel: ${NEEDS_SENTINEL_URL}`]);
   }
-  const tls = target.tls ? { tls: redisTlsOptions(opts.tls) } : {};
+  const tlsOptions = target.tls ? redisTlsOptions(opts.tls) : undefined;
+  const tls = tlsOptions ? { tls: tlsOptions } : {};
 
   const common = {
     commandTimeout,
@@ -93,6 +114,7 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     });
   } else {
     const { sentinels, masterName, db, username, password } = target;
+    const { username: sentinelUsername, password: sentinelPassword } = opts.sentinel ?? {};
     client = new (ioredis().Redis)({
       ...common,
       sentinels,
@@ -100,6 +122,12 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
       db,
       ...(username ? { username } : {}),
       ...(password ? { password } : {}),
+      ...(sentinelUsername ? { sentinelUsername } : {}),
+      ...(sentinelPassword ? { sentinelPassword } : {}),
+      // `tls` is for the master only with enableTLSForSentinelMode; `sentinelTLS` for the Sentinels.
+      ...(tlsOptions
+        ? { tls: tlsOptions, sentinelTLS: tlsOptions, enableTLSForSentinelMode: true }
+        : {}),
       enableOfflineQueue: false,
       retryStrategy: reconnectDelay,
       // All Sentinels unreachable: keep asking, as a lost master is asked for again.
@@ -197,19 +225,53 @@ export function wrapStoreError(err: unknown): unknown {
   return new StoreUnavailableError(`redis unavailable: ${message}`, { cause: err });
 }
 
+/** Redis' replies to a login it refuses: a wrong password or user, or one it needs and lacks. */
+const AUTH_REFUSAL = /\b(WRONGPASS|NOAUTH)\b/;
+
 /**
- * Redis refused our credentials (wrong password, unknown or disabled ACL user, or a password
- * it requires and the URL lacks). Waiting does not fix this, so a start ends on it.
+ * How ioredis reports that no Sentinel gave a master's address, with the last Sentinel's error
+ * (a Sentinel's own refusal of the login reaches the client only this way).
  */
-export function isStoreAuthRefusal(reason: string | undefined): boolean {
-  return reason !== undefined && /\b(WRONGPASS|NOAUTH)\b/.test(reason);
+const NO_SENTINEL_ANSWERED = /^All sentinels are unreachable\b.*?Last error: (.*)$/s;
+
+/**
+ * The error to end a start with when `reason` (from {@link whenReady}) is a refusal of our
+ * credentials — a wrong password, an unknown or disabled ACL user, or a password the server
+ * requires and we lack — else undefined. Waiting does not fix a refusal. It says which login
+ * was refused: Redis' (the URL's userinfo; with Sentinel, the master's) or the Sentinels'
+ * (`redis.sentinel`), and never contains a secret.
+ */
+export function storeAuthError(
+  url: string,
+  reason: string | undefined,
+): StoreAuthError | undefined {
+  if (reason === undefined || !AUTH_REFUSAL.test(reason)) return undefined;
+  const where = redactUrl(url);
+  const urlLogin = `the user and password in ${ENV.redisUrl} (redis.url)`;
+  const target = parseRedisUrl(url);
+  if (target.topology !== 'sentinel')
+    return new StoreAuthError(`Redis at ${where}`, reason, urlLogin);
+  const sentinelReply = NO_SENTINEL_ANSWERED.exec(reason)?.[1];
+  if (sentinelReply !== undefined) {
+    return new StoreAuthError(
+      `Redis Sentinel (${where})`,
+      sentinelReply,
+      `the Sentinels' login: ${ENV.redisSentinelPassword} (redis.sentinel.password) and ` +
+        `${ENV.redisSentinelUsername} (redis.sentinel.username), not the master's in ${ENV.redisUrl}`,
+    );
+  }
+  return new StoreAuthError(
+    `Redis master "${target.masterName}" (named by the Sentinels of ${where})`,
+    reason,
+    `the master's login: ${urlLogin}`,
+  );
 }
 
 /**
  * Waits until `client` is connected. Resolves `undefined` once it is, or a reason when
  * `timeoutMs` passes first — or, with `failFast`, at the first connection error (a one-shot
  * command should not wait through reconnects; a server keeps reconnecting in the background),
- * and always at a refusal of our credentials ({@link isStoreAuthRefusal}). A timeout's reason
+ * and always at a refusal of our credentials ({@link storeAuthError}). A timeout's reason
  * ends with the last connection error seen (a refused certificate, a refused connection).
  */
 export function whenReady(
@@ -228,7 +290,7 @@ export function whenReady(
     const onReady = () => done(undefined);
     const onError = (err: Error) => {
       lastError = certificateRefusal(err) ?? err.message;
-      if (failFast || isStoreAuthRefusal(err.message)) done(lastError);
+      if (failFast || AUTH_REFUSAL.test(err.message)) done(lastError);
     };
     const timer = setTimeout(() => {
       const last = lastError === undefined ? '' : ` (last error: ${lastError})`;

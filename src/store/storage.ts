@@ -6,16 +6,14 @@ import type { Cluster, Redis } from 'ioredis';
 import type { AdapterFactory } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { IssuerConfig } from '../config/schema.js';
-import { StoreAuthError } from '../errors.js';
-import { redactUrl } from '../log.js';
 import type { AdapterOptions } from './adapter-rules.js';
 import { createMemoryAdapter } from './memory-adapter.js';
 import { MemoryStore } from './memory-store.js';
 import {
   checkEvictionPolicy,
   createRedisClient,
-  isStoreAuthRefusal,
   pingStore,
+  storeAuthError,
   whenReady,
 } from './redis.js';
 import { createRedisAdapter } from './redis-adapter.js';
@@ -64,13 +62,15 @@ export async function openStorage(
   }
   const client = createRedisClient(url, {
     tls: config.redis.tls,
+    sentinel: config.redis.sentinel,
     logger: (msg, err) => logger.warn({ err }, msg),
   });
   // Commands fail at once while disconnected, so let the first connection come up.
   const late = await whenReady(client, { timeoutMs: STORE_CONNECT_WAIT_MS });
-  if (isStoreAuthRefusal(late)) {
+  const refused = storeAuthError(url, late);
+  if (refused) {
     client.disconnect();
-    throw new StoreAuthError(redactUrl(url), late ?? '');
+    throw refused;
   }
   if (late) logger.warn({ reason: late }, 'Redis is not reachable yet; not ready until it is');
   const warning = await checkEvictionPolicy(client).catch(() => undefined);

@@ -26,7 +26,7 @@ const OWN = [
   '  - { id: svc, secret: svc-secret-123, grantTypes: [client_credentials], scopes: [api:read], resources: [https://api.test] }',
   'keys: { secret: keystore-secret-123456, rotationPeriod: 7d }',
   'admin: { token: admin-token-1234567890 }',
-  'redis: { url: "redis://:redis-pass@127.0.0.1:6390/0" }',
+  'redis: { url: "redis+sentinel://:redis-pass@127.0.0.1:26390/mymaster", sentinel: { password: sentinel-pass-123 } }',
 ].join('\n');
 const SECRETS = [
   'carol-pass-123',
@@ -35,6 +35,7 @@ const SECRETS = [
   'keystore-secret-123456',
   'admin-token-1234567890',
   'redis-pass',
+  'sentinel-pass-123',
 ];
 
 describe('oidc-issuer config print', () => {
@@ -50,7 +51,8 @@ describe('oidc-issuer config print', () => {
     expect(printed.clients.map((c: { secret: string }) => c.secret)).toEqual(['***', '***']);
     expect(printed.keys).toMatchObject({ secret: '***', rotationPeriod: '7d', retention: '40d' });
     expect(printed.admin.token).toBe('***');
-    expect(printed.redis.url).toBe('redis://***@127.0.0.1:6390/0');
+    expect(printed.redis.url).toBe('redis+sentinel://***@127.0.0.1:26390/mymaster');
+    expect(printed.redis.sentinel).toEqual({ password: '***' });
     // Defaults filled in, durations written as a config file says them.
     expect(printed.ttl).toMatchObject({ accessToken: '1h', authorizationCode: '1m' });
   });

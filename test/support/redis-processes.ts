@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import { redisServerBinary, testServerArgs } from './redis.js';
 
@@ -65,11 +66,21 @@ export class RedisProcesses {
   }
 }
 
+/** A loopback server the test support asks, and how to get in: a password, TLS options. */
+export interface AskTarget {
+  port: number;
+  password?: string | undefined;
+  tls?: ConnectionOptions | undefined;
+}
+
 /** One command to the server on `port` over a fresh connection (1 s bounds), its reply. */
-export async function askRedis(port: number, ...args: string[]): Promise<unknown> {
+export async function askRedis(target: number | AskTarget, ...args: string[]): Promise<unknown> {
+  const { port, password, tls } = typeof target === 'number' ? { port: target } : target;
   const r = new Redis({
     port,
     host: '127.0.0.1',
+    ...(password ? { password } : {}),
+    ...(tls ? { tls } : {}),
     lazyConnect: true,
     retryStrategy: () => null,
     maxRetriesPerRequest: 0,

@@ -1,8 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
+import { certificateAuthority } from './certificates.js';
 import { freePort } from './ports.js';
 import {
-  askRedis as ask,
+  type AskTarget,
+  askRedis,
   infoField as field,
   RedisProcesses,
   pollUntil as waitFor,
@@ -12,13 +15,40 @@ import {
 const MASTER = 'oidc-test';
 
 /**
+ * How the group is secured, as managed Sentinel setups are. `passwords`: master and replica
+ * `requirepass` + `masterauth`, an ACL user for the issuer on both; the Sentinels `requirepass`
+ * (also what they log in to each other with), `sentinel auth-pass` for the master, and an ACL
+ * user for the issuer. `tls`: every server and Sentinel listens on a TLS port only
+ * (`port 0`), replicates and monitors over TLS, and asks clients for a certificate; all
+ * certificates come from one throwaway CA.
+ */
+export interface SentinelGroupOptions {
+  passwords?: boolean;
+  tls?: boolean;
+}
+
+/** The issuer's logins when the group has `passwords` (ACL users; the internal links use others). */
+export const SENTINEL_GROUP_LOGINS = {
+  master: { username: 'issuer-app', password: 'master-Pa55-6c1f' },
+  sentinel: { username: 'issuer-watch', password: 'sentinel-Pa55-93ab' },
+} as const;
+
+/**
  * A master, one replica and three Sentinels (redis-server's own `--sentinel` mode), each on a
  * free loopback port, owned by one test file. The Sentinels decide fast: the master is down
  * after 1 s without an answer, quorum 2.
  */
 export interface TestSentinelGroup {
-  /** `redis+sentinel://127.0.0.1:s1,127.0.0.1:s2,127.0.0.1:s3/oidc-test`. */
+  /**
+   * `redis+sentinel://127.0.0.1:s1,127.0.0.1:s2,127.0.0.1:s3/oidc-test`; `rediss+sentinel://`
+   * with `tls`, and the master's login (`issuer-app:…@`) with `passwords`.
+   */
   readonly url: string;
+  /**
+   * What an issuer is started with to use this group: `REDIS_URL`, and as the options ask,
+   * `REDIS_SENTINEL_USERNAME`/`REDIS_SENTINEL_PASSWORD` and `REDIS_CA_FILE`/`REDIS_CERT_FILE`/`REDIS_KEY_FILE`.
+   */
+  readonly env: Readonly<Record<string, string>>;
   /** Port of the master as the Sentinels see it now (asks one that answers). */
   masterPort(): Promise<number>;
   /**
@@ -31,31 +61,76 @@ export interface TestSentinelGroup {
   killMaster(): Promise<number>;
   /** Resolves once every Sentinel names a master other than `oldPort`; the new port. */
   failedOver(oldPort: number, timeoutMs?: number): Promise<number>;
+  /** One command to the (data) server on `port`, logged in and over TLS as the group needs. */
+  ask(port: number, ...args: string[]): Promise<unknown>;
   stop(): Promise<void>;
 }
 
-const info = async (port: number, section: string) => String(await ask(port, 'INFO', section));
+/** The default users' passwords: what the servers and Sentinels log in to each other with. */
+const INTERNAL = { master: 'internal-master-7e20', sentinel: 'internal-sentinel-51d4' };
 
-export async function startSentinelGroup(): Promise<TestSentinelGroup> {
+export async function startSentinelGroup(
+  options: SentinelGroupOptions = {},
+): Promise<TestSentinelGroup> {
   const servers = new RedisProcesses('sentinel');
   const { dir } = servers;
-  const run = (port: number, args: string[]) => servers.spawn(port, args);
-  const serverArgs = (port: number) => [
-    ...servers.serverArgs(port),
-    '--repl-diskless-sync',
-    'yes',
-    '--repl-diskless-sync-delay',
-    '0',
-  ];
   const stop = () => servers.stop();
+
+  const tls = options.tls ? tlsSetup() : undefined;
+  // The test's own connections: the default users, the client certificate.
+  const target = (port: number, password: string): AskTarget => ({
+    port,
+    ...(options.passwords ? { password } : {}),
+    ...(tls ? { tls: tls.client } : {}),
+  });
+  const ask = (port: number, ...args: string[]) => askRedis(target(port, INTERNAL.master), ...args);
+  const askSentinel = (port: number, ...args: string[]) =>
+    askRedis(target(port, INTERNAL.sentinel), ...args);
+  const info = async (port: number, section: string) => String(await ask(port, 'INFO', section));
+
+  // Directives both kinds of process share: where they listen, TLS, the default user's password.
+  const listening = (port: number, password: string): string[] => [
+    ...(tls
+      ? [
+          'port 0',
+          `tls-port ${port}`,
+          `tls-cert-file ${tls.server.certFile}`,
+          `tls-key-file ${tls.server.keyFile}`,
+          `tls-ca-cert-file ${tls.caFile}`,
+          'tls-auth-clients yes',
+          'tls-replication yes',
+        ]
+      : [`port ${port}`]),
+    ...(options.passwords ? [`requirepass ${password}`] : []),
+  ];
+  const { master: masterLogin, sentinel: sentinelLogin } = SENTINEL_GROUP_LOGINS;
+  const aclUser = (login: { username: string; password: string }) =>
+    `user ${login.username} on >${login.password} ~* &* +@all`;
+  const runServer = (port: number, extra: string[]) => {
+    const conf = join(dir, `redis-${port}.conf`);
+    writeFileSync(
+      conf,
+      [
+        ...listening(port, INTERNAL.master),
+        ...(options.passwords ? [`masterauth ${INTERNAL.master}`, aclUser(masterLogin)] : []),
+        'repl-diskless-sync yes',
+        'repl-diskless-sync-delay 0',
+        ...extra,
+        '',
+      ].join('\n'),
+    );
+    // The file comes first so the loopback, no-persistence arguments hold; they set `port`,
+    // which the file's `port 0` must override under TLS, so it is said again after them.
+    servers.spawn(port, [conf, ...servers.serverArgs(port), ...(tls ? ['--port', '0'] : [])]);
+  };
 
   const masterPort = await freePort();
   const replicaPort = await freePort();
   const sentinelPorts = [await freePort(), await freePort(), await freePort()];
   try {
-    run(masterPort, serverArgs(masterPort));
+    runServer(masterPort, []);
     await waitFor(async () => (await ask(masterPort, 'PING')) === 'PONG', 'the master');
-    run(replicaPort, [...serverArgs(replicaPort), '--replicaof', '127.0.0.1', String(masterPort)]);
+    runServer(replicaPort, [`replicaof 127.0.0.1 ${masterPort}`]);
     await waitFor(
       async () => field(await info(replicaPort, 'replication'), 'master_link_status') === 'up',
       'the replica in sync',
@@ -65,24 +140,26 @@ export async function startSentinelGroup(): Promise<TestSentinelGroup> {
       writeFileSync(
         conf,
         [
-          `port ${port}`,
+          ...listening(port, INTERNAL.sentinel),
           'bind 127.0.0.1',
           `dir ${dir}`,
+          ...(options.passwords ? [aclUser(sentinelLogin)] : []),
           `sentinel monitor ${MASTER} 127.0.0.1 ${masterPort} 2`,
+          ...(options.passwords ? [`sentinel auth-pass ${MASTER} ${INTERNAL.master}`] : []),
           `sentinel down-after-milliseconds ${MASTER} 1000`,
           `sentinel failover-timeout ${MASTER} 4000`,
           `sentinel parallel-syncs ${MASTER} 1`,
           '',
         ].join('\n'),
       );
-      run(port, [conf, '--sentinel']);
+      servers.spawn(port, [conf, '--sentinel']);
     }
     // Ready to fail over once each Sentinel knows the replica and the two other Sentinels.
     for (const port of sentinelPorts) {
       await waitFor(
         async () => {
-          const replicas = (await ask(port, 'SENTINEL', 'REPLICAS', MASTER)) as unknown[];
-          const sentinels = (await ask(port, 'SENTINEL', 'SENTINELS', MASTER)) as unknown[];
+          const replicas = (await askSentinel(port, 'SENTINEL', 'REPLICAS', MASTER)) as unknown[];
+          const sentinels = (await askSentinel(port, 'SENTINEL', 'SENTINELS', MASTER)) as unknown[];
           return replicas.length === 1 && sentinels.length === 2;
         },
         `Sentinel ${port} to know the replica and the other Sentinels`,
@@ -95,11 +172,37 @@ export async function startSentinelGroup(): Promise<TestSentinelGroup> {
   }
 
   const masterSeenBy = async (port: number) => {
-    const reply = (await ask(port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER)) as string[];
+    const reply = (await askSentinel(
+      port,
+      'SENTINEL',
+      'GET-MASTER-ADDR-BY-NAME',
+      MASTER,
+    )) as string[];
     return Number(reply[1]);
   };
+  const scheme = tls ? 'rediss+sentinel' : 'redis+sentinel';
+  const login = options.passwords
+    ? `${masterLogin.username}:${encodeURIComponent(masterLogin.password)}@`
+    : '';
+  const url = `${scheme}://${login}${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${MASTER}`;
   const group: TestSentinelGroup = {
-    url: `redis+sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${MASTER}`,
+    url,
+    env: {
+      REDIS_URL: url,
+      ...(options.passwords
+        ? {
+            REDIS_SENTINEL_USERNAME: sentinelLogin.username,
+            REDIS_SENTINEL_PASSWORD: sentinelLogin.password,
+          }
+        : {}),
+      ...(tls
+        ? {
+            REDIS_CA_FILE: tls.caFile,
+            REDIS_CERT_FILE: tls.issuer.certFile,
+            REDIS_KEY_FILE: tls.issuer.keyFile,
+          }
+        : {}),
+    },
     async masterPort() {
       for (const port of sentinelPorts) {
         const seen = await masterSeenBy(port).catch(() => undefined);
@@ -136,7 +239,25 @@ export async function startSentinelGroup(): Promise<TestSentinelGroup> {
       );
       return now;
     },
+    ask,
     stop,
   };
   return group;
+}
+
+/**
+ * One CA; a certificate for every server and Sentinel (they all listen on 127.0.0.1, the
+ * address the Sentinels announce) that they also show as clients to each other; one for the
+ * issuer; and the test's own client options.
+ */
+function tlsSetup() {
+  const ca = certificateAuthority('oidc-issuer test Sentinel CA');
+  const server = ca.issue('redis', ['IP:127.0.0.1', 'DNS:localhost']);
+  const issuer = ca.issue('oidc-issuer', ['DNS:oidc-issuer']);
+  const client: ConnectionOptions = {
+    ca: readFileSync(ca.caFile),
+    cert: readFileSync(issuer.certFile),
+    key: readFileSync(issuer.keyFile),
+  };
+  return { caFile: ca.caFile, server, issuer, client };
 }

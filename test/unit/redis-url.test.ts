@@ -2,10 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { describeConfig } from '../../src/config/describe.js';
 import { loadConfig } from '../../src/config/load.js';
 import { parseRedisUrl, RedisUrlError } from '../../src/config/redis-url.js';
+import { logSecretsOf } from '../../src/log.js';
 import { createRedisClient } from '../../src/store/redis.js';
-import { problemsFrom } from '../support/config.js';
+import { problemsFrom, problemsOf } from '../support/config.js';
 
 const reason = (url: string) => {
   try {
@@ -40,6 +42,18 @@ describe('store URLs', () => {
       password: 'p@ss',
     });
     expect(parseRedisUrl('redis+sentinel://:secret@s1/m')).toMatchObject({ password: 'secret' });
+    expect(parseRedisUrl('rediss+sentinel://app:pw@s1:26380,s2/m')).toEqual({
+      topology: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26380 },
+        { host: 's2', port: 26379 },
+      ],
+      masterName: 'm',
+      db: 0,
+      tls: true,
+      username: 'app',
+      password: 'pw',
+    });
   });
 
   it('reads Cluster and standalone URLs as before', () => {
@@ -81,7 +95,7 @@ describe('store URLs', () => {
     ]);
     expect(problemsFrom(() => loadConfig({ env: { REDIS_URL: 'sentinel://s1/m' } }))).toEqual([
       expect.stringMatching(
-        /^REDIS_URL \(sets redis\.url\): must start with redis:\/\/, .*redis\+sentinel:\/\/$/,
+        /^REDIS_URL \(sets redis\.url\): must start with redis:\/\/, .*, rediss\+sentinel:\/\/$/,
       ),
     ]);
     const ok = loadConfig({ env: { REDIS_URL: 'redis+sentinel://s1:26379,s2:26379/mymaster' } });
@@ -100,7 +114,17 @@ describe('store URLs', () => {
     ).toEqual([`REDIS_CA_FILE (sets redis.tls.caFile): cannot read "${missing}" (ENOENT)`]);
     expect(
       problemsFrom(() => loadConfig({ env: { REDIS_URL: 'redis://h:6379', REDIS_CA_FILE: ca } })),
-    ).toEqual(['redis.tls: needs a TLS store URL (rediss:// or rediss+cluster://)']);
+    ).toEqual([
+      'redis.tls: needs a TLS store URL (rediss://, rediss+cluster:// or rediss+sentinel://)',
+    ]);
+    expect(
+      problemsFrom(() =>
+        loadConfig({ env: { REDIS_URL: 'redis+sentinel://s1/m', REDIS_CA_FILE: ca } }),
+      ),
+    ).toHaveLength(1);
+    expect(
+      loadConfig({ env: { REDIS_URL: 'rediss+sentinel://s1/m', REDIS_CA_FILE: ca } }).redis.tls,
+    ).toEqual({ caFile: ca });
     expect(
       problemsFrom(() =>
         loadConfig({ env: { REDIS_URL: 'rediss://h:6380', REDIS_CERT_FILE: ca } }),
@@ -116,6 +140,49 @@ describe('store URLs', () => {
     ]);
     expect(
       problemsFrom(() => createRedisClient('redis://h:1', { tls: { caFile: '/nonexistent' } })),
-    ).toEqual(['redis.tls: needs a TLS store URL (rediss:// or rediss+cluster://)']);
+    ).toEqual([
+      'redis.tls: needs a TLS store URL (rediss://, rediss+cluster:// or rediss+sentinel://)',
+    ]);
+    expect(
+      problemsFrom(() => createRedisClient('redis://h:1', { sentinel: { password: 'pw' } })),
+    ).toEqual([
+      'redis.sentinel: only for a Sentinel store URL (redis+sentinel:// or rediss+sentinel://)',
+    ]);
+  });
+
+  it("reads the Sentinels' login from REDIS_SENTINEL_USERNAME / _PASSWORD, only with a Sentinel URL", () => {
+    const env = {
+      REDIS_URL: 'redis+sentinel://:master-pw@s1/m',
+      REDIS_SENTINEL_USERNAME: 'watcher',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-pw-0123',
+    };
+    expect(loadConfig({ env }).redis.sentinel).toEqual({
+      username: 'watcher',
+      password: 'sentinel-pw-0123',
+    });
+    expect(
+      problemsFrom(() => loadConfig({ env: { ...env, REDIS_URL: 'redis://h:6379' } })),
+    ).toEqual([
+      'REDIS_SENTINEL_PASSWORD (sets redis.sentinel.password): only for a Sentinel store URL (redis+sentinel:// or rediss+sentinel://)',
+    ]);
+    expect(
+      problemsFrom(() =>
+        loadConfig({ env: { REDIS_URL: 'rediss://h:6380', REDIS_SENTINEL_USERNAME: 'watcher' } }),
+      ),
+    ).toEqual([
+      'REDIS_SENTINEL_USERNAME (sets redis.sentinel.username): only for a Sentinel store URL (redis+sentinel:// or rediss+sentinel://)',
+    ]);
+    expect(problemsOf({ redis: { sentinel: { password: '' } } })).toEqual([
+      expect.stringMatching(/^redis\.sentinel\.password: /),
+    ]);
+  });
+
+  it("keeps the Sentinels' password out of config print and the logs", () => {
+    const config = loadConfig({
+      env: { REDIS_URL: 'redis+sentinel://s1/m', REDIS_SENTINEL_PASSWORD: 'sentinel-pw-0123' },
+    });
+    const printed = describeConfig(config) as { redis: { sentinel: unknown } };
+    expect(printed.redis.sentinel).toEqual({ password: '***' });
+    expect(logSecretsOf(config)).toContain('sentinel-pw-0123');
   });
 });
