@@ -11,7 +11,14 @@ import { PACKAGE_ROOT } from '../src/paths.js';
 import type { BenchAlg } from './fixtures.js';
 import { percentile, runOneFlow } from './flow.js';
 import { type HttpLoadResult, LoadGenerator } from './load.js';
-import { captureOutput, defaultPinning, type Pinning, spawnPinned, track } from './procs.js';
+import {
+  captureOutput,
+  defaultPinning,
+  type Pinning,
+  processTree,
+  spawnPinned,
+  track,
+} from './procs.js';
 import { type BenchRedis, type MonitoredCommand, startBenchRedis } from './redis-server.js';
 import { measureRotation, type RotationResult } from './rotation.js';
 import {
@@ -25,6 +32,7 @@ import {
   tokenRequest,
 } from './targets.js';
 import { tokensFrom, verifyTokens } from './verify.js';
+import { waitForWorkers } from './workers.js';
 
 export const SCENARIO_IDS = [
   'token',
@@ -78,6 +86,13 @@ export interface BenchOptions {
   idleSettleMs: number;
   /** Cores for targets and load; `false` runs unpinned. Default: `defaultPinning()`. */
   pin: Pinning | false | undefined;
+  /**
+   * The Node binary every target runs on (our issuer, the others, the in-process API, the
+   * signing ceiling); the harness and the load generator stay on the Node running the bench.
+   */
+  node: string;
+  /** Worker counts for the workers rows (ours-redis, `start --workers <n>`, unpinned); [] skips. */
+  workers: number[];
   log: (line: string) => void;
 }
 
@@ -98,6 +113,8 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   redisRoundTrips: true,
   idleSettleMs: 1000,
   pin: undefined,
+  node: process.execPath,
+  workers: [1, 2],
   log: (line) => process.stderr.write(`${line}\n`),
 };
 
@@ -176,10 +193,27 @@ export interface RedisRoundTrips {
   perCodeFlow: RoundTripCount;
 }
 
+/**
+ * One row of the workers measure: our issuer on Redis as `start --workers <n>`, loaded with
+ * the load generator on the same cores. CPU per request and RSS are summed over the
+ * supervisor and its workers.
+ */
+export interface WorkersRow {
+  workers: number;
+  /** Processes of the issuer (1 for one worker: no supervisor). */
+  processes: number;
+  rssIdleMiB: number | undefined;
+  rssAfterLoadMiB: number | undefined;
+  scenarios: ScenarioResult[];
+}
+
 export interface BenchResults {
   meta: {
     date: string;
+    /** The targets' Node (`--node`). */
     node: string;
+    /** The Node running the harness and the load generator. */
+    harnessNode: string;
     cpuModel: string;
     cores: number;
     os: string;
@@ -197,6 +231,7 @@ export interface BenchResults {
   inProcess?: InProcessResult;
   rotation?: RotationResult;
   redisRoundTrips?: RedisRoundTrips;
+  workers?: { alg: BenchAlg; cores: string; rows: WorkersRow[] };
 }
 
 /** Which scenarios a target runs: everything it serves for the first alg, `token` for others. */
@@ -222,7 +257,8 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
   const results: BenchResults = {
     meta: {
       date: new Date().toISOString(),
-      node: process.version,
+      node: nodeVersion(options.node),
+      harnessNode: process.version,
       cpuModel: cpus()[0]?.model ?? 'unknown',
       cores: availableParallelism(),
       os: `${process.platform} ${release()}`,
@@ -242,11 +278,13 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
   try {
     if (options.signing) {
       log('signing ceiling …');
-      results.signing = await signingCeiling(options.algs, pinning?.target);
+      results.signing = await signingCeiling(options.algs, pinning?.target, options.node);
     }
     const needsRedis =
       (options.targets.includes('ours-redis') &&
-        (options.scenarios.length > 0 || options.startupRepeats > 0)) ||
+        (options.scenarios.length > 0 ||
+          options.startupRepeats > 0 ||
+          options.workers.length > 0)) ||
       options.rotations > 0;
     if (needsRedis) redis = await startBenchRedis(pinning?.load);
     await load.start(pinning?.load);
@@ -262,6 +300,23 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       await algRound(alg, plan, { options, load, redis, workDir, cores: pinning?.target, results });
     }
 
+    const workersScenarios = WORKERS_SCENARIOS.filter((s) => options.scenarios.includes(s));
+    if (
+      options.workers.length > 0 &&
+      options.targets.includes('ours-redis') &&
+      workersScenarios.length > 0 &&
+      redis
+    ) {
+      results.workers = await measureWorkers(workersScenarios, {
+        options,
+        load,
+        redis,
+        workDir,
+        cores: undefined,
+        results,
+      });
+    }
+
     if (options.startupRepeats > 0) {
       for (const id of options.targets) {
         log(`start-up: ${id} …`);
@@ -270,6 +325,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
             workDir,
             cores: pinning?.target,
             redisUrl: redis?.url,
+            node: options.node,
           }),
         );
       }
@@ -281,6 +337,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
         options.inProcessStarts,
         options.inProcessLogins,
         pinning?.target,
+        options.node,
       );
     }
 
@@ -292,6 +349,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
         cores: pinning?.target,
         rotations: options.rotations,
         alg: options.algs[0] ?? 'RS256',
+        node: options.node,
       });
     }
   } finally {
@@ -334,6 +392,7 @@ async function algRound(
         cores: ctx.cores,
         redisUrl: ctx.redis?.url,
         redisNamespace: `bench-${alg}`,
+        node: options.node,
       });
       const record: SessionResult = {
         target: id,
@@ -362,35 +421,122 @@ async function algRound(
           prepared.push(await prepareScenario(r.target, scenario, ctx));
         }
       }
-      for (let rep = 0; rep < options.repeats; rep += 1) {
-        for (const p of prepared) {
-          if (p.result.error) continue;
-          await p.runOnce().catch((err: Error) => {
-            p.result.error = err.message;
-          });
-        }
-      }
-      for (const { result } of prepared) {
-        result.median = {
-          rps: median(result.runs.map((r) => r.rps)),
-          p50: median(result.runs.map((r) => r.p50)),
-          p99: median(result.runs.map((r) => r.p99)),
-          ...(result.runs.every((r) => r.cpuMs !== undefined)
-            ? { cpuMs: median(result.runs.map((r) => r.cpuMs as number)) }
-            : {}),
-        };
-        if (result.error) log(`  ✗ ${result.target} ${result.scenario}: ${result.error}`);
-        else
-          log(
-            `  ${result.target} ${alg} ${result.scenario}: ${result.median.rps.toFixed(0)}/s p50 ${result.median.p50.toFixed(2)} ms p99 ${result.median.p99.toFixed(2)} ms, CPU ${result.median.cpuMs?.toFixed(3)} ms (runs ${result.runs.map((r) => r.rps.toFixed(0)).join(', ')})`,
-          );
-        ctx.results.scenarios.push(result);
-      }
+      ctx.results.scenarios.push(...(await runInterleaved(prepared, options)));
     }
     for (const r of running) r.record.rssAfterLoadMiB = r.target.rss();
   } finally {
     await Promise.all(running.map((r) => r.target.stop()));
   }
+}
+
+/**
+ * `options.repeats` measured runs of each prepared scenario in turn, then the medians; a
+ * scenario whose run did not count keeps the error and gets no more runs.
+ */
+async function runInterleaved(
+  prepared: PreparedScenario[],
+  options: BenchOptions,
+  label = (r: ScenarioResult) => `${r.target} ${r.alg} ${r.scenario}`,
+): Promise<ScenarioResult[]> {
+  const { log } = options;
+  for (let rep = 0; rep < options.repeats; rep += 1) {
+    for (const p of prepared) {
+      if (p.result.error) continue;
+      await p.runOnce().catch((err: Error) => {
+        p.result.error = err.message;
+      });
+    }
+  }
+  for (const { result } of prepared) {
+    result.median = {
+      rps: median(result.runs.map((r) => r.rps)),
+      p50: median(result.runs.map((r) => r.p50)),
+      p99: median(result.runs.map((r) => r.p99)),
+      ...(result.runs.every((r) => r.cpuMs !== undefined)
+        ? { cpuMs: median(result.runs.map((r) => r.cpuMs as number)) }
+        : {}),
+    };
+    if (result.error) log(`  ✗ ${label(result)}: ${result.error}`);
+    else
+      log(
+        `  ${label(result)}: ${result.median.rps.toFixed(0)}/s p50 ${result.median.p50.toFixed(2)} ms p99 ${result.median.p99.toFixed(2)} ms, CPU ${result.median.cpuMs?.toFixed(3)} ms (runs ${result.runs.map((r) => r.rps.toFixed(0)).join(', ')})`,
+      );
+  }
+  return prepared.map((p) => p.result);
+}
+
+/** The scenarios of the workers rows. */
+const WORKERS_SCENARIOS: ScenarioId[] = ['token', 'code-flow'];
+
+/**
+ * The workers rows: ours-redis as `start --workers <n>` for each n, with the first alg. Targets
+ * and a load generator of their own run unpinned (the workers need the cores the load generator
+ * is pinned to), so load and issuer share the cores; runs are interleaved over the worker counts
+ * like the other scenarios. CPU per request is the supervisor's plus its workers'.
+ */
+async function measureWorkers(
+  scenarios: ScenarioId[],
+  ctx: SessionContext & { redis: BenchRedis },
+): Promise<NonNullable<BenchResults['workers']>> {
+  const { options } = ctx;
+  const alg = options.algs[0] ?? 'RS256';
+  const load = new LoadGenerator();
+  const running: { target: RunningTarget; row: WorkersRow }[] = [];
+  try {
+    await load.start(undefined);
+    const unpinned = { ...ctx, load };
+    for (const workers of options.workers) {
+      options.log(`workers: starting ours-redis with --workers ${workers} (unpinned) …`);
+      const target = await launchTarget('ours-redis', alg, {
+        workDir: ctx.workDir,
+        cores: undefined,
+        redisUrl: ctx.redis.url,
+        redisNamespace: `bench-workers-${workers}-${alg}`,
+        node: options.node,
+        workers,
+      });
+      running.push({
+        target,
+        row: {
+          workers,
+          processes: 0,
+          rssIdleMiB: undefined,
+          rssAfterLoadMiB: undefined,
+          scenarios: [],
+        },
+      });
+      if (workers > 1 && target.pid !== undefined) {
+        await waitForWorkers(target.pid, target.url, workers).catch(async (err) => {
+          await target.stop();
+          throw err;
+        });
+      }
+    }
+    await new Promise((r) => setTimeout(r, options.idleSettleMs));
+    for (const { target, row } of running) {
+      row.processes = target.pid === undefined ? 0 : processTree(target.pid).length;
+      row.rssIdleMiB = target.rss();
+    }
+    for (const scenario of scenarios) {
+      const prepared: { row: WorkersRow; p: PreparedScenario }[] = [];
+      for (const { target, row } of running) {
+        options.log(`workers ${row.workers} ${alg} ${scenario}: checking and warming up …`);
+        prepared.push({ row, p: await prepareScenario(target, scenario, unpinned) });
+      }
+      const byResult = new Map(prepared.map(({ row, p }) => [p.result, row]));
+      const done = await runInterleaved(
+        prepared.map((x) => x.p),
+        options,
+        (r) => `ours-redis ×${byResult.get(r)?.workers} workers ${r.alg} ${r.scenario}`,
+      );
+      for (const result of done) byResult.get(result)?.scenarios.push(result);
+    }
+    for (const { target, row } of running) row.rssAfterLoadMiB = target.rss();
+  } finally {
+    await Promise.all(running.map((r) => r.target.stop()));
+    await load.stop();
+  }
+  return { alg, cores: 'all (not pinned)', rows: running.map((r) => r.row) };
 }
 
 interface PreparedScenario {
@@ -583,7 +729,7 @@ async function measureStartup(
   id: TargetId,
   alg: BenchAlg,
   repeats: number,
-  ctx: { workDir: string; cores: string | undefined; redisUrl: string | undefined },
+  ctx: { workDir: string; cores: string | undefined; redisUrl: string | undefined; node: string },
 ): Promise<StartupResult> {
   const family = `startup-${id}-${Date.now()}`;
   const launchCtx = {
@@ -591,6 +737,7 @@ async function measureStartup(
     cores: ctx.cores,
     keysDir: join(ctx.workDir, family),
     redisNamespace: family,
+    node: ctx.node,
     ...(ctx.redisUrl ? { redisUrl: ctx.redisUrl } : {}),
   };
   const times: number[] = [];
@@ -608,11 +755,10 @@ async function measureInProcess(
   starts: number,
   logins: number,
   cores: string | undefined,
+  node: string,
 ): Promise<InProcessResult> {
   const script = join(PACKAGE_ROOT, 'dist', 'bench', 'servers', 'in-process.js');
-  const child = track(
-    spawnPinned(cores, process.execPath, [script, String(starts), String(logins)]),
-  );
+  const child = track(spawnPinned(cores, node, [script, String(starts), String(logins)]));
   const output = captureOutput(child);
   let out = '';
   child.stdout?.on('data', (d) => {
@@ -628,9 +774,10 @@ async function measureInProcess(
 async function signingCeiling(
   algs: BenchAlg[],
   cores: string | undefined,
+  node: string,
 ): Promise<Record<string, number>> {
   const script = join(PACKAGE_ROOT, 'dist', 'bench', 'servers', 'sign-ceiling.js');
-  const child = track(spawnPinned(cores, process.execPath, [script, ...algs]));
+  const child = track(spawnPinned(cores, node, [script, ...algs]));
   let out = '';
   child.stdout?.on('data', (d) => {
     out += d;
@@ -638,6 +785,13 @@ async function signingCeiling(
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   if (code !== 0) throw new Error(`sign-ceiling exited with ${code}`);
   return JSON.parse(out) as Record<string, number>;
+}
+
+/** `node --version` of the binary the targets run on. */
+function nodeVersion(node: string): string {
+  return node === process.execPath
+    ? process.version
+    : execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
 }
 
 /** The git commit the numbers belong to (with `+dirty` when the tree has changes). */

@@ -1,6 +1,6 @@
 /** Child processes for the benchmark: spawn pinned to a core, wait for HTTP, read RSS, stop. */
 import { type ChildProcess, execFileSync, type StdioOptions, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 /**
@@ -106,6 +106,57 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `pid` and its descendants (pid first), from the parent ids in /proc/<n>/stat; `[pid]` off
+ * Linux. The supervisor of `start --workers` and its workers are one such tree.
+ */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [pid];
+  }
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The field after the parenthesised command name and the state is the parent id.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // exited while we looked
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i += 1) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
+}
+
+/** `cpuSeconds` summed over `pid` and its descendants (a worker that exited is not counted). */
+export function treeCpuSeconds(pid: number | undefined): number | undefined {
+  return sumOverTree(pid, cpuSeconds);
+}
+
+/** `rssMiB` summed over `pid` and its descendants (pages they share count once per process). */
+export function treeRssMiB(pid: number | undefined): number | undefined {
+  return sumOverTree(pid, rssMiB);
+}
+
+function sumOverTree(
+  pid: number | undefined,
+  read: (pid: number) => number | undefined,
+): number | undefined {
+  if (pid === undefined) return undefined;
+  const own = read(pid);
+  if (own === undefined) return undefined;
+  let sum = own;
+  for (const p of processTree(pid).slice(1)) sum += read(p) ?? 0;
+  return sum;
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */

@@ -1,145 +1,16 @@
-/** Ratios, goal checks and the BENCHMARKS.md text computed from one `BenchResults`. */
-import type { BenchResults, ScenarioId, ScenarioResult } from './harness.js';
-import { TARGET_LABELS, type TargetId } from './targets.js';
+/**
+ * BENCHMARKS.md from the saved runs, one per Node major (bench/saved-runs.ts): the runs side by
+ * side in the header, the goals and the other ratios with one column per Node, then each run's
+ * detail tables.
+ */
+import { computeRatios, type Ratio, ratioValue } from './goals.js';
+import type { BenchResults, ScenarioId } from './harness.js';
+import { TARGET_LABELS } from './targets.js';
 
-export interface Ratio {
-  name: string;
-  value: number | undefined;
-  /** e.g. `≥ 0.9`; undefined for information only. */
-  goal?: string;
-  met?: boolean;
-}
-
-function find(
-  r: BenchResults,
-  target: TargetId,
-  scenario: ScenarioId,
-  alg?: string,
-): ScenarioResult | undefined {
-  return r.scenarios.find(
-    (s) =>
-      s.target === target &&
-      s.scenario === scenario &&
-      (alg === undefined || s.alg === alg) &&
-      !s.error,
-  );
-}
-
-const div = (a: number | undefined, b: number | undefined) =>
-  a === undefined || b === undefined || b === 0 ? undefined : a / b;
-
-/** The ratios the issue asks for, each with its goal where there is one. */
-export function computeRatios(r: BenchResults): Ratio[] {
-  const ratios: Ratio[] = [];
-  const atLeast = (name: string, value: number | undefined, min: number) =>
-    ratios.push({
-      name,
-      value,
-      goal: `≥ ${min}`,
-      ...(value !== undefined ? { met: value >= min } : {}),
-    });
-  const info = (name: string, value: number | undefined) => ratios.push({ name, value });
-  const algs = [...new Set(r.scenarios.map((s) => s.alg))];
-  for (const alg of algs) {
-    const rps = (t: TargetId) => find(r, t, 'token', alg)?.median.rps;
-    atLeast(
-      `token ${alg}: ours (memory) / bare oidc-provider`,
-      div(rps('ours-memory'), rps('oidc-provider')),
-      0.9,
-    );
-    if (rps('ours-redis') !== undefined)
-      atLeast(
-        `token ${alg}: ours (Redis) / bare oidc-provider`,
-        div(rps('ours-redis'), rps('oidc-provider')),
-        0.8,
-      );
-    info(
-      `token ${alg}: ours (memory) / oauth2-mock-server`,
-      div(rps('ours-memory'), rps('oauth2-mock-server')),
-    );
-    info(
-      `token ${alg}: ours (memory) / node:crypto signing ceiling`,
-      div(rps('ours-memory'), r.signing?.[alg]),
-    );
-    info(
-      `token ${alg}: bare oidc-provider / node:crypto signing ceiling`,
-      div(rps('oidc-provider'), r.signing?.[alg]),
-    );
-  }
-  const hello = find(r, 'koa-hello', 'hello')?.median.rps;
-  const jwks = find(r, 'ours-memory', 'jwks')?.median.rps;
-  const jwks304 = find(r, 'ours-memory', 'jwks-304')?.median.rps;
-  atLeast('JWKS: ours / koa hello', div(jwks, hello), 0.8);
-  atLeast('JWKS 304 (If-None-Match) / JWKS 200', div(jwks304, jwks), 1);
-  info('JWKS: ours / bare oidc-provider', div(jwks, find(r, 'oidc-provider', 'jwks')?.median.rps));
-  atLeast(
-    'discovery: ours / bare oidc-provider',
-    div(
-      find(r, 'ours-memory', 'discovery')?.median.rps,
-      find(r, 'oidc-provider', 'discovery')?.median.rps,
-    ),
-    2,
-  );
-  const flow = (t: TargetId) => find(r, t, 'code-flow')?.median.rps;
-  info(
-    'code flow: ours (memory) / bare oidc-provider',
-    div(flow('ours-memory'), flow('oidc-provider')),
-  );
-  info(
-    'code flow: ours (Redis) / bare oidc-provider',
-    div(flow('ours-redis'), flow('oidc-provider')),
-  );
-  info(
-    'code flow: ours (memory) / oauth2-mock-server',
-    div(flow('ours-memory'), flow('oauth2-mock-server')),
-  );
-
-  const startup = (t: TargetId) => r.startup.find((s) => s.target === t)?.warmMedianMs;
-  const ours = startup('ours-memory');
-  const bare = startup('oidc-provider');
-  if (ours !== undefined && bare !== undefined) {
-    ratios.push({
-      name: 'start-up (warm): ours (memory) − bare oidc-provider, ms',
-      value: ours - bare,
-      goal: '≤ 150',
-      met: ours - bare <= 150,
-    });
-  }
-  if (r.inProcess) {
-    const atMost = (name: string, value: number, max: number) =>
-      ratios.push({ name, value, goal: `≤ ${max}`, met: value <= max });
-    atMost(
-      'createTestIssuer() to ready (in-process, memory), median ms',
-      r.inProcess.startMedianMs,
-      150,
-    );
-    atMost('login() (in-process, memory), median ms', r.inProcess.loginMedianMs, 30);
-    if (bare !== undefined) {
-      info(
-        'createTestIssuer() median / bare oidc-provider warm start-up',
-        div(r.inProcess.startMedianMs, bare),
-      );
-    }
-  }
-  const idle = r.sessions.find((s) => s.target === 'ours-memory')?.rssIdleMiB;
-  if (idle !== undefined) {
-    ratios.push({
-      name: 'idle RSS: ours (memory), MiB',
-      value: idle,
-      goal: '≤ 90',
-      met: idle <= 90,
-    });
-  }
-  if (r.rotation) {
-    const p99 = r.rotation.jwksOnAll.p99;
-    ratios.push({
-      name: 'rotation visible in the JWKS of all 3 instances, p99 ms',
-      value: p99,
-      goal: '≤ 100',
-      met: p99 <= 100,
-    });
-  }
-  return ratios;
+/** A run as kept in bench/results/node-<major>.json. */
+export interface SavedRun extends BenchResults {
+  commit: string;
+  command: string;
 }
 
 const n = (v: number | undefined, digits = 0) =>
@@ -147,63 +18,107 @@ const n = (v: number | undefined, digits = 0) =>
     ? '–'
     : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-/** The ratios as console lines. */
-export function ratioLines(ratios: Ratio[]): string[] {
-  return ratios.map(
-    (x) =>
-      `${x.met === undefined ? ' ' : x.met ? '✓' : '✗'} ${x.name}: ${n(x.value, 2)}${x.goal ? ` (goal ${x.goal})` : ''}`,
-  );
-}
+const nodeLabel = (r: BenchResults) => `Node ${r.meta.node.replace(/^v/, '')}`;
 
-const NOTES_START = '<!-- notes:start -->';
-const NOTES_END = '<!-- notes:end -->';
-
-/** Keeps the hand-written analysis between the notes markers of the previous BENCHMARKS.md. */
-export function preservedNotes(previous: string | undefined): string {
-  const start = previous?.indexOf(NOTES_START) ?? -1;
-  const end = previous?.indexOf(NOTES_END) ?? -1;
-  if (previous && start >= 0 && end > start) return previous.slice(start, end + NOTES_END.length);
-  return `${NOTES_START}\n_No analysis written for this run yet._\n${NOTES_END}`;
-}
-
-/** BENCHMARKS.md for `r`. */
-export function renderMarkdown(
-  r: BenchResults,
-  ratios: Ratio[],
-  context: { command: string; commit: string; notes: string },
-): string {
-  const m = r.meta;
-  const o = m.options;
+/** BENCHMARKS.md for `runs` (in column order) with the hand-written `notes`. */
+export function renderMarkdown(runs: SavedRun[], notes: string): string {
   const out: string[] = [];
   const row = (cells: (string | number)[]) => out.push(`| ${cells.join(' | ')} |`);
+  const columns = runs.map(nodeLabel);
+  const perRun = (label: string, cell: (r: SavedRun) => string) => row([label, ...runs.map(cell)]);
+
   out.push('# Benchmarks', '');
   out.push(
-    'Generated by `npm run bench` (bench/run.ts); raw numbers in `bench/results/latest.json`. Numbers are medians of',
-    `${o.repeats} runs of ${o.durationSec} s each (after ${o.warmupSec} s of warm-up), on loopback.`,
-    '',
-    `- date: ${m.date}`,
-    `- commit: \`${context.commit}\``,
-    `- command: \`${context.command}\``,
-    `- machine: ${m.cores} cores, ${m.cpuModel}, ${m.os}, Node ${m.node}`,
-    `- pinning: ${m.tasksetNote}`,
-    `- load average (1/5/15 min) before: ${m.loadAverageBefore.join(' / ')}, after: ${m.loadAverageAfter.join(' / ')}` +
-      ' (other work on the machine competes for the same cores; compare ratios within one run, not absolute numbers across runs)',
-    `- load: autocannon 8, ${o.connections} connections; code flows: ${o.flowConcurrency} in flight; wall time ${m.wallSeconds} s`,
+    "Generated by `npm run bench` (bench/run.ts), one run per Node: each run's targets ran on that Node",
+    '(`--node`, see [docs/benchmarks.md](docs/benchmarks.md)); raw numbers in `bench/results/node-<major>.json`.',
+    'Compare ratios within one run (one column), not absolute numbers across runs or machines: other work on',
+    'the machine competes for the same cores, and the load averages say how much there was.',
     '',
   );
+  row(['run', ...columns]);
+  row(['---', ...runs.map(() => '---')]);
+  perRun('date', (r) => r.meta.date);
+  perRun('commit', (r) => `\`${r.commit}\``);
+  perRun('command', (r) => `\`${r.command}\``);
+  perRun('machine', (r) => `${r.meta.cores} cores, ${r.meta.cpuModel}, ${r.meta.os}`);
+  perRun(
+    'harness and load generator on',
+    (r) => `Node ${(r.meta.harnessNode ?? r.meta.node).replace(/^v/, '')}`,
+  );
+  perRun('pinning', (r) => r.meta.tasksetNote);
+  perRun(
+    'load average (1/5/15 min) before → after',
+    (r) => `${r.meta.loadAverageBefore.join(' / ')} → ${r.meta.loadAverageAfter.join(' / ')}`,
+  );
+  perRun('numbers are medians of', (r) => {
+    const o = r.meta.options;
+    return `${o.repeats} runs of ${o.durationSec} s (after ${o.warmupSec} s of warm-up); autocannon 8, ${o.connections} connections; ${o.flowConcurrency} code flows in flight`;
+  });
+  perRun('wall time', (r) => `${r.meta.wallSeconds} s`);
+  out.push('');
+  if (new Set(runs.map((r) => r.commit)).size > 1) {
+    out.push(
+      '**The runs are of different commits**: run the bench again on the older one to compare like with like.',
+      '',
+    );
+  }
 
-  out.push('## Targets and goals', '');
-  row(['measure', 'value', 'goal', 'met']);
-  row(['---', '---:', '---', '---']);
-  for (const x of ratios) {
-    row([x.name, n(x.value, 2), x.goal ?? '', x.met === undefined ? '' : x.met ? 'yes' : '**no**']);
+  const ratios = runs.map((r) => computeRatios(r));
+  const names = (kinds: Ratio['kind'][]) => [
+    ...new Set(
+      ratios
+        .flat()
+        .filter((x) => kinds.includes(x.kind))
+        .map((x) => x.name),
+    ),
+  ];
+  const cell = (i: number, name: string) => {
+    const x = ratios[i]?.find((y) => y.name === name);
+    if (!x) return '';
+    const verdict = x.met === undefined ? '' : x.met ? ' yes' : ' **no**';
+    return `${ratioValue(x)}${verdict}`;
+  };
+
+  out.push('## Targets and goals (issue 17)', '');
+  row(['measure', 'goal', ...columns]);
+  row(['---', '---', ...runs.map(() => '---:')]);
+  for (const name of names(['goal', 'report'])) {
+    const goal = ratios.flat().find((x) => x.name === name)?.goal ?? 'report';
+    row([name, goal, ...runs.map((_, i) => cell(i, name))]);
   }
   out.push('');
+  if (runs.some((r) => r.workers)) {
+    out.push(
+      'The workers rows are our issuer on Redis as `start --workers <n>`, **not pinned**: with as few cores as',
+      'this machine has, the load generator (and redis-server) need the same cores as the workers, so no pinning',
+      'can separate them and a second worker mostly competes with the load for CPU. Their CPU per request is',
+      "summed over all the issuer's processes (supervisor and workers); docs/benchmarks.md says what to expect",
+      'on more cores.',
+      '',
+    );
+  }
 
+  out.push('## Other ratios', '');
+  row(['measure', ...columns]);
+  row(['---', ...runs.map(() => '---:')]);
+  for (const name of names(['info'])) row([name, ...runs.map((_, i) => cell(i, name))]);
+  out.push('');
+
+  for (const r of runs) renderRun(r, out, row);
+
+  out.push('## Analysis', '', notes, '');
+  return `${out.join('\n')}\n`;
+}
+
+/** One run's detail tables, under a heading naming its Node. */
+function renderRun(r: SavedRun, out: string[], row: (cells: (string | number)[]) => void): void {
+  const m = r.meta;
+  const o = m.options;
+  out.push(`## ${nodeLabel(r)}: details`, '');
   const section = (title: string, scenarios: ScenarioId[], unit: string) => {
     const rows = r.scenarios.filter((s) => scenarios.includes(s.scenario));
     if (rows.length === 0) return;
-    out.push(`## ${title}`, '');
+    out.push(`### ${title}`, '');
     row([
       'target',
       'alg',
@@ -258,14 +173,14 @@ export function renderMarkdown(
   );
 
   if (r.signing) {
-    out.push('## Signing ceiling (node:crypto, one core, 400-byte input)', '');
+    out.push('### Signing ceiling (node:crypto, one core, 400-byte input)', '');
     row(['alg', 'signatures/s']);
     row(['---', '---:']);
     for (const [alg, v] of Object.entries(r.signing)) row([alg, n(v)]);
     out.push('');
   }
 
-  out.push('## Start-up and memory', '');
+  out.push('### Start-up and memory', '');
   row([
     'target',
     'alg',
@@ -295,7 +210,7 @@ export function renderMarkdown(
 
   if (r.inProcess) {
     const x = r.inProcess;
-    out.push('## In-process API (`createTestIssuer`, memory store)', '');
+    out.push('### In-process API (`createTestIssuer`, memory store)', '');
     out.push(
       'A fresh Node process on the target core imports the package, starts test issuers one after another (each stopped again) and signs alice in through demo-web with `login()`.',
       '',
@@ -322,7 +237,7 @@ export function renderMarkdown(
 
   if (r.rotation) {
     const x = r.rotation;
-    out.push(`## Key rotation across ${x.instances} instances on one Redis`, '');
+    out.push(`### Key rotation across ${x.instances} instances on one Redis`, '');
     out.push(
       `${x.rotations} rotations (\`POST /admin/keys/rotate\`, round robin over the instances, keys.prePublication 1 s), each followed by back-to-back polling of every instance.`,
       '',
@@ -352,7 +267,7 @@ export function renderMarkdown(
         .sort((a, c) => c[1] - a[1])
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
-    out.push("## Redis round trips (MONITOR on the harness's redis-server)", '');
+    out.push("### Redis round trips (MONITOR on the harness's redis-server)", '');
     row(['per', 'round trips', 'sent', 'run inside Lua scripts']);
     row(['---', '---:', '---', '---']);
     for (const [label, c] of [
@@ -369,6 +284,69 @@ export function renderMarkdown(
     out.push('', 'Key-ring re-reads (periodic, not per request) are left out.', '');
   }
 
-  out.push('## Analysis', '', context.notes, '');
-  return `${out.join('\n')}\n`;
+  if (r.workers) {
+    const w = r.workers;
+    out.push('### Workers (`start --workers <n>`, Redis store, not pinned)', '');
+    out.push(
+      `${w.alg}, targets and load generator on ${w.cores} cores. CPU and RSS are summed over the supervisor and its workers.`,
+      '',
+    );
+    row([
+      'workers',
+      'processes',
+      'scenario',
+      'per s',
+      'p50 ms',
+      'p99 ms',
+      'CPU ms each',
+      'runs',
+      'RSS idle MiB',
+      'RSS after load MiB',
+    ]);
+    row(['---:', '---:', '---', '---:', '---:', '---:', '---:', '---', '---:', '---:']);
+    for (const x of w.rows) {
+      for (const s of x.scenarios) {
+        const what = s.scenario + (s.requestsPerFlow ? ` (${s.requestsPerFlow} requests)` : '');
+        if (s.error) {
+          row([
+            x.workers,
+            x.processes,
+            what,
+            `failed: ${s.error.replace(/\|/g, '/').replace(/\n/g, ' ')}`,
+            '',
+            '',
+            '',
+            '',
+            '',
+            '',
+          ]);
+          continue;
+        }
+        row([
+          x.workers,
+          x.processes,
+          what,
+          n(s.median.rps),
+          n(s.median.p50, 2),
+          n(s.median.p99, 2),
+          n(s.median.cpuMs, 3),
+          s.runs.map((v) => n(v.rps)).join(', '),
+          n(x.rssIdleMiB, 1),
+          n(x.rssAfterLoadMiB, 1),
+        ]);
+      }
+    }
+    out.push('');
+  }
+}
+
+const NOTES_START = '<!-- notes:start -->';
+const NOTES_END = '<!-- notes:end -->';
+
+/** Keeps the hand-written analysis between the notes markers of the previous BENCHMARKS.md. */
+export function preservedNotes(previous: string | undefined): string {
+  const start = previous?.indexOf(NOTES_START) ?? -1;
+  const end = previous?.indexOf(NOTES_END) ?? -1;
+  if (previous && start >= 0 && end > start) return previous.slice(start, end + NOTES_END.length);
+  return `${NOTES_START}\n_No analysis written for this run yet._\n${NOTES_END}`;
 }

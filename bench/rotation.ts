@@ -45,6 +45,8 @@ export async function measureRotation(options: {
   rotations: number;
   alg: BenchAlg;
   instances?: number;
+  /** The Node binary the instances run on. */
+  node?: string;
 }): Promise<RotationResult> {
   const count = options.instances ?? 3;
   const namespace = `bench-rotation-${Date.now()}`;
@@ -58,6 +60,7 @@ export async function measureRotation(options: {
           redisUrl: options.redisUrl,
           redisNamespace: namespace,
           fastRotation: true,
+          ...(options.node ? { node: options.node } : {}),
         }),
       );
     }

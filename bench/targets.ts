@@ -20,12 +20,12 @@ import {
 import type { FlowSpec } from './flow.js';
 import {
   captureOutput,
-  cpuSeconds,
   freePort,
-  rssMiB,
   spawnPinned,
   stopChild,
   track,
+  treeCpuSeconds,
+  treeRssMiB,
   waitForOk,
 } from './procs.js';
 import type { TokenExpectations } from './verify.js';
@@ -60,6 +60,10 @@ export interface LaunchContext {
   keysDir?: string;
   /** Short key durations and ADMIN_TOKEN (the rotation benchmark). */
   fastRotation?: boolean;
+  /** The Node binary the target runs on (default: the harness's own). */
+  node?: string;
+  /** For ours-redis: `start --workers <n>` (the supervisor is the target's process). */
+  workers?: number;
 }
 
 export interface RunningTarget {
@@ -72,8 +76,9 @@ export interface RunningTarget {
   readyPath: string;
   /** Filled from the discovery document (not for koa-hello). */
   discovery?: { jwksUri: string; tokenEndpoint: string; authorizationEndpoint: string };
+  /** VmRSS in MiB, summed over the process and its children (workers). */
   rss(): number | undefined;
-  /** CPU seconds used so far (see `cpuSeconds`). */
+  /** CPU seconds used so far by the process and its children (see `cpuSeconds`). */
   cpu(): number | undefined;
   output(): string;
   stop(): Promise<void>;
@@ -125,6 +130,10 @@ export async function launchTarget(
       if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
       script = CLI;
       args = ['start'];
+      if (ctx.workers !== undefined) {
+        if (id !== 'ours-redis') throw new Error('only ours-redis can run several workers');
+        args.push('--workers', String(ctx.workers));
+      }
       const keysDir = ctx.keysDir ?? join(ctx.workDir, `keys-${id}-${alg}`);
       mkdirSync(keysDir, { recursive: true });
       const name = `${id}-${alg}${ctx.fastRotation ? '-rotation' : ''}`;
@@ -162,7 +171,7 @@ export async function launchTarget(
 
   const started = performance.now();
   const child: ChildProcess = track(
-    spawnPinned(ctx.cores, process.execPath, [script, ...args], { env }),
+    spawnPinned(ctx.cores, ctx.node ?? process.execPath, [script, ...args], { env }),
   );
   const output = captureOutput(child);
   const stop = () => stopChild(child);
@@ -180,8 +189,8 @@ export async function launchTarget(
     pid: child.pid,
     readyMs,
     readyPath,
-    rss: () => rssMiB(child.pid),
-    cpu: () => cpuSeconds(child.pid),
+    rss: () => treeRssMiB(child.pid),
+    cpu: () => treeCpuSeconds(child.pid),
     output,
     stop,
   };
