@@ -181,8 +181,16 @@ export function computeRatios(r: BenchResults): Ratio[] {
  */
 function workersRows(r: BenchResults): Ratio[] {
   if (!r.workers) return [];
-  const { alg, rows } = r.workers;
+  const { alg, rows, error } = r.workers;
   const out: Ratio[] = [];
+  if (error) {
+    out.push({
+      name: 'workers (Redis, load on the same cores)',
+      value: undefined,
+      kind: 'report',
+      detail: `failed: ${error.split('\n')[0]}`,
+    });
+  }
   const one = rows.find((x) => x.workers === 1);
   for (const [scenario, unit] of [
     ['token', 'tokens/s'],

@@ -231,7 +231,13 @@ export interface BenchResults {
   inProcess?: InProcessResult;
   rotation?: RotationResult;
   redisRoundTrips?: RedisRoundTrips;
-  workers?: { alg: BenchAlg; cores: string; rows: WorkersRow[] };
+  workers?: {
+    alg: BenchAlg;
+    cores: string;
+    rows: WorkersRow[];
+    /** Set when the workers could not be started or did not all serve. */
+    error?: string;
+  };
 }
 
 /** Which scenarios a target runs: everything it serves for the first alg, `token` for others. */
@@ -307,13 +313,17 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
       workersScenarios.length > 0 &&
       redis
     ) {
-      results.workers = await measureWorkers(workersScenarios, {
+      const alg = options.algs[0] ?? 'RS256';
+      results.workers = await measureWorkers(alg, workersScenarios, {
         options,
         load,
         redis,
         workDir,
         cores: undefined,
         results,
+      }).catch((err: Error) => {
+        log(`  ✗ workers: ${err.message}`);
+        return { alg, cores: UNPINNED, rows: [], error: err.message };
       });
     }
 
@@ -465,6 +475,8 @@ async function runInterleaved(
   return prepared.map((p) => p.result);
 }
 
+const UNPINNED = 'all (not pinned)';
+
 /** The scenarios of the workers rows. */
 const WORKERS_SCENARIOS: ScenarioId[] = ['token', 'code-flow'];
 
@@ -475,11 +487,11 @@ const WORKERS_SCENARIOS: ScenarioId[] = ['token', 'code-flow'];
  * like the other scenarios. CPU per request is the supervisor's plus its workers'.
  */
 async function measureWorkers(
+  alg: BenchAlg,
   scenarios: ScenarioId[],
   ctx: SessionContext & { redis: BenchRedis },
 ): Promise<NonNullable<BenchResults['workers']>> {
   const { options } = ctx;
-  const alg = options.algs[0] ?? 'RS256';
   const load = new LoadGenerator();
   const running: { target: RunningTarget; row: WorkersRow }[] = [];
   try {
@@ -536,7 +548,7 @@ async function measureWorkers(
     await Promise.all(running.map((r) => r.target.stop()));
     await load.stop();
   }
-  return { alg, cores: 'all (not pinned)', rows: running.map((r) => r.row) };
+  return { alg, cores: UNPINNED, rows: running.map((r) => r.row) };
 }
 
 interface PreparedScenario {

@@ -76,7 +76,7 @@ export function renderMarkdown(runs: SavedRun[], notes: string): string {
     const x = ratios[i]?.find((y) => y.name === name);
     if (!x) return '';
     const verdict = x.met === undefined ? '' : x.met ? ' yes' : ' **no**';
-    return `${ratioValue(x)}${verdict}`;
+    return `${ratioValue(x).replace(/\|/g, '/')}${verdict}`;
   };
 
   out.push('## Targets and goals (issue 17)', '');
@@ -291,6 +291,7 @@ function renderRun(r: SavedRun, out: string[], row: (cells: (string | number)[])
       `${w.alg}, targets and load generator on ${w.cores} cores. CPU and RSS are summed over the supervisor and its workers.`,
       '',
     );
+    if (w.error) out.push(`Failed: ${w.error}`, '');
     row([
       'workers',
       'processes',

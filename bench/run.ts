@@ -109,7 +109,9 @@ if (values['no-pin']) options.pin = false;
 
 const results = await runBench(options);
 const ratios = computeRatios(results);
-process.stdout.write(`\nRatios:\n${ratioLines(ratios).join('\n')}\n`);
+process.stdout.write(
+  `\nRatios (targets on Node ${results.meta.node}, wall time ${results.meta.wallSeconds} s):\n${ratioLines(ratios).join('\n')}\n`,
+);
 if (results.redisRoundTrips) {
   const { perTokenRequest: t, perCodeFlow: f } = results.redisRoundTrips;
   process.stdout.write(
