@@ -1,7 +1,8 @@
 /** TLS to Redis: the files of `redis.tls`, and telling a refused certificate from an outage. */
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
+import { type ConnectionOptions, connect } from 'node:tls';
 import { ENV } from '../config/env.js';
+import type { HostPort } from '../config/redis-url.js';
 import { ConfigError } from '../errors.js';
 
 /** `redis.tls` in the config: PEM files (paths), each optional. */
@@ -54,13 +55,49 @@ const CERTIFICATE_REFUSALS =
 /**
  * The line to log when `err` is this client refusing the Redis server's certificate (a wrong
  * or missing CA, an expired certificate, a host name it does not cover), else undefined.
+ * `whose` names the server when it is not the one the URL names (a Sentinel).
  */
-export function certificateRefusal(err: unknown): string | undefined {
+export function certificateRefusal(err: unknown, whose?: string): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !CERTIFICATE_REFUSALS.test(code)) return undefined;
+  // A data server may be one the Sentinels named; a Sentinel is always one the URL names.
+  const host = whose
+    ? `the host in ${ENV.redisUrl}`
+    : `the host in ${ENV.redisUrl} (with Sentinel: the address the Sentinels give for the master)`;
   return (
-    `redis TLS: the server's certificate was not accepted (${code}); check redis.tls.caFile ` +
-    `(${ENV.redisCaFile}) and that the certificate covers the host in ${ENV.redisUrl} ` +
-    '(with Sentinel: the address the Sentinels give for the master)'
+    `redis TLS: ${whose ?? "the server's"} certificate was not accepted (${code}); check ` +
+    `redis.tls.caFile (${ENV.redisCaFile}) and that the certificate covers ${host}`
   );
+}
+
+/**
+ * Why the Sentinels refuse a TLS connection, when it is their certificates: one handshake with
+ * each (in parallel, each bounded by `timeoutMs`) and the first refusal's line, else undefined.
+ * Needed because ioredis reports a failed Sentinel connection only as "Connection is closed",
+ * the certificate error dropped.
+ */
+export async function sentinelCertificateRefusal(
+  sentinels: readonly HostPort[],
+  options: ConnectionOptions,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const verdicts = await Promise.all(
+    sentinels.map(
+      ({ host, port }) =>
+        new Promise<string | undefined>((resolve) => {
+          const socket = connect({ ...options, host, port });
+          const done = (line: string | undefined) => {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(line);
+          };
+          const timer = setTimeout(() => done(undefined), timeoutMs);
+          socket.once('secureConnect', () => done(undefined));
+          socket.once('error', (err) =>
+            done(certificateRefusal(err, `Sentinel ${host}:${port}'s`)),
+          );
+        }),
+    ),
+  );
+  return verdicts.find((line) => line !== undefined);
 }

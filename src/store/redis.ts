@@ -15,6 +15,7 @@ import {
   hasTlsFiles,
   type RedisTlsFiles,
   redisTlsOptions,
+  sentinelCertificateRefusal,
 } from './redis-tls.js';
 
 /** Options of {@link createRedisClient}. Every one has a default that bounds failures. */
@@ -140,15 +141,28 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     });
   }
 
+  if (target.topology === 'sentinel' && tlsOptions) {
+    const { sentinels } = target;
+    sentinelProbes.set(client, () =>
+      sentinelCertificateRefusal(sentinels, tlsOptions, connectTimeout),
+    );
+  }
+
   // Without a listener an ioredis `error` event would be an unhandled 'error' and kill the process.
   let lastMessage = '';
+  let lastRefusal: string | undefined;
   let down = false;
   client.on('error', (err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
     // While the server stays down the same error repeats on every reconnect attempt.
     if (message === lastMessage) return;
     lastMessage = message;
-    log(certificateRefusal(err) ?? 'redis connection error', err);
+    void refusalBehind(client, err).then((refusal) => {
+      // The Sentinels' retry delay is in the message; the refusal behind it is said once.
+      if (refusal !== undefined && refusal === lastRefusal) return;
+      lastRefusal = refusal;
+      log(refusal ?? 'redis connection error', err);
+    });
   });
   client.on('close', () => {
     if (down) return;
@@ -159,8 +173,32 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     if (down) log('redis connection restored');
     down = false;
     lastMessage = '';
+    lastRefusal = undefined;
   });
   return client;
+}
+
+/**
+ * How ioredis reports that no Sentinel gave a master's address; `Last error: …` ends it when a
+ * Sentinel answered with one (a Sentinel's refusal of our login reaches the client only so).
+ */
+const NO_SENTINEL_ANSWERED = /^All sentinels are unreachable\b/;
+const LAST_SENTINEL_ERROR = /\bLast error: (.*)$/s;
+
+/** For a client of TLS Sentinels: a handshake of our own that says whether they refuse our CA. */
+const sentinelProbes = new WeakMap<Redis | Cluster, () => Promise<string | undefined>>();
+
+/**
+ * The certificate refusal behind a connection error of `client`, as a line to log: read off the
+ * error, or — when no Sentinel answered, which ioredis reports without the TLS error — found by
+ * a handshake with the Sentinels.
+ */
+async function refusalBehind(client: Redis | Cluster, err: unknown): Promise<string | undefined> {
+  const direct = certificateRefusal(err);
+  if (direct !== undefined) return direct;
+  const probe = sentinelProbes.get(client);
+  const message = err instanceof Error ? err.message : String(err);
+  return probe && NO_SENTINEL_ANSWERED.test(message) ? probe() : undefined;
 }
 
 /** Readiness probe: true when the store answers PING in time, false otherwise (never throws). */
@@ -229,12 +267,6 @@ export function wrapStoreError(err: unknown): unknown {
 const AUTH_REFUSAL = /\b(WRONGPASS|NOAUTH)\b/;
 
 /**
- * How ioredis reports that no Sentinel gave a master's address, with the last Sentinel's error
- * (a Sentinel's own refusal of the login reaches the client only this way).
- */
-const NO_SENTINEL_ANSWERED = /^All sentinels are unreachable\b.*?Last error: (.*)$/s;
-
-/**
  * The error to end a start with when `reason` (from {@link whenReady}) is a refusal of our
  * credentials — a wrong password, an unknown or disabled ACL user, or a password the server
  * requires and we lack — else undefined. Waiting does not fix a refusal. It says which login
@@ -251,7 +283,9 @@ export function storeAuthError(
   const target = parseRedisUrl(url);
   if (target.topology !== 'sentinel')
     return new StoreAuthError(`Redis at ${where}`, reason, urlLogin);
-  const sentinelReply = NO_SENTINEL_ANSWERED.exec(reason)?.[1];
+  const sentinelReply = NO_SENTINEL_ANSWERED.test(reason)
+    ? LAST_SENTINEL_ERROR.exec(reason)?.[1]
+    : undefined;
   if (sentinelReply !== undefined) {
     return new StoreAuthError(
       `Redis Sentinel (${where})`,
@@ -272,7 +306,8 @@ export function storeAuthError(
  * `timeoutMs` passes first — or, with `failFast`, at the first connection error (a one-shot
  * command should not wait through reconnects; a server keeps reconnecting in the background),
  * and always at a refusal of our credentials ({@link storeAuthError}). A timeout's reason
- * ends with the last connection error seen (a refused certificate, a refused connection).
+ * ends with the last connection error seen (a refused certificate — also a Sentinel's, which
+ * takes a handshake of our own to find — or a refused connection).
  */
 export function whenReady(
   client: Redis | Cluster,
@@ -289,8 +324,12 @@ export function whenReady(
     let lastError: string | undefined;
     const onReady = () => done(undefined);
     const onError = (err: Error) => {
-      lastError = certificateRefusal(err) ?? err.message;
-      if (failFast || AUTH_REFUSAL.test(err.message)) done(lastError);
+      if (AUTH_REFUSAL.test(err.message)) return done(err.message);
+      lastError = err.message;
+      void refusalBehind(client, err).then((refusal) => {
+        if (refusal !== undefined) lastError = refusal;
+        if (failFast) done(lastError);
+      });
     };
     const timer = setTimeout(() => {
       const last = lastError === undefined ? '' : ` (last error: ${lastError})`;

@@ -8,6 +8,7 @@
  */
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certificateAuthority } from '../support/certificates.js';
 import { Browser, basic, redeem, signIn, tokenRequest, WEB } from '../support/flows.js';
 import { type IssuerProcess, spawnIssuer, waitFor } from '../support/issuer.js';
 import { uniqueNamespace } from '../support/redis.js';
@@ -94,6 +95,39 @@ describe('Redis Sentinel with passwords and TLS (rediss+sentinel://)', () => {
     const kids = (JSON.parse(listed.stdout) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
     expect(kids).toContain(first.kid);
   });
+});
+
+describe("a CA that did not sign the Sentinels' certificates", () => {
+  it('the issuer says so, stays up not ready and does not crash; the keys commands say so too', async () => {
+    const otherCa = certificateAuthority('some other CA').caFile;
+    const refused = await spawnIssuer({
+      ...group.env,
+      REDIS_CA_FILE: otherCa,
+      REDIS_NAMESPACE: uniqueNamespace('sentinel-wrong-ca'),
+    });
+    try {
+      const line =
+        /redis TLS: Sentinel 127\.0\.0\.1:\d+'s certificate was not accepted \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_\w+)\)/;
+      await waitFor(async () => line.test(refused.output()), 15_000, 'the certificate log line');
+      expect(refused.output()).toContain('REDIS_CA_FILE');
+      await waitFor(
+        async () => (await fetch(`${refused.url}/healthz`)).status === 200,
+        15_000,
+        'healthz',
+      );
+      expect((await fetch(`${refused.url}/readyz`)).status).toBe(503);
+      expect(refused.child.exitCode).toBeNull();
+
+      const keys = await runCli(['keys', 'list'], {
+        env: { ...group.env, REDIS_CA_FILE: otherCa, REDIS_NAMESPACE: namespace },
+      });
+      expect(keys.code, keys.stderr).toBe(3);
+      expect(keys.stderr).toContain('STORE_UNAVAILABLE');
+      expect(keys.stderr).toMatch(line);
+    } finally {
+      await refused.stop();
+    }
+  }, 40_000);
 });
 
 describe('a refused login ends the start (exit 2) and says whose it was', () => {
