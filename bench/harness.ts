@@ -233,7 +233,6 @@ export interface BenchResults {
   redisRoundTrips?: RedisRoundTrips;
   workers?: {
     alg: BenchAlg;
-    cores: string;
     rows: WorkersRow[];
     /** Set when the workers could not be started or did not all serve. */
     error?: string;
@@ -323,7 +322,7 @@ export async function runBench(partial: Partial<BenchOptions> = {}): Promise<Ben
         results,
       }).catch((err: Error) => {
         log(`  ✗ workers: ${err.message}`);
-        return { alg, cores: UNPINNED, rows: [], error: err.message };
+        return { alg, rows: [], error: err.message };
       });
     }
 
@@ -475,8 +474,6 @@ async function runInterleaved(
   return prepared.map((p) => p.result);
 }
 
-const UNPINNED = 'all (not pinned)';
-
 /** The scenarios of the workers rows. */
 const WORKERS_SCENARIOS: ScenarioId[] = ['token', 'code-flow'];
 
@@ -548,7 +545,7 @@ async function measureWorkers(
     await Promise.all(running.map((r) => r.target.stop()));
     await load.stop();
   }
-  return { alg, cores: UNPINNED, rows: running.map((r) => r.row) };
+  return { alg, rows: running.map((r) => r.row) };
 }
 
 interface PreparedScenario {

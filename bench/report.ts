@@ -288,7 +288,7 @@ function renderRun(r: SavedRun, out: string[], row: (cells: (string | number)[])
     const w = r.workers;
     out.push('### Workers (`start --workers <n>`, Redis store, not pinned)', '');
     out.push(
-      `${w.alg}, targets and load generator on ${w.cores} cores. CPU and RSS are summed over the supervisor and its workers.`,
+      `${w.alg}. The issuer and its load generator are not pinned: they share the machine's ${m.cores} cores (redis-server stays where the header's pinning row says). CPU and RSS are summed over the supervisor and its workers.`,
       '',
     );
     if (w.error) out.push(`Failed: ${w.error}`, '');
