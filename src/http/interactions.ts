@@ -55,12 +55,16 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     return details;
   };
 
-  const finish = async (ctx: Context, p: Provider, result: Record<string, unknown>) => {
-    const returnTo = await p.interactionResult(ctx.req, ctx.res, result, {
-      mergeWithLastSubmission: false,
-    });
+  /**
+   * Stores `result` on the interaction this request already read and sends the browser back to
+   * oidc-provider. What `interactionResult` does without merging the last submission, minus its
+   * second read of the interaction and session (a store round trip or two per form post).
+   */
+  const finish = async (ctx: Context, details: Details, result: Record<string, unknown>) => {
+    details.result = result;
+    await details.persist();
     ctx.status = 303;
-    ctx.redirect(returnTo);
+    ctx.redirect(details.returnTo);
   };
 
   const clientNameOf = async (p: Provider, details: Details) => {
@@ -138,7 +142,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       const hinted = typeof hint === 'string' && hint !== '' ? checkUsername(hint) : undefined;
       if (config.login.headless && hinted) {
         if ('problem' in hinted) {
-          return finish(ctx, p, {
+          return finish(ctx, details, {
             error: 'invalid_request',
             error_description: `login_hint: ${hinted.problem}`,
           });
@@ -150,7 +154,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
             ? await accounts.createDynamic(hinted.username, {})
             : undefined;
         if (result && 'refused' in result) {
-          return finish(ctx, p, {
+          return finish(ctx, details, {
             error: 'access_denied',
             error_description: `login_hint refused: ${result.refused}`,
           });
@@ -158,7 +162,10 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         if (result) {
           deps.onLogin?.('headless');
           // Marked so the consent prompt that may follow in this request is granted too.
-          return finish(ctx, p, { login: { accountId: result.identity.sub }, [HEADLESS]: true });
+          return finish(ctx, details, {
+            login: { accountId: result.identity.sub },
+            [HEADLESS]: true,
+          });
         }
       }
       return renderLogin(ctx, p, details, {
@@ -167,7 +174,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
     }
     if (details.prompt.name === 'consent') {
       if (skipsConsent(details) || details.lastSubmission?.[HEADLESS] === true) {
-        return finish(ctx, p, { consent: { grantId: await grantConsent(p, details) } });
+        return finish(ctx, details, { consent: { grantId: await grantConsent(p, details) } });
       }
       const missing = details.prompt.details as {
         missingOIDCScope?: string[];
@@ -241,7 +248,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       );
     }
     deps.onLogin?.(method);
-    await finish(ctx, p, { login: { accountId: identity.sub } });
+    await finish(ctx, details, { login: { accountId: identity.sub } });
   });
 
   router.post('/confirm', parseForm, async (ctx) => {
@@ -256,7 +263,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
         'INTERACTION_PROMPT_UNEXPECTED',
         'this sign-in is not waiting for consent',
       );
-    await finish(ctx, p, { consent: { grantId: await grantConsent(p, details) } });
+    await finish(ctx, details, { consent: { grantId: await grantConsent(p, details) } });
   });
 
   router.post('/abort', parseForm, async (ctx) => {
@@ -265,8 +272,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       ctx.params.uid as string,
       (ctx.request.body as Record<string, unknown> | undefined)?.csrf,
     );
-    await detailsFor(ctx, p);
-    await finish(ctx, p, {
+    await finish(ctx, await detailsFor(ctx, p), {
       error: 'access_denied',
       error_description: 'End-User aborted interaction',
     });
