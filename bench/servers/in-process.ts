@@ -6,6 +6,8 @@
  * cpuMsPerLogin }` as JSON: wall times, and the process's CPU (all threads) per call, which a
  * loaded machine moves much less.
  * Usage: node in-process.js <starts> <logins>
+ * Only this row of the bench (pinned like the rest; add `--node 24` for Node 24): `npm run bench --
+ * --quick --no-write --scenarios= --startup 0 --rotations 0 --workers 0 --no-signing`.
  */
 const [starts = 5, logins = 20] = process.argv.slice(2).map(Number);
 const since = performance.now();
