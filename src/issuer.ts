@@ -95,6 +95,8 @@ export async function startIssuer(
     units.set('', top);
     for (const hosted of config.issuers) units.set(hosted.mountPath, await start(hosted));
     await listener.serve(byFirstSegment(units.get('')!.handle, (s) => units.get(`/${s}`)?.handle));
+    // Key generation for later rotations waits until the start is done.
+    for (const unit of units.values()) unit.keyRing.prepareCandidates();
   } catch (err) {
     await Promise.all([...units.values()].map((u) => u.close()));
     return closing(listener, storage)(err);
@@ -222,10 +224,9 @@ async function reconfigureAll(
     const unit = units.get(path);
     if (!unit) {
       // Its URL follows the top-level issuer in force (a changed top-level URL waits for a restart).
-      units.set(
-        path,
-        await start(Object.freeze({ ...cfg, issuer: `${top.config.issuer}${path}` })),
-      );
+      const added = await start(Object.freeze({ ...cfg, issuer: `${top.config.issuer}${path}` }));
+      units.set(path, added);
+      added.keyRing.prepareCandidates();
       changed = true;
       continue;
     }

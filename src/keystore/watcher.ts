@@ -26,8 +26,9 @@ export interface KeyRingWatcherOptions {
   /** Generates candidate keys. Default `generateSigningKey`. */
   generateKey?: (alg: SigningAlg) => Promise<SigningJwk>;
   /**
-   * Refill the candidate pool in the background after each write (default true), so a later
-   * rotation need not wait for key generation. Off, a rotation generates what it needs then.
+   * Refill the candidate pool in the background after each store operation but the start's
+   * first read, and on `prepareCandidates` (default true), so a later rotation need not wait
+   * for key generation. Off, a rotation generates what it needs then.
    */
   refillInBackground?: boolean;
 }
@@ -66,6 +67,8 @@ export class KeyRingWatcher {
   #transitionTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
   #running = false;
+  /** Set once `start()` has read the ring: from then on each task refills the candidate pool. */
+  #started = false;
 
   constructor(options: KeyRingWatcherOptions) {
     this.#store = options.store;
@@ -96,6 +99,10 @@ export class KeyRingWatcher {
     if (this.#running) return;
     this.#running = true;
     await this.#syncQuietly();
+    // The first read leaves the pool as it is: its candidates serve a later rotation, and
+    // generating them (RSA: ~100 ms of CPU each) would slow the rest of the start. The owner
+    // calls `prepareCandidates` once it serves; any later task refills the pool too.
+    this.#started = true;
     try {
       this.#unsubscribe = await this.#store.subscribe(() => void this.#syncQuietly());
     } catch (err) {
@@ -107,6 +114,7 @@ export class KeyRingWatcher {
   /** Clears the timers and unsubscribes. The store itself belongs to the caller. */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#started = false;
     clearTimeout(this.#refreshTimer);
     clearTimeout(this.#transitionTimer);
     const unsubscribe = this.#unsubscribe;
@@ -124,6 +132,14 @@ export class KeyRingWatcher {
   async setPolicy(policy: RotationPolicy): Promise<void> {
     this.#rotation.policy = policy;
     await this.#syncQuietly();
+  }
+
+  /**
+   * Fills the candidate pool in the background, which `start()` leaves as it is: call it once
+   * the issuer serves, so the first rotation need not wait for key generation.
+   */
+  prepareCandidates(): void {
+    if (this.#started) this.#refill();
   }
 
   /** The last ring read or written; still served while the store is unreachable. */
@@ -271,14 +287,17 @@ export class KeyRingWatcher {
       try {
         return await task();
       } finally {
-        if (this.#running && this.#refillInBackground) {
-          this.#candidates.fill(this.#rotation.policy.algorithms).catch((err: unknown) => {
-            this.#log.warn({ err }, 'could not prepare candidate signing keys');
-          });
-        }
+        if (this.#started) this.#refill();
       }
     });
     this.#queue = run.catch(() => {});
     return run;
+  }
+
+  #refill(): void {
+    if (!this.#refillInBackground) return;
+    this.#candidates.fill(this.#rotation.policy.algorithms).catch((err: unknown) => {
+      this.#log.warn({ err }, 'could not prepare candidate signing keys');
+    });
   }
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KeyError, StoreUnavailableError } from '../../src/errors.js';
 import { mintAhead, publishedKeys, stateAt } from '../../src/keystore/lifecycle.js';
 import { generateSigningKey } from '../../src/keystore/material.js';
@@ -280,6 +280,34 @@ describe('KeyRingWatcher', () => {
     await a.rotate();
     await b.refresh();
     expect(b.signingKeys()[0]!.kid).toBe(a.signingKeys()[0]!.kid);
+  });
+
+  it('generates no key while starting on an existing ring, and fills its pool when asked', async () => {
+    const store = new MemoryKeyRingStore();
+    const first = watcher(store, () => T0);
+    await first.start();
+    const generated: string[] = [];
+    const later = new KeyRingWatcher({
+      store,
+      policy,
+      clock: () => T0,
+      refreshIntervalMs: 60_000,
+      generateKey: async (alg) => {
+        generated.push(alg);
+        return generateSigningKey(alg);
+      },
+    });
+    managers.push(later);
+    await later.start();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(generated).toEqual([]);
+    expect(kids(later.current())).toEqual(kids(await store.load()));
+    // Asked to once the issuer serves, it fills the pool in the background; a full pool stays.
+    later.prepareCandidates();
+    await vi.waitFor(() => expect(generated).toEqual(['ES256', 'ES256']));
+    await later.refresh();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(generated).toHaveLength(2);
   });
 
   it('reports a ring it cannot read as an error, without overwriting it', async () => {
