@@ -37,6 +37,7 @@ function sizeOf(entry: Entry, key: string): number {
  */
 export class MemoryStore {
   private readonly entries: LRUCache<string, Entry>;
+  readonly #maxEntries: number;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   #evictions = 0;
@@ -45,8 +46,10 @@ export class MemoryStore {
   constructor(options: MemoryStoreOptions = {}) {
     const { sweepIntervalMs = 30_000, now = Date.now } = options;
     this.now = now;
+    this.#maxEntries = options.maxEntries ?? MEMORY_STORE_DEFAULTS.maxEntries;
+    // No `max`: given one, lru-cache allocates its lists for that many entries up front (~3.5
+    // MiB at the default 100,000, before the first entry); `put` keeps the entry bound instead.
     this.entries = new LRUCache<string, Entry>({
-      max: options.maxEntries ?? MEMORY_STORE_DEFAULTS.maxEntries,
       maxSize: options.maxBytes ?? MEMORY_STORE_DEFAULTS.maxBytes,
       sizeCalculation: sizeOf,
       dispose: (_value, _key, reason) => {
@@ -74,12 +77,16 @@ export class MemoryStore {
    */
   private put(key: string, entry: Entry): void {
     if (this.full()) this.sweepWhenFull();
+    // At the entry bound a new key evicts the least recently used entry, as `max` would.
+    if (this.entries.size >= this.#maxEntries && !this.entries.has(key)) this.entries.pop();
     this.entries.set(key, entry);
   }
 
   private full(): boolean {
-    const { max, maxSize } = this.entries;
-    return this.entries.size >= max || this.entries.calculatedSize >= maxSize * 0.95;
+    return (
+      this.entries.size >= this.#maxEntries ||
+      this.entries.calculatedSize >= this.entries.maxSize * 0.95
+    );
   }
 
   /** At the bound, expired entries go before any live one is evicted (at most once a second). */
@@ -190,7 +197,7 @@ export class MemoryStore {
 
   /** The entry bound. */
   get maxEntries(): number {
-    return this.entries.max;
+    return this.#maxEntries;
   }
 
   /** The byte bound. */

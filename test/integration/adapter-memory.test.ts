@@ -80,6 +80,17 @@ describe('MemoryStore bounds', () => {
     expect(store.evictions).toBe(1);
   });
 
+  it('overwrites a key at the entry bound without evicting another', () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0, maxEntries: 3 });
+    for (const k of ['a', 'b', 'c']) store.set(k, '1');
+    store.set('a', '2');
+    store.addMember('c', 'm');
+    expect(['a', 'b'].map((k) => store.get(k))).toEqual(['2', '1']);
+    expect(store.members('c')).toEqual(['m']);
+    expect(store.evictions).toBe(0);
+    expect(store.maxEntries).toBe(3);
+  });
+
   it('frees expired entries before evicting a live one', () => {
     let now = 0;
     const store = new MemoryStore({ sweepIntervalMs: 0, now: () => now, maxEntries: 3 });
