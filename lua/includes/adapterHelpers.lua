@@ -54,3 +54,58 @@ local function revokeGrant(grantKey, recordsPrefix, uidPrefix, ucPrefix)
   end
   redis.call('DEL', grantKey)
 end
+
+-- The adapter's upsert of one record: moves its uid / userCode / grant index entries when they
+-- changed, adds it to its grant set before writing it, and keeps a stored `consumed` flag.
+-- `ttl` is milliseconds or nil; `hasConsumed` and `grantable` are booleans.
+local function upsertRecord(record, id, member, body, ttl, grantId, uid, userCode, hasConsumed,
+                            grantable, grantPrefix, uidPrefix, ucPrefix)
+  local previousRaw = redis.call('GET', record)
+  if previousRaw then
+    local previous = decode(previousRaw)
+    if previous then
+      if type(previous.uid) == 'string' and previous.uid ~= uid then
+        dropIndex(uidPrefix .. previous.uid, id)
+      end
+      if type(previous.userCode) == 'string' and previous.userCode ~= userCode then
+        dropIndex(ucPrefix .. previous.userCode, id)
+      end
+      if grantable and type(previous.grantId) == 'string' and previous.grantId ~= grantId then
+        redis.call('SREM', grantPrefix .. previous.grantId, member)
+      end
+      if not hasConsumed and present(previous.consumed) then
+        body = withConsumed(body, cjson.encode(previous.consumed))
+      end
+    end
+  end
+
+  -- the grant index first: a record must never exist that revocation cannot find
+  if grantId ~= '' then
+    local grantKey = grantPrefix .. grantId
+    local existed = redis.call('EXISTS', grantKey) == 1
+    local remaining = redis.call('PTTL', grantKey)
+    redis.call('SADD', grantKey, member)
+    if not ttl then
+      redis.call('PERSIST', grantKey)
+    elseif not existed or (remaining >= 0 and remaining < ttl) then
+      redis.call('PEXPIRE', grantKey, ttl)
+    end
+  end
+  if uid ~= '' then setWithTtl(uidPrefix .. uid, id, ttl) end
+  if userCode ~= '' then setWithTtl(ucPrefix .. userCode, id, ttl) end
+  setWithTtl(record, body, ttl)
+end
+
+-- The adapter's destroy of one record: removes it and only the indexes pointing at it.
+local function destroyRecord(record, id, member, grantable, grantPrefix, uidPrefix, ucPrefix)
+  local raw = redis.call('GET', record)
+  if not raw then return end
+  local obj = decode(raw)
+  if obj then
+    dropSecondary(obj, id, uidPrefix, ucPrefix)
+    if grantable and type(obj.grantId) == 'string' then
+      redis.call('SREM', grantPrefix .. obj.grantId, member)
+    end
+  end
+  redis.call('DEL', record)
+end

@@ -7,6 +7,7 @@ import { PageError, StoreUnavailableError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
 import type { Accounts, Identity } from '../provider/accounts.js';
 import type { ProviderHost } from '../provider/current.js';
+import { storeUnitOfWork } from '../provider/store-scope.js';
 import { claimsBoundProblem } from '../tools/claims-bounds.js';
 import { errorHeading, errorPage, sendPage, UNAVAILABLE_HINT, type Views } from '../views.js';
 import { formBody } from './body.js';
@@ -133,6 +134,7 @@ export function interactionRoutes(deps: InteractionDeps): Router {
       sendPage(ctx, views.render('error', page), status);
     }),
   );
+  router.use(storeUnitOfWork(config.mountPath));
 
   router.get('/', async (ctx) => {
     const p = provider();

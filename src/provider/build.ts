@@ -19,6 +19,7 @@ import { cookieNames, cookieScope, storeFormSession } from './cookies.js';
 import { precomputedDiscovery } from './discovery.js';
 import { providerPages } from './pages.js';
 import { registerPasswordGrant } from './password-grant.js';
+import { storeUnitOfWork } from './store-scope.js';
 import { exchangeClaimsOf, registerTokenExchange } from './token-exchange.js';
 import {
   introspectionPolicy,
@@ -218,6 +219,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     resourceServerInfo,
   });
   provider.use(pages.storeFailures);
+  provider.use(storeUnitOfWork(config.mountPath));
   provider.use(precomputedDiscovery(provider, config.trustProxy));
   provider.use(unauthorizedClientPolicy(TOKEN_PATH));
   provider.use(userinfoForJwtAccessTokens(provider));

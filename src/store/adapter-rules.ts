@@ -61,7 +61,7 @@ export function assertWritable(model: string, id: string, indexes: PayloadIndexe
 export const REPLAY_MODEL = 'ReplayDetection';
 
 /** The model of a session, the only one indexed by `uid`. */
-const SESSION_MODEL = 'Session';
+export const SESSION_MODEL = 'Session';
 
 /** The model of a grant record; a replayed consume destroys it with the grant's tokens. */
 export const GRANT_MODEL = 'Grant';

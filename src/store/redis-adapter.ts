@@ -16,6 +16,8 @@ import {
 } from './adapter-rules.js';
 import { type KeyNames, keyNames } from './keys.js';
 import { wrapStoreError } from './redis.js';
+import { RedisUnitOfWork, type WriteOp, writeAll } from './redis-unit.js';
+import { unitOf } from './request-scope.js';
 import { type ScriptCommands, withScripts } from './scripts.js';
 
 async function call<T>(op: () => Promise<T>): Promise<T> {
@@ -30,22 +32,39 @@ function parse(raw: string | null): AdapterPayload | undefined {
   return raw === null ? undefined : (JSON.parse(raw) as AdapterPayload);
 }
 
+/** What the models of one `createRedisAdapter` share: the client, the namespace, the clock. */
+class RedisStore {
+  constructor(
+    readonly redis: Redis | Cluster,
+    readonly scripts: ScriptCommands,
+    readonly names: KeyNames,
+    readonly clockTolerance: number,
+    readonly clock: () => number,
+  ) {}
+
+  /** The current request's unit of work on this store, or undefined outside a request. */
+  unit(): RedisUnitOfWork | undefined {
+    return unitOf(this, (hints) => new RedisUnitOfWork(this.scripts, this.names, hints));
+  }
+}
+
 /**
  * One oidc-provider model stored in Redis. Records are JSON strings under
  * `KeyNames.model(model, id)`, written by the scripts in lua/; test/suites/adapter-suite.ts
  * states the contract.
+ *
+ * Inside a request's unit of work (request-scope.ts) reads are served from the request's view
+ * and upserts and destroys are held until the unit's one atomic flush; `consume`, revocation
+ * and replay detection go to Redis at once (after the held writes), as every call does outside
+ * a unit.
  * Store failures reject with `StoreUnavailableError`.
  */
 class RedisModelAdapter implements Adapter {
   private readonly grantable: boolean;
 
   constructor(
-    private readonly redis: Redis | Cluster,
-    private readonly scripts: ScriptCommands,
-    private readonly names: KeyNames,
+    private readonly store: RedisStore,
     private readonly model: string,
-    private readonly clockTolerance: number,
-    private readonly clock: () => number,
   ) {
     this.grantable = GRANTABLE_MODELS.has(model);
   }
@@ -58,13 +77,14 @@ class RedisModelAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const indexes = indexesOf(this.model, payload);
     assertWritable(this.model, id, indexes);
-    const ttl = recordTtlMs(expiresIn, this.clockTolerance);
-    const key = this.names.model(this.model, id);
+    const { names, scripts } = this.store;
+    const ttl = recordTtlMs(expiresIn, this.store.clockTolerance);
+    const key = names.model(this.model, id);
     const ttlArg = ttl === undefined ? '' : String(ttl);
 
     if (this.model === REPLAY_MODEL) {
       const written = await call(() =>
-        this.scripts.adapterInsertOnce(key, JSON.stringify(payload), ttlArg),
+        scripts.adapterInsertOnce(key, JSON.stringify(payload), ttlArg),
       );
       if (written !== 1) throw replayRefused();
       return;
@@ -73,89 +93,96 @@ class RedisModelAdapter implements Adapter {
     // A falsy `consumed` must not overwrite a stored one; without it the script keeps the old.
     const { consumed, ...rest } = payload;
     const hasConsumed = consumed !== undefined && consumed !== null && consumed !== false;
-    const body = JSON.stringify(hasConsumed ? payload : rest);
-    const { grantId, uid, userCode } = indexes;
-    const p = this.names.scriptPrefixes;
-    await call(() =>
-      this.scripts.adapterUpsert(
-        key,
-        id,
-        this.names.grantMember(this.model, id),
-        body,
-        ttlArg,
-        grantId ?? '',
-        uid ?? '',
-        userCode ?? '',
-        hasConsumed ? '1' : '0',
-        this.grantable ? '1' : '0',
-        p.grant,
-        p.uid,
-        p.userCode,
-      ),
-    );
+    await this.write({
+      kind: 'upsert',
+      key,
+      id,
+      member: names.grantMember(this.model, id),
+      body: JSON.stringify(hasConsumed ? payload : rest),
+      ttl: ttlArg,
+      ...indexes,
+      hasConsumed,
+      grantable: this.grantable,
+    });
   }
 
-  /** One GET; undefined when absent or expired. */
+  /** One GET (inside a request: its view, or one read with its neighbours); undefined when absent. */
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (!lookupable(id)) return undefined;
-    const raw = await call(() => this.redis.get(this.names.model(this.model, id)));
-    return parse(raw);
+    const unit = this.store.unit();
+    if (unit) return parse(await unit.find(this.model, id));
+    const { redis, names } = this.store;
+    return parse(await call(() => redis.get(names.model(this.model, id))));
   }
 
   /** The session whose `uid` this is; undefined when the index or its record is gone. */
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     if (!lookupable(uid)) return undefined;
-    return this.findByIndex(this.names.uid(uid));
+    const unit = this.store.unit();
+    if (unit) return parse(await unit.findByUid(this.model, uid));
+    return this.findByIndex(this.store.names.uid(uid));
   }
 
   /** The device code whose `userCode` this is; undefined when the index or record is gone. */
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     if (!lookupable(userCode)) return undefined;
-    return this.findByIndex(this.names.userCode(userCode));
+    await this.store.unit()?.flush();
+    return this.findByIndex(this.store.names.userCode(userCode));
   }
 
   private async findByIndex(indexKey: string): Promise<AdapterPayload | undefined> {
+    const { scripts, names } = this.store;
     const raw = await call(() =>
-      this.scripts.adapterFindByIndex(indexKey, this.names.modelPrefix(this.model)),
+      scripts.adapterFindByIndex(indexKey, names.modelPrefix(this.model)),
     );
     return parse(raw);
   }
 
   /**
-   * Marks the record consumed (epoch seconds), keeping its TTL. Exactly one call per record
-   * succeeds: a second one revokes the record's grant and rejects with `invalid_grant`
-   * (`invalid_request_uri` for pushed authorization requests); see `consumeRefused`.
+   * Marks the record consumed (epoch seconds), keeping its TTL, at once (inside a request too).
+   * Exactly one call per record succeeds: a second one revokes the record's grant and rejects
+   * with `invalid_grant` (`invalid_request_uri` for pushed authorization requests); see
+   * `consumeRefused`.
    */
   async consume(id: string): Promise<void> {
-    const p = this.names.scriptPrefixes;
+    const { scripts, names, clock } = this.store;
+    const unit = this.store.unit();
+    await unit?.flush();
+    const key = names.model(this.model, id);
+    const p = names.scriptPrefixes;
     const outcome = await call(() =>
-      this.scripts.adapterConsume(
-        this.names.model(this.model, id),
-        String(epochSeconds(this.clock)),
+      scripts.adapterConsume(
+        key,
+        String(epochSeconds(clock)),
         p.records,
         p.grant,
         p.uid,
         p.userCode,
-        this.names.modelPrefix(GRANT_MODEL),
+        names.modelPrefix(GRANT_MODEL),
       ),
     );
+    // A replay revoked the grant: any record the request has seen may be gone.
+    unit?.forget(outcome === 'replayed' ? undefined : key);
     if (outcome !== 'ok') throw consumeRefused(this.model, outcome);
   }
 
   /** Removes the record and the indexes that point at it (and only those). */
   async destroy(id: string): Promise<void> {
-    const p = this.names.scriptPrefixes;
-    await call(() =>
-      this.scripts.adapterDestroy(
-        this.names.model(this.model, id),
-        id,
-        this.names.grantMember(this.model, id),
-        this.grantable ? '1' : '0',
-        p.grant,
-        p.uid,
-        p.userCode,
-      ),
-    );
+    const { names } = this.store;
+    await this.write({
+      kind: 'destroy',
+      key: names.model(this.model, id),
+      id,
+      member: names.grantMember(this.model, id),
+      grantable: this.grantable,
+    });
+  }
+
+  /** Held by the request's unit of work until its flush, or written at once outside one. */
+  private async write(op: WriteOp): Promise<void> {
+    const unit = this.store.unit();
+    if (unit) unit.hold(op);
+    else await writeAll(this.store.scripts, this.store.names, [op]);
   }
 
   /**
@@ -163,10 +190,14 @@ class RedisModelAdapter implements Adapter {
    * oidc-provider calls it once per model, in parallel; all calls after the first are no-ops.
    */
   async revokeByGrantId(grantId: string): Promise<void> {
-    const p = this.names.scriptPrefixes;
+    const { scripts, names } = this.store;
+    const unit = this.store.unit();
+    await unit?.flush();
+    const p = names.scriptPrefixes;
     await call(() =>
-      this.scripts.adapterRevokeGrant(this.names.grant(grantId), p.records, p.uid, p.userCode),
+      scripts.adapterRevokeGrant(names.grant(grantId), p.records, p.uid, p.userCode),
     );
+    unit?.forget();
   }
 }
 
@@ -181,9 +212,12 @@ export function createRedisAdapter(
   namespace: string,
   opts: AdapterOptions,
 ): ModelAdapterFactory {
-  const names = keyNames(namespace);
-  const scripts = withScripts(client);
-  const clock = opts.clock ?? Date.now;
-  return (model: string) =>
-    new RedisModelAdapter(client, scripts, names, model, opts.clockTolerance, clock);
+  const store = new RedisStore(
+    client,
+    withScripts(client),
+    keyNames(namespace),
+    opts.clockTolerance,
+    opts.clock ?? Date.now,
+  );
+  return (model: string) => new RedisModelAdapter(store, model);
 }

@@ -6,17 +6,19 @@ import { LUA_DIR } from '../paths.js';
 /**
  * The Lua scripts in the package's `lua/` folder as ioredis custom commands (EVALSHA, falling
  * back to EVAL after a Redis restart). A script file is named `<command>-<number of keys>.lua`
- * and opens with a `--[[ … ]]` header naming each KEYS[i] and ARGV[i]; a line
+ * and opens with a `--[[ … ]]` header naming each KEYS[i] and ARGV[i] (after a `#!lua` flags
+ * line, when it has one: Redis 7 then refuses a writing script as a whole when out of memory,
+ * and runs a `no-writes` one anyway); a line
  * `--- @include "<name>"` is replaced by `lua/includes/<name>.lua`. KEYS[1] is the key the
  * operation is about; keys derived from stored data (old indexes, grant members) are built
  * from prefixes passed in ARGV (`KeyNames.scriptPrefixes`) and share KEYS[1]'s hash tag, so
  * every script runs on one Cluster slot.
  */
 export interface ScriptCommands {
-  adapterUpsert(record: string, ...argv: string[]): Promise<number>;
+  adapterWrite(firstRecord: string, ...argv: string[]): Promise<number>;
+  adapterRead(firstKey: string, ...argv: string[]): Promise<(string | null)[]>;
   adapterInsertOnce(record: string, ...argv: string[]): Promise<number>;
   adapterConsume(record: string, ...argv: string[]): Promise<'ok' | 'missing' | 'replayed'>;
-  adapterDestroy(record: string, ...argv: string[]): Promise<number>;
   adapterRevokeGrant(grant: string, ...argv: string[]): Promise<number>;
   adapterFindByIndex(index: string, ...argv: string[]): Promise<string | null>;
   keyRingCompareAndSet(ring: string, ...argv: string[]): Promise<number>;
@@ -25,10 +27,10 @@ export interface ScriptCommands {
 type ScriptName = keyof ScriptCommands;
 
 const NAMES: ReadonlySet<string> = new Set<ScriptName>([
-  'adapterUpsert',
+  'adapterWrite',
+  'adapterRead',
   'adapterInsertOnce',
   'adapterConsume',
-  'adapterDestroy',
   'adapterRevokeGrant',
   'adapterFindByIndex',
   'keyRingCompareAndSet',
@@ -61,7 +63,7 @@ export function loadScripts(dir = LUA_DIR): readonly LuaScript[] {
     }
     const source = readFileSync(join(dir, file), 'utf8');
     const numberOfKeys = Number(keys);
-    const header = /^--\[\[([\s\S]*?)\]\]/.exec(source)?.[1] ?? '';
+    const header = /^(?:#!lua[^\n]*\n)?--\[\[([\s\S]*?)\]\]/.exec(source)?.[1] ?? '';
     const named = new Set(header.match(/KEYS\[\d+\]/g));
     if (named.size !== numberOfKeys || !named.has(`KEYS[${numberOfKeys}]`)) {
       throw new Error(`${join(dir, file)}: its header must name KEYS[1] to KEYS[${numberOfKeys}]`);

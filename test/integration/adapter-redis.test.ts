@@ -1,11 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
+import type { AdapterPayload } from 'oidc-provider';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
+import { keyNames } from '../../src/store/keys.js';
 import { checkEvictionPolicy, createRedisClient, pingStore } from '../../src/store/redis.js';
 import { createRedisAdapter } from '../../src/store/redis-adapter.js';
+import { inUnitOfWork } from '../../src/store/request-scope.js';
 import { adapterSuite } from '../suites/adapter-suite.js';
 import { redisForTests, startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
 
@@ -106,6 +109,55 @@ describe('redis client: bounded failures', () => {
     await at.consume('after');
     expect(await at.find('after')).toMatchObject({ jti: 'after' });
     expect(logged).toContain('redis connection restored');
+  });
+
+  it("holds a unit of work's writes until it ends, then writes them in one step; a flush Redis refuses writes none of them", async () => {
+    const namespace = uniqueNamespace();
+    const names = keyNames(namespace);
+    const make = createRedisAdapter(client, namespace, { clockTolerance: 0 });
+    const [i1, i2, s1, s2, uid] = ['i1', 'i2', 's1', 's2', 'u'];
+    await make('Interaction').upsert(i1, { jti: i1 }, 60);
+    await inUnitOfWork(
+      () => [],
+      async () => {
+        await make('Interaction').destroy(i1);
+        await make('Session').upsert(s1, { jti: s1, uid } as AdapterPayload, 60);
+        expect(await client.exists(names.model('Interaction', i1))).toBe(1);
+        expect(await client.exists(names.model('Session', s1), names.uid(uid))).toBe(0);
+      },
+    );
+    expect(await client.exists(names.model('Interaction', i1))).toBe(0);
+    expect(await client.get(names.uid(uid))).toBe(s1);
+
+    await make('Interaction').upsert(i2, { jti: i2 }, 60);
+    const before = await client.get(names.model('Interaction', i2));
+    // Out of memory (noeviction): Redis refuses writing scripts; reading ones still run.
+    await client.config('SET', 'maxmemory', '1');
+    try {
+      const failed = await inUnitOfWork(
+        () => [{ model: 'Interaction', id: i2 }],
+        async () => {
+          expect(await make('Interaction').find(i2)).toEqual({ jti: i2 });
+          await make('Session').destroy(s1);
+          await make('Interaction').upsert(
+            i2,
+            { jti: i2, result: { login: { accountId: 'a' } } },
+            60,
+          );
+          await make('Session').upsert(s2, { jti: s2, uid } as AdapterPayload, 60);
+        },
+      ).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failed).toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      await client.config('SET', 'maxmemory', '0');
+    }
+    expect(await client.get(names.model('Interaction', i2))).toBe(before);
+    expect(await client.exists(names.model('Session', s1))).toBe(1);
+    expect(await client.exists(names.model('Session', s2))).toBe(0);
+    expect(await client.get(names.uid(uid))).toBe(s1);
   });
 
   it('times a hung redis out within the command timeout', async () => {

@@ -5,6 +5,7 @@ import type { AdapterFactory, AdapterPayload } from 'oidc-provider';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeyNames, keyNames } from '../../src/store/keys.js';
+import { inUnitOfWork } from '../../src/store/request-scope.js';
 import { uniqueNamespace } from '../support/redis.js';
 
 /** Raw access to the store under an adapter, to check what the adapter's API cannot show. */
@@ -360,100 +361,231 @@ export function adapterSuite(name: string, factory: () => Promise<StoreHarness>)
       expect(await model('Session').findByUid(id())).toBeUndefined();
     });
 
-    it('with oidc-provider: 20 parallel redemptions of one code over HTTP give exactly one 200', async () => {
-      const { make } = setup(5);
-      // Every request must pass oidc-provider's "consumed?" check before any consumes, so the
-      // race is certain: the code's find answers only once all 20 requests have asked (or 2 s).
-      const parallel = 20;
-      let arrived = 0;
-      let release: () => void = () => {};
-      const allArrived = new Promise<void>((r) => {
-        release = r;
-        setTimeout(r, 2000).unref();
-      });
-      const racing: AdapterFactory = (model) => {
-        const inner = make(model);
-        if (model !== 'AuthorizationCode') return inner;
-        return Object.assign(Object.create(inner) as typeof inner, {
-          async find(jti: string) {
-            const found = await inner.find(jti);
-            if (++arrived === parallel) release();
-            await allArrived;
-            return found;
-          },
-        });
-      };
-      const provider = new Provider('http://127.0.0.1', {
-        adapter: racing,
-        clockTolerance: 5,
-        ttl: {
-          AccessToken: 600,
-          AuthorizationCode: 60,
-          Grant: 600,
-          IdToken: 600,
-          RefreshToken: 600,
+    it('inside a unit of work: reads its own writes at once; other readers see them once it ends', async () => {
+      const { model, namespace } = setup();
+      const session = model('Session');
+      const [s1, s2, uid, interaction] = [id(), id(), id(), id()];
+      await session.upsert(s1, { jti: s1, uid, accountId: 'alice' } as AdapterPayload, 60);
+      await inUnitOfWork(
+        () => [{ model: 'Session', id: s1 }],
+        async () => {
+          expect(await session.find(s1)).toMatchObject({ jti: s1 });
+          // oidc-provider's resetIdentifier: the old session goes, a new one takes its uid.
+          await session.destroy(s1);
+          await session.upsert(s2, { jti: s2, uid, accountId: 'alice' } as AdapterPayload, 60);
+          expect(await session.find(s1)).toBeUndefined();
+          expect(await session.findByUid(uid)).toMatchObject({ jti: s2 });
+          await model('Interaction').upsert(interaction, { jti: interaction }, 60);
+          expect(await model('Interaction').find(interaction)).toEqual({ jti: interaction });
+          await model('Interaction').upsert(
+            interaction,
+            { jti: interaction, result: { login: { accountId: 'alice' } } },
+            60,
+          );
+          expect(await model('Interaction').find(interaction)).toMatchObject({
+            result: { login: { accountId: 'alice' } },
+          });
+          await model('Interaction').destroy(interaction);
+          expect(await model('Interaction').find(interaction)).toBeUndefined();
         },
-        clients: [
-          {
-            client_id: 'rp',
-            client_secret: 'rp-secret-rp-secret-rp-secret-01',
-            redirect_uris: ['https://rp.example/cb'],
-            grant_types: ['authorization_code', 'refresh_token'],
-            response_types: ['code'],
-          },
-        ],
-        pkce: { required: () => false },
-        findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
-      });
-      const server: Server = createServer(provider.callback());
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      try {
-        const client = await provider.Client.find('rp');
-        const grant = new provider.Grant({ accountId: 'alice', clientId: 'rp' });
-        grant.addOIDCScope('openid');
-        const grantId = await grant.save();
-        const code = await new provider.AuthorizationCode({
-          accountId: 'alice',
-          client: client!,
-          grantId,
-          scope: 'openid',
-          redirectUri: 'https://rp.example/cb',
-          authTime: epoch(),
-          gty: 'authorization_code',
-        }).save();
-
-        const redeem = () =>
-          fetch(`${base}/token`, {
-            method: 'POST',
-            headers: {
-              authorization: `Basic ${Buffer.from('rp:rp-secret-rp-secret-rp-secret-01').toString('base64')}`,
-              'content-type': 'application/x-www-form-urlencoded',
-            },
-            body: new URLSearchParams({
-              grant_type: 'authorization_code',
-              code,
-              redirect_uri: 'https://rp.example/cb',
-            }),
-          }).then(async (res) => ({
-            status: res.status,
-            body: (await res.json()) as Record<string, string>,
-          }));
-        const answers = await Promise.all(Array.from({ length: parallel }, redeem));
-        expect(arrived).toBe(parallel);
-        const ok = answers.filter((a) => a.status === 200);
-        expect(ok).toHaveLength(1);
-        expect(answers.filter((a) => a.status === 400).map((a) => a.body.error)).toEqual(
-          Array(19).fill('invalid_grant'),
-        );
-        // The replays revoked the grant, so the winner's token is dead too.
-        const userinfo = await fetch(`${base}/me`, {
-          headers: { authorization: `Bearer ${ok[0]!.body.access_token}` },
-        });
-        expect(userinfo.status).toBe(401);
-      } finally {
-        await new Promise((r) => server.close(r));
-      }
+      );
+      // Another instance (another client, for Redis) outside any unit.
+      const other = store.adapter(namespace, 0);
+      expect(await other('Session').find(s1)).toBeUndefined();
+      expect(await other('Session').findByUid(uid)).toMatchObject({ jti: s2 });
+      expect(await other('Interaction').find(interaction)).toBeUndefined();
     });
+
+    it('inside a unit of work: an upsert keeps a stored consumed flag it never read', async () => {
+      const { model } = setup();
+      const code = model('AuthorizationCode');
+      const [jti, grantId] = [id(), id()];
+      await code.upsert(jti, { jti, grantId }, 60);
+      await code.consume(jti);
+      await inUnitOfWork(
+        () => [],
+        async () => {
+          await code.upsert(jti, { jti, grantId, extra: 1 } as unknown as AdapterPayload, 60);
+          expect(await code.find(jti)).toMatchObject({ extra: 1, consumed: expect.any(Number) });
+        },
+      );
+      expect(await code.find(jti)).toMatchObject({ extra: 1, consumed: expect.any(Number) });
+    });
+
+    it('inside units of work: consume is immediate and one of 10 parallel redemptions wins', async () => {
+      const { model } = setup();
+      const [jti, grantId] = [id(), id()];
+      await model('AuthorizationCode').upsert(jti, { jti, grantId }, 60);
+      const redemption = () =>
+        inUnitOfWork(
+          () => [],
+          async () => {
+            const code = model('AuthorizationCode');
+            await code.find(jti);
+            await code.consume(jti);
+            const at = id();
+            await model('AccessToken').upsert(at, { jti: at, grantId }, 60);
+            return at;
+          },
+        );
+      const results = await Promise.allSettled(Array.from({ length: 10 }, redemption));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      expect(results.filter((r) => r.status === 'rejected').map(oauthError)).toEqual(
+        Array(9).fill('invalid_grant'),
+      );
+    });
+
+    it('inside a unit of work: a code written and consumed in it is consumed once; revocation follows the held writes', async () => {
+      const { model, names } = setup();
+      const [jti, grantId, at] = [id(), id(), id()];
+      await inUnitOfWork(
+        () => [],
+        async () => {
+          await model('AuthorizationCode').upsert(jti, { jti, grantId }, 60);
+          await model('AuthorizationCode').consume(jti);
+          await expect(model('AuthorizationCode').consume(jti)).rejects.toMatchObject({
+            error: 'invalid_grant',
+          });
+          await model('AccessToken').upsert(at, { jti: at, grantId }, 60);
+          await model('AccessToken').revokeByGrantId(grantId);
+          expect(await model('AccessToken').find(at)).toBeUndefined();
+        },
+      );
+      expect(await model('AccessToken').find(at)).toBeUndefined();
+      expect(await model('AuthorizationCode').find(jti)).toBeUndefined();
+      expect(await raw.pttl(names.grant(grantId))).toBe(-2);
+    });
+
+    it('inside a unit of work: hinted records and the records a record points at read like any other', async () => {
+      const { model } = setup();
+      const [grantId, sid, uid, interaction, code] = [id(), id(), id(), id(), id()];
+      await model('Grant').upsert(grantId, { jti: grantId, accountId: 'alice' }, 60);
+      await model('Session').upsert(sid, { jti: sid, uid } as AdapterPayload, 60);
+      await model('Interaction').upsert(
+        interaction,
+        { jti: interaction, session: { uid }, result: { consent: { grantId } } } as AdapterPayload,
+        60,
+      );
+      await model('AuthorizationCode').upsert(code, { jti: code, grantId, sessionUid: uid }, 60);
+      await inUnitOfWork(
+        () => [
+          { model: 'Interaction', id: interaction },
+          { model: 'Session', id: 'x'.repeat(600) },
+          { model: 'Session', id: id() },
+        ],
+        async () => {
+          expect(await model('AuthorizationCode').find(code)).toMatchObject({ grantId });
+          expect(await model('Session').findByUid(uid)).toMatchObject({ jti: sid });
+          expect(await model('Grant').find(grantId)).toMatchObject({ accountId: 'alice' });
+          expect(await model('Interaction').find(interaction)).toMatchObject({ session: { uid } });
+          expect(await model('Session').findByUid(id())).toBeUndefined();
+          expect(await model('Grant').find(id())).toBeUndefined();
+        },
+      );
+    });
+
+    it.each([
+      ['', false],
+      [', each request a unit of work', true],
+    ])(
+      'with oidc-provider: 20 parallel redemptions of one code over HTTP give exactly one 200%s',
+      async (_title, units) => {
+        const { make } = setup(5);
+        // Every request must pass oidc-provider's "consumed?" check before any consumes, so the
+        // race is certain: the code's find answers only once all 20 requests have asked (or 2 s).
+        const parallel = 20;
+        let arrived = 0;
+        let release: () => void = () => {};
+        const allArrived = new Promise<void>((r) => {
+          release = r;
+          setTimeout(r, 2000).unref();
+        });
+        const racing: AdapterFactory = (model) => {
+          const inner = make(model);
+          if (model !== 'AuthorizationCode') return inner;
+          return Object.assign(Object.create(inner) as typeof inner, {
+            async find(jti: string) {
+              const found = await inner.find(jti);
+              if (++arrived === parallel) release();
+              await allArrived;
+              return found;
+            },
+          });
+        };
+        const provider = new Provider('http://127.0.0.1', {
+          adapter: racing,
+          clockTolerance: 5,
+          ttl: {
+            AccessToken: 600,
+            AuthorizationCode: 60,
+            Grant: 600,
+            IdToken: 600,
+            RefreshToken: 600,
+          },
+          clients: [
+            {
+              client_id: 'rp',
+              client_secret: 'rp-secret-rp-secret-rp-secret-01',
+              redirect_uris: ['https://rp.example/cb'],
+              grant_types: ['authorization_code', 'refresh_token'],
+              response_types: ['code'],
+            },
+          ],
+          pkce: { required: () => false },
+          findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
+        });
+        if (units) provider.use((_ctx, next) => inUnitOfWork(() => [], next));
+        const server: Server = createServer(provider.callback());
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        try {
+          const client = await provider.Client.find('rp');
+          const grant = new provider.Grant({ accountId: 'alice', clientId: 'rp' });
+          grant.addOIDCScope('openid');
+          const grantId = await grant.save();
+          const code = await new provider.AuthorizationCode({
+            accountId: 'alice',
+            client: client!,
+            grantId,
+            scope: 'openid',
+            redirectUri: 'https://rp.example/cb',
+            authTime: epoch(),
+            gty: 'authorization_code',
+          }).save();
+
+          const redeem = () =>
+            fetch(`${base}/token`, {
+              method: 'POST',
+              headers: {
+                authorization: `Basic ${Buffer.from('rp:rp-secret-rp-secret-rp-secret-01').toString('base64')}`,
+                'content-type': 'application/x-www-form-urlencoded',
+              },
+              body: new URLSearchParams({
+                grant_type: 'authorization_code',
+                code,
+                redirect_uri: 'https://rp.example/cb',
+              }),
+            }).then(async (res) => ({
+              status: res.status,
+              body: (await res.json()) as Record<string, string>,
+            }));
+          const answers = await Promise.all(Array.from({ length: parallel }, redeem));
+          expect(arrived).toBe(parallel);
+          const ok = answers.filter((a) => a.status === 200);
+          expect(ok).toHaveLength(1);
+          expect(answers.filter((a) => a.status === 400).map((a) => a.body.error)).toEqual(
+            Array(19).fill('invalid_grant'),
+          );
+          // The replays revoked the grant, so the winner's token is dead too.
+          const userinfo = await fetch(`${base}/me`, {
+            headers: { authorization: `Bearer ${ok[0]!.body.access_token}` },
+          });
+          expect(userinfo.status).toBe(401);
+        } finally {
+          await new Promise((r) => server.close(r));
+        }
+      },
+    );
   });
 }

@@ -24,25 +24,28 @@ describe('the Lua script loader', () => {
     const scripts = loadScripts();
     expect(Object.fromEntries(scripts.map((s) => [s.name, s.numberOfKeys]))).toEqual({
       adapterConsume: 1,
-      adapterDestroy: 1,
       adapterFindByIndex: 1,
       adapterInsertOnce: 1,
+      adapterRead: 1,
       adapterRevokeGrant: 1,
-      adapterUpsert: 1,
+      adapterWrite: 1,
       keyRingCompareAndSet: 1,
     });
     const consume = scripts.find((s) => s.name === 'adapterConsume')!.lua;
     expect(consume).not.toContain('@include');
     expect(consume).toContain('local function revokeGrant(');
+    // A flags line stays first, where Redis looks for it.
+    const write = scripts.find((s) => s.name === 'adapterWrite')!.lua;
+    expect(write.startsWith('#!lua\n--[[')).toBe(true);
   });
 
   it('refuses a header that does not name the keys, a missing include and a missing script', () => {
     const header = copyWith((dir) => {
-      const file = join(dir, 'adapterDestroy-1.lua');
+      const file = join(dir, 'adapterWrite-1.lua');
       writeFileSync(file, readFileSync(file, 'utf8').replace('KEYS[1] the record', 'the record'));
     });
     expect(() => loadScripts(header)).toThrow(
-      /adapterDestroy-1\.lua: its header must name KEYS\[1\]/,
+      /adapterWrite-1\.lua: its header must name KEYS\[1\]/,
     );
     const include = copyWith((dir) => rmSync(join(dir, 'includes', 'adapterHelpers.lua')));
     expect(() => loadScripts(include)).toThrow(/adapterHelpers\.lua/);

@@ -1,0 +1,43 @@
+import type { Middleware } from 'koa';
+import { SESSION_MODEL } from '../store/adapter-rules.js';
+import { inUnitOfWork, type RecordHint } from '../store/request-scope.js';
+import { cookieNames } from './cookies.js';
+
+/**
+ * Makes each request one unit of work with the store (store/request-scope.ts): its first read
+ * also reads the session and interactions its cookies name, a repeated read is served from the
+ * request's view, and its writes are stored in one atomic step once the request's handlers are
+ * done, before the response is sent. A failed write rejects with the store's error (a
+ * `StoreUnavailableError` → 503) and the answer loses the cookies and redirect that would have
+ * pointed at what was not written.
+ *
+ * Mounted twice per issuer: around oidc-provider's endpoints (`provider.use`, inside the store
+ * failure page) and around the interaction pages (inside their error page).
+ */
+export function storeUnitOfWork(mountPath: string): Middleware {
+  const names = cookieNames(mountPath);
+  return async (ctx, next) => {
+    // The ids are read unverified: a hint only adds a record to the first read; oidc-provider
+    // still checks each cookie's signature before it asks for that record.
+    const hints = (): RecordHint[] => {
+      const found: RecordHint[] = [];
+      const add = (model: string, cookie: string) => {
+        const id = ctx.cookies.get(cookie, { signed: false });
+        if (id) found.push({ model, id });
+      };
+      add(SESSION_MODEL, names.session);
+      add('Interaction', names.interaction);
+      add('Interaction', names.resume);
+      return found;
+    };
+    try {
+      await inUnitOfWork(hints, next);
+    } catch (err) {
+      if (!ctx.headerSent) {
+        ctx.remove('Set-Cookie');
+        ctx.remove('Location');
+      }
+      throw err;
+    }
+  };
+}
