@@ -19,6 +19,7 @@ import { cookieNames, cookieScope, storeFormSession } from './cookies.js';
 import { precomputedDiscovery } from './discovery.js';
 import { providerPages } from './pages.js';
 import { registerPasswordGrant } from './password-grant.js';
+import { loadExistingGrant } from './skip-consent.js';
 import { storeUnitOfWork } from './store-scope.js';
 import { exchangeClaimsOf, registerTokenExchange } from './token-exchange.js';
 import {
@@ -120,6 +121,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
       .filter((c) => !blocked.has(c.id))
       .map(toClientMetadata(defaultAlg, config.issuer)),
     findAccount: accounts.findAccount,
+    loadExistingGrant: loadExistingGrant((id) => clients.get(id)?.skipConsent === true),
     jwks: { keys: inputs.signingKeys as Required<Configuration>['jwks']['keys'] },
     cookies,
     claims: { openid: ['sub'], sid: null, acr: null, auth_time: null, ...config.scopes },
