@@ -1,85 +1,15 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Command, type CommanderError } from 'commander';
-import { registerConfig } from './cli/config.js';
-import { describeFailure, UsageError, usageCode } from './cli/exit.js';
-import { registerJwk } from './cli/jwk.js';
-import { registerKeys } from './cli/keys.js';
-import { registerProbe } from './cli/probe.js';
-import { registerStart } from './cli/start.js';
-import { registerToken } from './cli/token.js';
-import { PACKAGE_ROOT } from './paths.js';
+/**
+ * The `oidc-issuer` executable: turns on Node's compile cache, then runs the command line
+ * (cli/main.ts). Nothing else is imported here, so the cache covers every module after it.
+ */
+import module from 'node:module';
 
-/** The `oidc-issuer` command. The only module that exits the process (codes in cli/exit.ts). */
-const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
-  version: string;
-};
-const program = new Command('oidc-issuer')
-  .description('A small OpenID Connect issuer for development, CI and docker-compose')
-  .version(version, '-V, --version', 'print the version')
-  .addHelpText(
-    'after',
-    '\nExit codes: 0 ok, 1 refused or invalid, 2 usage or input error, 3 store or issuer unreachable.',
-  );
+// Node 22.1+ keeps the compiled code of each module it loads in a cache folder and reuses it on
+// the next start: NODE_COMPILE_CACHE names the folder, else <os temp dir>/node-compile-cache
+// (per machine, per user; entries are checked against the file's content and Node's version).
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off. Older Node (20) has no such cache and skips this.
+const { enableCompileCache } = module as { enableCompileCache?: (dir?: string) => unknown };
+enableCompileCache?.();
 
-registerStart(program);
-registerKeys(program);
-registerToken(program);
-registerJwk(program);
-registerProbe(program);
-registerConfig(program);
-
-const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
-for (const command of everyCommand(program)) {
-  // Commander's own messages (unknown option, missing argument …) become the one-line usage
-  // error every other mistake gets, naming the help of the command at fault.
-  command.configureOutput({ outputError: () => {} }).exitOverride((err) => {
-    if (err.exitCode === 0) throw err; // --help, --version
-    throw new UsageError(
-      `${oneLine(err.message)}; see '${commandPath(command)} --help'`,
-      commanderCode(err),
-    );
-  });
-}
-
-/** `error: unknown command 'x'\n(Did you mean y?)` → `unknown command 'x' (Did you mean y?)`. */
-function oneLine(message: string): string {
-  return message
-    .replace(/^error: /, '')
-    .replace(/\s*\n\s*/g, ' ')
-    .replace(/\.$/, '');
-}
-
-function commandPath(command: Command): string {
-  return command.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name();
-}
-
-/** `commander.unknownOption` → `UNKNOWN_OPTION`; a mistake the error table does not name → `USAGE`. */
-function commanderCode(err: CommanderError) {
-  return usageCode(
-    err.code
-      .replace(/^commander\./, '')
-      .replace(/([a-z])([A-Z])/g, '$1_$2')
-      .toUpperCase(),
-  );
-}
-
-// Plain `oidc-issuer`, or a command group without its subcommand (`oidc-issuer keys`), asks
-// what there is: the help on stdout, exit 0.
-const args = process.argv.slice(2);
-const group = program.commands.find((c) => c.name() === args[0] && c.commands.length > 0);
-if (args.length === 0 || (group && args.length === 1)) {
-  (group ?? program).outputHelp();
-  process.exit(0);
-}
-
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  const { code, message, stack } = describeFailure(err);
-  if (message !== undefined) process.stderr.write(`oidc-issuer: ${message}\n`);
-  // Not one of ours: a defect, so keep the stack.
-  else if (stack !== undefined) process.stderr.write(`oidc-issuer: ${stack}\n`);
-  process.exit(code);
-}
+await import('./cli/main.js');
