@@ -17,7 +17,7 @@ import {
 import { type KeyNames, keyNames } from './keys.js';
 import { wrapStoreError } from './redis.js';
 import { RedisUnitOfWork, type WriteOp, writeAll } from './redis-unit.js';
-import { unitOf } from './request-scope.js';
+import { unitOf, useUnitsOfWork } from './request-scope.js';
 import { type ScriptCommands, withScripts } from './scripts.js';
 
 async function call<T>(op: () => Promise<T>): Promise<T> {
@@ -212,6 +212,7 @@ export function createRedisAdapter(
   namespace: string,
   opts: AdapterOptions,
 ): ModelAdapterFactory {
+  useUnitsOfWork();
   const store = new RedisStore(
     client,
     withScripts(client),

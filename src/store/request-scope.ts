@@ -35,6 +35,18 @@ class RequestScope {
 const scopes = new AsyncLocalStorage<RequestScope>();
 
 /**
+ * Whether a store that keeps units of work (Redis) has been opened in this process. Until then
+ * {@link inUnitOfWork} only runs its work: a memory-only process never enables the
+ * AsyncLocalStorage, whose context every promise would otherwise carry (Node 20).
+ */
+let wanted = false;
+
+/** Called by a store that keeps units of work when it is created. */
+export function useUnitsOfWork(): void {
+  wanted = true;
+}
+
+/**
  * Runs `work` as a unit of work and flushes the held writes before resolving, so the caller can
  * answer only once they are stored; a failed flush rejects with the store's error (a
  * `StoreUnavailableError` answers 503). When `work` throws, what it wrote so far is still
@@ -46,6 +58,7 @@ export async function inUnitOfWork<T>(
   hints: () => readonly RecordHint[],
   work: () => Promise<T>,
 ): Promise<T> {
+  if (!wanted) return work();
   const outer = scopes.getStore();
   const scope = outer ?? new RequestScope(hints);
   let result: T;
