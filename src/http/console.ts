@@ -8,6 +8,9 @@
  * here (the CSP allows scripts from this origin only, none inline). Decoding, verifying,
  * inspecting and converting run on the server, with the same code as the CLI; key generation
  * runs in the browser, so a generated private key never crosses the network.
+ *
+ * The tools behind the JSON endpoints and the page scripts are loaded on their first use: a
+ * start serves none of them.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,12 +22,7 @@ import { type JwksDocument, summarizeRing } from '../keystore/jwks.js';
 import type { KeyRing } from '../keystore/types.js';
 import { VIEWS_DIR } from '../paths.js';
 import { TokenError } from '../tools/errors.js';
-import { guardedFetch } from '../tools/guarded-fetch.js';
-import { convertKeys } from '../tools/jwk-convert.js';
-import { inspectKeys } from '../tools/jwk-inspect.js';
-import { fetchKeyDocument, isHttpUrl } from '../tools/key-source.js';
 import { describeSpan } from '../tools/time.js';
-import { verifyToken } from '../tools/verify.js';
 import { SCRIPT_PAGE_CSP, sendPage, type Views } from '../views.js';
 import { jsonBody } from './body.js';
 
@@ -45,9 +43,14 @@ const BODY_LIMIT = 512 * 1024;
 
 export function consoleRoutes(router: Router, deps: ConsoleDeps): void {
   const { config, views } = deps;
-  const assets = loadAssets();
+  let assets: Map<string, string> | undefined;
   const json = jsonBody(BODY_LIMIT);
-  const fetchGuarded = guardedFetch({ maxBytes: 1024 * 1024, timeoutMs: 5000 });
+  let guarded: typeof fetch | undefined;
+  const fetchGuarded = async () =>
+    (guarded ??= (await import('../tools/guarded-fetch.js')).guardedFetch({
+      maxBytes: 1024 * 1024,
+      timeoutMs: 5000,
+    }));
   const page = (
     ctx: Context,
     view: 'debugger' | 'debugger-callback' | 'tools' | 'keys',
@@ -55,6 +58,7 @@ export function consoleRoutes(router: Router, deps: ConsoleDeps): void {
   ) => sendPage(ctx, views.render(view, data), undefined, { csp: SCRIPT_PAGE_CSP });
 
   router.get('/_issuer/console/:file', async (ctx, next) => {
+    assets ??= loadAssets();
     const body = assets.get(ctx.params.file as string);
     if (body === undefined) {
       await next();
@@ -127,6 +131,10 @@ export function consoleRoutes(router: Router, deps: ConsoleDeps): void {
     const token = text(body.token, 'token');
     const jwksUrl = optionalText(body.jwksUrl, 'jwksUrl');
     const audience = optionalText(body.audience, 'audience');
+    const [{ isHttpUrl }, { verifyToken }] = await Promise.all([
+      import('../tools/key-source.js'),
+      import('../tools/verify.js'),
+    ]);
     if (jwksUrl !== undefined && !isHttpUrl(jwksUrl))
       throw badRequest('jwksUrl must be an http(s) URL');
     const own = ownJwks(deps, config.issuer);
@@ -135,7 +143,7 @@ export function consoleRoutes(router: Router, deps: ConsoleDeps): void {
       ...(audience ? { audience } : {}),
       clockToleranceMs: config.clockTolerance,
       now: deps.clock(),
-      fetch: fetchGuarded,
+      fetch: await fetchGuarded(),
     });
     ctx.body = { verdict, jwks: jwksUrl ? undefined : own };
   });
@@ -143,10 +151,14 @@ export function consoleRoutes(router: Router, deps: ConsoleDeps): void {
   router.post('/_issuer/console/inspect', json, async (ctx) => {
     const body = ctx.request.body as { text?: unknown; url?: unknown };
     const url = optionalText(body.url, 'url');
+    const [{ fetchKeyDocument, isHttpUrl }, { inspectKeys }] = await Promise.all([
+      import('../tools/key-source.js'),
+      import('../tools/jwk-inspect.js'),
+    ]);
     let input: string | Record<string, unknown>;
     if (url !== undefined) {
       if (!isHttpUrl(url)) throw badRequest('url must be an http(s) URL');
-      input = await fetchKeyDocument(url, { fetch: fetchGuarded });
+      input = await fetchKeyDocument(url, { fetch: await fetchGuarded() });
     } else {
       input = text(body.text, 'text');
     }
@@ -155,6 +167,7 @@ export function consoleRoutes(router: Router, deps: ConsoleDeps): void {
 
   router.post('/_issuer/console/convert', json, async (ctx) => {
     const body = ctx.request.body as { text?: unknown };
+    const { convertKeys } = await import('../tools/jwk-convert.js');
     ctx.body = { keys: await convertKeys(text(body.text, 'text')) };
   });
 

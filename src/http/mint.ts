@@ -1,4 +1,4 @@
-import { type MintSource, mintToken, parseMintRequest } from '../tools/mint.js';
+import type { MintSource } from '../tools/mint.js';
 import type { AdminExtension } from './admin.js';
 
 /**
@@ -6,11 +6,13 @@ import type { AdminExtension } from './admin.js';
  * language. The body takes the options of `oidc-issuer token mint` as JSON (`type`, `sub`,
  * `aud`, `clientId`, `scope`, `claims`, `expiresIn`, `alg`, `nonce`, `header`) and the answer is
  * `{ token, header, claims }`. It sits behind the admin guard: `Authorization: Bearer
- * <admin.token>`, and 404 when no admin token is configured.
+ * <admin.token>`, and 404 when no admin token is configured. The minting code (and its request
+ * schema) is loaded with the first request.
  */
 export function tokenMintRoutes(source: MintSource): AdminExtension {
   return (router, parseJson) => {
     router.post('/admin/tokens', parseJson, async (ctx) => {
+      const { mintToken, parseMintRequest } = await import('../tools/mint.js');
       const request = parseMintRequest(ctx.request.body ?? {});
       ctx.status = 201;
       ctx.body = await mintToken(source, request);

@@ -16,15 +16,12 @@ import type { IssuerConfig } from '../config/schema.js';
 import { IssuerError } from '../errors.js';
 import { parseJsonObject } from '../json.js';
 import { publicJwks } from '../keystore/jwks.js';
-import { issuerInProcess } from '../probe/issuer-local.js';
 import {
   ProbeError,
   type ProbeOptions,
   parseHeaderLines,
   parseStatusSet,
 } from '../probe/options.js';
-import { expectedText, fixesOf, gotText, summaryLine } from '../probe/report.js';
-import { runProbe } from '../probe/run.js';
 import type { MintSource } from '../tools/mint.js';
 import { SCRIPT_PAGE_CSP, sendPage, type Views } from '../views.js';
 import { adminTokenMatches, type KeyAdmin } from './admin.js';
@@ -90,6 +87,13 @@ export function probeRoutes(router: Router, deps: ProbePageDeps): void {
     }
     running = true;
     try {
+      // The probe itself is loaded with its first run: a start serves none.
+      const [{ issuerInProcess }, { runProbe }, { expectedText, fixesOf, gotText, summaryLine }] =
+        await Promise.all([
+          import('../probe/issuer-local.js'),
+          import('../probe/run.js'),
+          import('../probe/report.js'),
+        ]);
       const issuer = issuerInProcess({
         issuer: config.issuer,
         mint: deps.mint,
