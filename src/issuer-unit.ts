@@ -11,7 +11,7 @@ import { warnAboutPasswordGrant } from './config/password-grant-rules.js';
 import { reconfigure } from './config/reload.js';
 import type { IssuerConfig } from './config/schema.js';
 import type { AdminExtension } from './http/admin.js';
-import { createApp } from './http/app.js';
+import { createApp, requestListener } from './http/app.js';
 import { type ReadinessChecks, readinessOf } from './http/health.js';
 import type { IssuerMetrics, Metrics } from './http/metrics.js';
 import { tokenMintRoutes } from './http/mint.js';
@@ -139,7 +139,7 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
       ],
     });
   let app = appFor(config);
-  let handler = app.callback();
+  let handler = requestListener(app);
 
   let closed = false;
   return {
@@ -164,7 +164,7 @@ export async function startIssuerUnit(deps: UnitDeps): Promise<IssuerUnit> {
       following.use(recipeOf(config, parts));
       await keyRing.setPolicy(rotationPolicyOf(config));
       app = appFor(config);
-      handler = app.callback();
+      handler = requestListener(app);
       return { restartNeeded, changed };
     },
     async close() {

@@ -1,8 +1,15 @@
-import type Koa from 'koa';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { bareHost } from '../config/hosts.js';
+import { writeJson } from './errors.js';
 
 /** A Host value as RFC 9110 allows it here: a DNS name, IPv4 or [IPv6], and an optional port. */
 const HOST_SYNTAX = /^(?:\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::\d{1,5})?$/;
+
+/** Verdicts kept per policy; any Host may arrive, so the store is bounded (and emptied when full). */
+const MAX_KEPT_VERDICTS = 64;
+/** Longer header values are decided each time rather than kept. */
+const MAX_KEPT_KEY = 256;
 
 /** Why a request's host is refused, or undefined when it is served. */
 export type HostRefusal =
@@ -20,29 +27,49 @@ export class HostPolicy {
   readonly #names: ReadonlySet<string>;
   readonly #suffixes: readonly string[];
   readonly #any: boolean;
+  readonly #trustProxy: boolean;
+  /** By `protocol host-header`: the same few values arrive on almost every request. */
+  readonly #verdicts = new Map<string, HostRefusal | null>();
 
   /**
    * @param issuer the issuer URL; its host is always allowed.
    * @param allowed further `allowedHosts` entries (see config/hosts.ts isHostPattern).
+   * @param trustProxy read the host and scheme from X-Forwarded-Host/-Proto (`trustProxy`).
    */
-  constructor(issuer: string, allowed: readonly string[]) {
+  constructor(issuer: string, allowed: readonly string[], trustProxy: boolean) {
     const patterns = allowed.map(bareHost);
     this.#any = patterns.includes('*');
     this.#suffixes = patterns.filter((p) => p.startsWith('*.')).map((p) => p.slice(1));
     this.#names = new Set([bareHost(new URL(issuer).hostname), ...patterns]);
+    this.#trustProxy = trustProxy;
   }
 
   /** The refusal for this request, or undefined when its host may be served. */
-  check(ctx: Koa.Context): HostRefusal | undefined {
-    // The host oidc-provider's koa builds URLs from: X-Forwarded-Host only behind a trusted
-    // proxy, its first value. Read raw, because koa quietly drops a `user@` part.
-    const header = (ctx.app.proxy && ctx.get('X-Forwarded-Host')) || ctx.get('Host');
+  check(req: IncomingMessage): HostRefusal | undefined {
+    // The host and scheme oidc-provider's koa builds URLs from (koa's `ctx.host`/`ctx.protocol`):
+    // the forwarded ones only behind a trusted proxy, their first value. The host is read raw,
+    // because koa quietly drops a `user@` part.
+    const proxied = this.#trustProxy;
+    const header = (proxied && headerOf(req, 'x-forwarded-host')) || headerOf(req, 'host');
+    const proto = protocolOf(req, proxied);
+    const key = `${proto} ${header}`;
+    let verdict = this.#verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = this.#decide(header, proto) ?? null;
+      if (key.length <= MAX_KEPT_KEY) {
+        if (this.#verdicts.size >= MAX_KEPT_VERDICTS) this.#verdicts.clear();
+        this.#verdicts.set(key, verdict);
+      }
+    }
+    return verdict ?? undefined;
+  }
+
+  #decide(header: string, proto: string): HostRefusal | undefined {
     const raw = header.split(',', 1)[0]?.trim() ?? '';
     const host = raw.toLowerCase();
     if (!HOST_SYNTAX.test(host) || !URL.canParse(`http://${host}`)) {
       return { reason: 'malformed', host: raw };
     }
-    const proto = ctx.protocol;
     if (proto !== 'http' && proto !== 'https') return { reason: 'bad-proto', proto };
     const name = bareHost(host.replace(/:\d+$/, ''));
     if (this.#any || this.#names.has(name) || this.#suffixes.some((s) => name.endsWith(s))) {
@@ -52,8 +79,21 @@ export class HostPolicy {
   }
 }
 
+/** koa's `ctx.protocol`: https on TLS, else the first X-Forwarded-Proto behind a trusted proxy. */
+function protocolOf(req: IncomingMessage, trustProxy: boolean): string {
+  if ((req.socket as TLSSocket).encrypted) return 'https';
+  const forwarded = trustProxy ? headerOf(req, 'x-forwarded-proto') : '';
+  return forwarded ? (forwarded.split(',', 1)[0] ?? '').trim().toLowerCase() : 'http';
+}
+
+/** A request header as one string ('' when absent); repeated fields joined as Node joins them. */
+function headerOf(req: IncomingMessage, name: string): string {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : (value ?? '');
+}
+
 /** The 400 answer for a refused host: OAuth-style JSON that says what to change. */
-export function refuseHost(ctx: Koa.Context, refusal: HostRefusal): void {
+export function refuseHost(res: ServerResponse, refusal: HostRefusal): void {
   const shown = (value: string) => JSON.stringify(value.slice(0, 100));
   const description =
     refusal.reason === 'malformed'
@@ -61,7 +101,10 @@ export function refuseHost(ctx: Koa.Context, refusal: HostRefusal): void {
       : refusal.reason === 'bad-proto'
         ? `X-Forwarded-Proto ${shown(refusal.proto)} must be http or https`
         : `this issuer does not answer to host ${shown(refusal.host)}; add it to allowedHosts (ALLOWED_HOSTS) if it is one of its names`;
-  ctx.status = 400;
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = { error: 'invalid_request', error_description: description };
+  writeJson(
+    res,
+    400,
+    { error: 'invalid_request', error_description: description },
+    { 'Cache-Control': 'no-store' },
+  );
 }

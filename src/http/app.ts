@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import compose from 'koa-compose';
@@ -11,15 +11,16 @@ import type { ProviderHost } from '../provider/current.js';
 import { DISCOVERY_PATH, serveKeptDiscovery } from '../provider/discovery.js';
 import type { Views } from '../views.js';
 import { type AdminExtension, adminRoutes, type KeyAdmin } from './admin.js';
-import { HostPolicy, refuseHost } from './allowed-hosts.js';
+import { HostPolicy } from './allowed-hosts.js';
 import { CONSOLE_PAGES, consoleRoutes } from './console.js';
 import { consoleEnabled } from './console-gate.js';
+import { JWKS_PATHS, type NodeHandler, requestEntry } from './entry.js';
 import { errorResponses, sendUnavailable } from './errors.js';
 import { healthRoutes, type ReadinessChecks } from './health.js';
 import { homeRoute } from './home.js';
 import { interactionRoutes } from './interactions.js';
-import { serveJwks } from './jwks.js';
-import { endpointOf, type IssuerMetrics } from './metrics.js';
+import { sendJwks } from './jwks.js';
+import type { IssuerMetrics } from './metrics.js';
 import { PROBE_PAGE, probeRoutes } from './probe-page.js';
 
 export interface AppDeps {
@@ -37,8 +38,6 @@ export interface AppDeps {
   adminExtensions?: AdminExtension[];
 }
 
-/** Served first, with no router in front: verifiers poll it, and its body is precomputed. */
-const JWKS_PATHS = new Set(['/jwks', '/.well-known/jwks.json']);
 const OUR_PATHS = new Set([
   '/',
   '/favicon.ico',
@@ -50,9 +49,6 @@ const OUR_PATHS = new Set([
   PROBE_PAGE,
 ]);
 const OUR_PREFIXES = ['/interaction/', '/admin/', '/_issuer/'];
-
-/** Probes and scrapers call these by IP address; nothing in their answers is built from the host. */
-const ANY_HOST_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Paths served by our own routes; everything else goes straight to oidc-provider. */
 function isOurs(path: string): boolean {
@@ -73,6 +69,7 @@ export interface OwnRoute {
 }
 
 const ROUTES = new WeakMap<Koa, OwnRoute[]>();
+const LISTENERS = new WeakMap<Koa, RequestListener>();
 
 /** Every route of ours an app built by {@link createApp} serves (the fuzz run walks them all). */
 export function ownRoutes(app: Koa): OwnRoute[] {
@@ -80,18 +77,30 @@ export function ownRoutes(app: Koa): OwnRoute[] {
 }
 
 /**
- * The koa app. Every request passes, in this order:
- *   request id + access log → metrics → Host check (allowedHosts) → our routes (home page,
- *   health, metrics, JWKS, interaction pages, admin, static CSS, the web console when enabled)
- *   → the current oidc-provider (discovery, authorize, token, userinfo, …).
+ * What serves every request of the app's issuer (use it, not `app.callback()`): the request
+ * entry (entry.ts) in front of the app.
+ */
+export function requestListener(app: Koa): RequestListener {
+  const listener = LISTENERS.get(app);
+  if (!listener) throw new Error('requestListener: not an app made by createApp');
+  return listener;
+}
+
+/**
+ * The issuer's koa app, behind its request entry ({@link requestListener}). Every request
+ * passes, in this order:
+ *   request id, Host check (allowedHosts) → the JWKS, or oidc-provider's own endpoints straight
+ *   to the current provider (entry.ts), or this app: kept discovery → our routes (home page,
+ *   health, metrics, interaction pages, admin, static CSS, the web console when enabled) → the
+ *   current oidc-provider (discovery, interaction paths our routes do not serve) → metrics and
+ *   the access log line (entry.ts).
  */
 export function createApp(deps: AppDeps): Koa {
   const { config, logger, host, metrics } = deps;
-  const hosts = new HostPolicy(config.issuer, config.allowedHosts);
   const app = new Koa({ proxy: config.trustProxy });
   app.silent = true;
   app.on('error', (err, ctx) => {
-    const where = { err, reqId: ctx?.state?.reqId, path: ctx?.path };
+    const where = { err, reqId: ctx?.response.get('X-Request-Id'), path: ctx?.path };
     // A client that sent an unparsable stream or went away is not a fault of the issuer.
     if (isClientFault(err)) logger.warn(where, 'request aborted or malformed');
     else logger.error(where, 'request failed');
@@ -104,8 +113,11 @@ export function createApp(deps: AppDeps): Koa {
     ctx.type = metrics.contentType;
     ctx.body = await metrics.render();
   });
-  const jwks = (ctx: Koa.Context) =>
-    serveJwks(ctx, deps.jwks(), (status) => metrics.jwksServed(status));
+  // The entry answers GET and HEAD before this app; the routes keep the JWKS in ownRoutes().
+  const jwks = (ctx: Koa.Context) => {
+    ctx.respond = false;
+    metrics.jwksServed(sendJwks(ctx.req, ctx.res, deps.jwks()));
+  };
   router.get('/.well-known/jwks.json', jwks);
   router.get('/jwks', jwks);
   const asset = (type: string, body: string) => (ctx: Koa.Context) => {
@@ -166,41 +178,29 @@ export function createApp(deps: AppDeps): Koa {
   };
 
   app.use(async (ctx) => {
-    const started = process.hrtime.bigint();
-    const incoming = ctx.get('X-Request-Id');
-    const reqId = /^[A-Za-z0-9._-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-    ctx.state.reqId = reqId;
-    ctx.set('X-Request-Id', reqId);
-    try {
-      const refusal = hosts.check(ctx);
-      if (refusal && !(refusal.reason === 'not-allowed' && ANY_HOST_PATHS.has(ctx.path))) {
-        refuseHost(ctx, refusal);
-        return;
-      }
-      // oidc-provider's own endpoints skip our routers: they are the hot path (token, userinfo).
-      const reads = ctx.method === 'GET' || ctx.method === 'HEAD';
-      if (JWKS_PATHS.has(ctx.path) && reads) jwks(ctx);
-      else if (
-        ctx.path === DISCOVERY_PATH &&
-        reads &&
-        host.current &&
-        serveKeptDiscovery(host.current, ctx)
-      )
-        return;
-      else if (isOurs(ctx.path)) await ourRoutes(ctx, () => toProvider(ctx));
-      else await toProvider(ctx);
-    } finally {
-      const status = ctx.respond === false ? ctx.res.statusCode : ctx.status;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.observeRequest(endpointOf(ctx.path), ctx.method, status, seconds);
-      if (logger.isLevelEnabled('info')) {
-        logger.info(
-          { reqId, method: ctx.method, path: ctx.path, status, ms: Math.round(seconds * 1000) },
-          'request',
-        );
-      }
-    }
+    const reads = ctx.method === 'GET' || ctx.method === 'HEAD';
+    if (
+      ctx.path === DISCOVERY_PATH &&
+      reads &&
+      host.current &&
+      serveKeptDiscovery(host.current, ctx)
+    )
+      return;
+    if (isOurs(ctx.path)) await ourRoutes(ctx, () => toProvider(ctx));
+    else await toProvider(ctx);
   });
 
+  LISTENERS.set(
+    app,
+    requestEntry({
+      hosts: new HostPolicy(config.issuer, config.allowedHosts, config.trustProxy),
+      metrics,
+      logger,
+      jwks: deps.jwks,
+      provider: () => host.handler,
+      app: app.callback() as NodeHandler,
+      servedByApp: (path) => path === DISCOVERY_PATH || isOurs(path),
+    }),
+  );
   return app;
 }

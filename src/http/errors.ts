@@ -114,6 +114,21 @@ export function sendUnavailable(ctx: Context, description: string): void {
 
 /** As {@link sendUnavailable}, on a bare Node response (the listener before the app is up). */
 export function writeUnavailable(res: ServerResponse, description: string): void {
-  res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': RETRY_AFTER });
-  res.end(JSON.stringify(bodyOf(unavailable(description))));
+  writeJson(res, 503, bodyOf(unavailable(description)), { 'Retry-After': RETRY_AFTER });
+}
+
+/** Answers `status` with `body` as JSON on a bare Node response, as koa would send it. */
+export function writeJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(text);
 }

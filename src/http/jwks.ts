@@ -1,33 +1,34 @@
-import type { Context } from 'koa';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { etagMatches } from '../etag.js';
 import type { JwksDocument } from '../keystore/jwks.js';
-import { sendUnavailable } from './errors.js';
+import { writeUnavailable } from './errors.js';
 
 /**
  * Serves the published keys from a precomputed document: the same bytes and ETag on every
  * instance, `304` on a matching `If-None-Match`, open CORS, cache headers from the policy. It
  * never touches the store, so an outage cannot turn it into a 5xx once a ring was ever loaded.
+ * Written on the bare Node response (verifiers poll it; no koa context is made for it).
+ * @returns the status sent: 200, 304, or 503 before the first ring.
  */
-export function serveJwks(
-  ctx: Context,
+export function sendJwks(
+  req: IncomingMessage,
+  res: ServerResponse,
   doc: JwksDocument | undefined,
-  onServed?: (status: number) => void,
-): void {
-  ctx.set('Access-Control-Allow-Origin', '*');
-  ctx.set('X-Content-Type-Options', 'nosniff');
+): number {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   if (!doc) {
-    sendUnavailable(ctx, 'the key ring has not been loaded yet');
-    return;
+    writeUnavailable(res, 'the key ring has not been loaded yet');
+    return 503;
   }
-  ctx.set('Cache-Control', doc.cacheControl);
-  ctx.set('ETag', doc.etag);
-  if (etagMatches(ctx.get('If-None-Match'), doc.etag)) {
-    ctx.status = 304;
-    onServed?.(304);
-    return;
+  res.setHeader('Cache-Control', doc.cacheControl);
+  res.setHeader('ETag', doc.etag);
+  if (etagMatches(req.headers['if-none-match'] ?? '', doc.etag)) {
+    res.writeHead(304);
+    res.end();
+    return 304;
   }
-  ctx.status = 200;
-  ctx.type = doc.contentType;
-  ctx.body = doc.body;
-  onServed?.(200);
+  res.writeHead(200, { 'Content-Type': doc.contentType, 'Content-Length': doc.body.length });
+  res.end(req.method === 'HEAD' ? undefined : doc.body);
+  return 200;
 }

@@ -1,7 +1,10 @@
+import { request } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningIssuer } from '../../src/issuer.js';
+import { createLogger } from '../../src/log.js';
 import { Browser } from '../support/browser.js';
 import { basic as basicAuth, submitPassword, tokenRequest } from '../support/flows.js';
 import { spawnIssuer, startTestIssuer, waitFor } from '../support/issuer.js';
@@ -385,6 +388,50 @@ describe('observability', () => {
       headers: { 'x-request-id': 'bad id\twith spaces' },
     });
     expect(minted.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('gives every answer its request id, and logs it with the status: provider, JWKS, refusals', async () => {
+    const lines: { msg?: string; reqId?: string; path?: string; status?: number }[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line));
+    });
+    const own = await startTestIssuer({}, true, createLogger('info', sink));
+    try {
+      const token = await fetch(`${own.url}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: basicAuth('demo-service', 'demo-service-secret'),
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-request-id': 'trace-token',
+        },
+        body: 'grant_type=client_credentials&scope=api:read',
+      });
+      expect(token.status).toBe(200);
+      expect(token.headers.get('x-request-id')).toBe('trace-token');
+      const jwks = await fetch(`${own.url}/jwks`, { headers: { 'x-request-id': 'trace-jwks' } });
+      expect(jwks.headers.get('x-request-id')).toBe('trace-jwks');
+      const refused = await new Promise<{ status?: number; id: unknown }>((resolve, reject) => {
+        const req = request(
+          `${own.url}/token`,
+          { method: 'POST', headers: { host: 'evil.example', 'x-request-id': 'trace-host' } },
+          (res) => {
+            res.resume();
+            resolve({ status: res.statusCode, id: res.headers['x-request-id'] });
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(refused).toEqual({ status: 400, id: 'trace-host' });
+      const logged = (reqId: string) => lines.find((l) => l.msg === 'request' && l.reqId === reqId);
+      await waitFor(async () => logged('trace-host') !== undefined, 2000, 'the access log lines');
+      expect(logged('trace-token')).toMatchObject({ path: '/token', status: 200 });
+      expect(logged('trace-jwks')).toMatchObject({ path: '/jwks', status: 200 });
+      expect(logged('trace-host')).toMatchObject({ path: '/token', status: 400 });
+    } finally {
+      await own.close();
+    }
   });
 });
 
