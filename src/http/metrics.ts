@@ -40,14 +40,40 @@ export interface MemoryStoreStats {
   readonly evictions: number;
 }
 
+/**
+ * One labelled series of a counter, counted in a plain number on the request path and added to
+ * the prom-client counter when the registry is read: prom-client hashes and validates the
+ * labels on every `inc`, even on a kept child.
+ */
+class Tally {
+  #pending = 0;
+  constructor(private readonly child: { inc(value: number): void }) {}
+
+  add(): void {
+    this.#pending += 1;
+  }
+
+  /** Moves what was counted since the last read into the counter. */
+  flush(): void {
+    if (this.#pending === 0) return;
+    this.child.inc(this.#pending);
+    this.#pending = 0;
+  }
+}
+
 /** Prometheus metrics of one issuer process, served at `/metrics`. */
 export class Metrics {
   readonly registry = new Registry();
+  readonly #tallies: Tally[] = [];
+  readonly #flushTallies = () => {
+    for (const tally of this.#tallies) tally.flush();
+  };
   readonly requests = new Counter({
     name: 'oidc_issuer_http_requests_total',
     help: 'HTTP requests by endpoint, method and status',
     labelNames: ['issuer', 'endpoint', 'method', 'status'] as const,
     registers: [this.registry],
+    collect: this.#flushTallies,
   });
   readonly duration = new Histogram({
     name: 'oidc_issuer_http_request_duration_seconds',
@@ -61,6 +87,7 @@ export class Metrics {
     help: 'Successful token endpoint responses by grant type',
     labelNames: ['issuer', 'grant_type'] as const,
     registers: [this.registry],
+    collect: this.#flushTallies,
   });
   readonly logins = new Counter({
     name: 'oidc_issuer_logins_total',
@@ -73,6 +100,7 @@ export class Metrics {
     help: 'JWKS requests by status (200 or 304)',
     labelNames: ['issuer', 'status'] as const,
     registers: [this.registry],
+    collect: this.#flushTallies,
   });
   readonly storeErrors = new Counter({
     name: 'oidc_issuer_store_errors_total',
@@ -157,21 +185,30 @@ export class Metrics {
    */
   forIssuer(label: string, ring: () => KeyRing | undefined): IssuerMetrics {
     this.#rings.set(label, ring);
-    const requests = new Map<string, { inc(): void }>();
+    const tally = (child: { inc(value: number): void }) => {
+      const made = new Tally(child);
+      this.#tallies.push(made);
+      return made;
+    };
+    // Kept per label set, so the request path neither rebuilds nor hashes labels.
+    const requests = new Map<string, Tally>();
     const durations = new Map<string, { observe(value: number): void }>();
-    const jwks = { 200: this.jwks.labels(label, '200'), 304: this.jwks.labels(label, '304') };
+    const tokens = new Map<string, Tally>();
+    const jwks = {
+      200: tally(this.jwks.labels(label, '200')),
+      304: tally(this.jwks.labels(label, '304')),
+    };
     return {
       contentType: this.registry.contentType,
       render: () => this.render(),
       observeRequest: (endpoint, method, status, seconds) => {
-        // The labelled children are kept, so the hot path does not rebuild label sets.
         const key = `${endpoint} ${method} ${status}`;
-        let counter = requests.get(key);
-        if (!counter) {
-          counter = this.requests.labels(label, endpoint, method, String(status));
-          requests.set(key, counter);
+        let counted = requests.get(key);
+        if (!counted) {
+          counted = tally(this.requests.labels(label, endpoint, method, String(status)));
+          requests.set(key, counted);
         }
-        counter.inc();
+        counted.add();
         let duration = durations.get(endpoint);
         if (!duration) {
           duration = this.duration.labels(label, endpoint);
@@ -180,9 +217,16 @@ export class Metrics {
         duration.observe(seconds);
         if (status === 503) this.storeErrors.inc();
       },
-      jwksServed: (status) => jwks[status as 200 | 304]?.inc(),
+      jwksServed: (status) => jwks[status as 200 | 304]?.add(),
       loggedIn: (method) => this.logins.inc({ issuer: label, method }),
-      tokenIssued: (grantType) => this.tokens.inc({ issuer: label, grant_type: grantType }),
+      tokenIssued: (grantType) => {
+        let counted = tokens.get(grantType);
+        if (!counted) {
+          counted = tally(this.tokens.labels(label, grantType));
+          tokens.set(grantType, counted);
+        }
+        counted.add();
+      },
       providerBuilt: () => this.providerSwaps.inc({ issuer: label }),
       storePinged: (seconds) => this.storeLatency.observe(seconds),
       forget: () => {

@@ -83,9 +83,13 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     return format === 'jwt' ? resource : undefined;
   };
 
+  // An answer depends only on the configuration this instance is built from (so the store holds
+  // at most one per configured client and resource); every token request asks again.
+  const serverInfos = new Map<string, ResourceServer>();
   /**
    * How `clientId`'s access tokens for resource server `indicator` are made (oidc-provider's
-   * `getResourceServerInfo`); `format` overrides the configured token format.
+   * `getResourceServerInfo`); `format` overrides the configured token format. The same frozen
+   * object each time.
    * @throws InvalidTarget when the client may not get tokens for it.
    */
   const resourceServerInfo = (
@@ -93,6 +97,9 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     clientId: string,
     format = clients.get(clientId)?.accessTokenFormat ?? servers.get(indicator)?.format,
   ): ResourceServer => {
+    const key = `${format} ${clientId} ${indicator}`;
+    const kept = serverInfos.get(key);
+    if (kept) return kept;
     const server = servers.get(indicator);
     const allowed = clients.get(clientId)?.resources ?? [];
     if (!server || !allowed.includes(indicator)) {
@@ -104,13 +111,16 @@ export function buildProvider(inputs: ProviderInputs): Provider {
         `access tokens for ${indicator} are signed with ${unavailable.alg}. ${unavailable.message}`,
       );
     }
-    return {
+    const sign = Object.freeze({ alg: server.signingAlg ?? defaultAlg });
+    const info: ResourceServer = Object.freeze({
       scope: server.scopes.join(' '),
       audience: server.audience,
       accessTokenTTL: secondsOf(server.accessTokenTtl),
       accessTokenFormat: format,
-      ...(format === 'jwt' ? { jwt: { sign: { alg: server.signingAlg ?? defaultAlg } } } : {}),
-    };
+      ...(format === 'jwt' ? { jwt: Object.freeze({ sign }) } : {}),
+    });
+    serverInfos.set(key, info);
+    return info;
   };
 
   const configuration: Configuration = {
