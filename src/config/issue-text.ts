@@ -1,6 +1,7 @@
-/** A zod issue of the config schema as people read it: the path as written, a near-miss hint. */
-import { closest, distance } from 'fastest-levenshtein';
+/** A zod issue of the config schema as people read it: the path as written, a "did you mean" hint. */
+
 import type { z } from 'zod';
+import { suggestion } from '../spelling.js';
 import { configSchema } from './schema.js';
 import { knownKeysAt } from './schema-walk.js';
 
@@ -16,9 +17,8 @@ export function describeIssue(issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeysAt(configSchema, issue.path);
     return issue.keys.map((k) => {
-      const near = known.length > 0 ? closest(k, known) : undefined;
-      const hint =
-        near && distance(k, near) <= Math.max(2, near.length / 3) ? `; did you mean ${near}?` : '';
+      const near = suggestion(k, known);
+      const hint = near ? `; did you mean ${near}?` : '';
       return `${pathText([...issue.path, k])}: unknown setting${hint}`;
     });
   }

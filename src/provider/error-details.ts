@@ -1,5 +1,5 @@
-import { closest, distance } from 'fastest-levenshtein';
 import type { ClientConfig } from '../config/schema.js';
+import { suggestion } from '../spelling.js';
 import type { ErrorDetails } from '../views.js';
 
 /** The parts of a failed request an error page explains. */
@@ -84,15 +84,11 @@ export function explainError(
   if (failed.error === 'invalid_client' && sentClient && !client) {
     details.description = `no client with client_id "${sentClient}" is registered`;
     details.facts.push({ label: 'Registered clients', values: clients.map((c) => c.id) });
-    const near =
-      clients.length > 0
-        ? closest(
-            sentClient,
-            clients.map((c) => c.id),
-          )
-        : undefined;
-    if (near && distance(sentClient, near) <= Math.max(2, near.length / 3))
-      details.hints.push(`Did you mean ${near}?`);
+    const near = suggestion(
+      sentClient,
+      clients.map((c) => c.id),
+    );
+    if (near) details.hints.push(`Did you mean ${near}?`);
     details.hints.push('Clients are registered under clients in the config file.');
     return details;
   }

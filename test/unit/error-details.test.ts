@@ -57,3 +57,27 @@ describe('redirect URI near misses', () => {
     expect(logout.hints.at(-1)).toContain('clients[0].postLogoutRedirectUris');
   });
 });
+
+describe('an unknown client', () => {
+  const { clients } = validateConfig({
+    clients: [
+      { id: 'demo-web', secret: 's', redirectUris: [CB], scopes: ['openid'] },
+      { id: 'billing-service', secret: 's', grantTypes: ['client_credentials'] },
+    ],
+  });
+  const unknown = (clientId: string) =>
+    explainError({ error: 'invalid_client', params: { client_id: clientId } }, clients);
+
+  it('lists the registered clients and suggests the one the id is a misspelling of', () => {
+    const details = unknown('demo-wbe');
+    expect(details.description).toBe('no client with client_id "demo-wbe" is registered');
+    expect(details.facts).toEqual([
+      { label: 'Registered clients', values: ['demo-web', 'billing-service'] },
+    ]);
+    expect(details.hints[0]).toBe('Did you mean demo-web?');
+  });
+
+  it('suggests nothing for an id unlike any registered one', () => {
+    expect(unknown('zzz').hints.some((h) => h.startsWith('Did you mean'))).toBe(false);
+  });
+});

@@ -27,6 +27,7 @@ const GROUND_FLOOR = [
   'lazy-module.ts',
   'json.ts',
   'etag.ts',
+  'spelling.ts',
 ];
 
 const SRC = resolve(import.meta.dirname, '../../src');
