@@ -17,6 +17,7 @@ import {
   whenReady,
 } from './redis.js';
 import { createRedisAdapter } from './redis-adapter.js';
+import { checkRedisVersion } from './redis-version.js';
 
 /** The process's store, opened by {@link openStorage}. */
 export interface Storage {
@@ -73,8 +74,10 @@ export async function openStorage(
     throw refused;
   }
   if (late) logger.warn({ reason: late }, 'Redis is not reachable yet; not ready until it is');
-  const warning = await checkEvictionPolicy(client).catch(() => undefined);
-  if (warning) logger.warn(warning);
+  for (const check of [checkEvictionPolicy, checkRedisVersion]) {
+    const warning = await check(client).catch(() => undefined);
+    if (warning) logger.warn(warning);
+  }
   return {
     client,
     memoryStore: undefined,

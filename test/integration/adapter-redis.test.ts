@@ -8,6 +8,7 @@ import { StoreUnavailableError } from '../../src/errors.js';
 import { keyNames } from '../../src/store/keys.js';
 import { checkEvictionPolicy, createRedisClient, pingStore } from '../../src/store/redis.js';
 import { createRedisAdapter } from '../../src/store/redis-adapter.js';
+import { checkRedisVersion, redisVersionOf } from '../../src/store/redis-version.js';
 import { inUnitOfWork } from '../../src/store/request-scope.js';
 import { adapterSuite } from '../suites/adapter-suite.js';
 import { redisForTests, startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
@@ -238,6 +239,23 @@ describe('redis helpers', () => {
     } finally {
       a.disconnect();
       await safe.stop();
+    }
+  });
+
+  it('says nothing about the version of a Redis 7, and reads redis_version from INFO', async () => {
+    const own = await startRedis();
+    const client = createRedisClient(own.url) as Redis;
+    try {
+      await waitReady(client);
+      const version = redisVersionOf(await client.info('server'));
+      expect(Number.parseInt(version ?? '', 10)).toBeGreaterThanOrEqual(7);
+      expect(await checkRedisVersion(client)).toBeUndefined();
+      expect(redisVersionOf('# Server\r\nredis_version:6.2.14\r\nredis_git_sha1:0\r\n')).toBe(
+        '6.2.14',
+      );
+    } finally {
+      client.disconnect();
+      await own.stop();
     }
   });
 
