@@ -35,6 +35,7 @@ export const ERRORS = {
   CONFIG_INVALID: { status: 500, exit: usage, error: server },
   STORE_UNAVAILABLE: { status: 503, exit: unreachable, error: unavailable },
   STORE_AUTH_REFUSED: { status: 500, exit: usage, error: server },
+  STORE_TOO_OLD: { status: 500, exit: usage, error: server },
   SIGNING_ALG_WAITING: { status: 503, exit: no, error: unavailable },
 
   // Key input (keystore/import.ts, jwks.ts, serialize.ts; KeyError).
@@ -210,6 +211,16 @@ export class StoreUnavailableError extends IssuerError {
 export class StoreAuthError extends IssuerError {
   constructor(who: string, reply: string, fix: string) {
     super('STORE_AUTH_REFUSED', `${who} refused the login (${brief(reply)}); check ${fix}`);
+  }
+}
+
+/**
+ * The Redis server is older than the adapter's scripts need (store/redis-version.ts). Like a
+ * refused login, waiting does not heal it, so a start ends on it (exit 2).
+ */
+export class StoreVersionError extends IssuerError {
+  constructor(message: string) {
+    super('STORE_TOO_OLD', message);
   }
 }
 

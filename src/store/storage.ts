@@ -38,7 +38,8 @@ const STORE_CONNECT_WAIT_MS = 3000;
 /**
  * Opens the store `config` names (the memory store's record expiry on `clock`). With Redis it waits (bounded) for the first connection and
  * goes on when Redis is down, the process then starting not-ready.
- * @throws StoreAuthError when Redis refuses the credentials: waiting will not heal that.
+ * @throws StoreAuthError when Redis refuses the credentials, StoreVersionError when it is older
+ *   than 7: waiting will not heal either.
  */
 export async function openStorage(
   config: IssuerConfig,
@@ -74,10 +75,13 @@ export async function openStorage(
     throw refused;
   }
   if (late) logger.warn({ reason: late }, 'Redis is not reachable yet; not ready until it is');
-  for (const check of [checkEvictionPolicy, checkRedisVersion]) {
-    const warning = await check(client).catch(() => undefined);
-    if (warning) logger.warn(warning);
+  const tooOld = await checkRedisVersion(client).catch(() => undefined);
+  if (tooOld) {
+    client.disconnect();
+    throw tooOld;
   }
+  const warning = await checkEvictionPolicy(client).catch(() => undefined);
+  if (warning) logger.warn(warning);
   return {
     client,
     memoryStore: undefined,

@@ -4,11 +4,15 @@ import type { Redis } from 'ioredis';
 import type { AdapterPayload } from 'oidc-provider';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/errors.js';
+import { ERRORS, StoreUnavailableError, StoreVersionError } from '../../src/errors.js';
 import { keyNames } from '../../src/store/keys.js';
 import { checkEvictionPolicy, createRedisClient, pingStore } from '../../src/store/redis.js';
 import { createRedisAdapter } from '../../src/store/redis-adapter.js';
-import { checkRedisVersion, redisVersionOf } from '../../src/store/redis-version.js';
+import {
+  checkRedisVersion,
+  redisVersionOf,
+  versionRefusal,
+} from '../../src/store/redis-version.js';
 import { inUnitOfWork } from '../../src/store/request-scope.js';
 import { adapterSuite } from '../suites/adapter-suite.js';
 import { redisForTests, startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
@@ -242,7 +246,7 @@ describe('redis helpers', () => {
     }
   });
 
-  it('says nothing about the version of a Redis 7, and reads redis_version from INFO', async () => {
+  it('accepts a Redis 7, and refuses to start on an older one (exit 2, naming REDIS_URL)', async () => {
     const own = await startRedis();
     const client = createRedisClient(own.url) as Redis;
     try {
@@ -253,6 +257,13 @@ describe('redis helpers', () => {
       expect(redisVersionOf('# Server\r\nredis_version:6.2.14\r\nredis_git_sha1:0\r\n')).toBe(
         '6.2.14',
       );
+      // No Redis 6 can run here; the decision the start makes on one is checked directly.
+      const refusal = versionRefusal(['7.2.4', '6.2.14', '6.2.14']);
+      expect(refusal).toBeInstanceOf(StoreVersionError);
+      expect(refusal?.code).toBe('STORE_TOO_OLD');
+      expect(ERRORS.STORE_TOO_OLD.exit).toBe(2);
+      expect(refusal?.message).toMatch(/^Redis 6\.2\.14 is older than 7: .*REDIS_URL/);
+      expect(versionRefusal(['7.0.15', '8.0.2'])).toBeUndefined();
     } finally {
       client.disconnect();
       await own.stop();
