@@ -191,6 +191,8 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   Object.assign(raw, options.config ?? {});
 
   const config = validateConfig(raw, { demo });
+  // Key generation runs on the threadpool while the issuer is built on this thread.
+  keys.prepare([config, ...config.issuers].flatMap((c) => c.keys.algorithms));
   // The issuer's clock runs `ahead` of the given one once `rotateKeys` had to move time on.
   const given = options.clock ?? Date.now;
   let ahead = 0;
@@ -346,6 +348,15 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       }
       return kid;
     },
-    stop: () => running.close(),
+    async stop() {
+      await running.close();
+      // Candidates a rotation generated beyond its need were never published: the next test
+      // issuer of this process may use them.
+      for (const ring of new Set([
+        running.keyRing,
+        ...[...running.hosted.values()].map((u) => u.keyRing),
+      ]))
+        keys.giveBack(ring.releaseCandidates());
+    },
   };
 }

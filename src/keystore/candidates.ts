@@ -54,6 +54,13 @@ export class CandidatePool {
     }
   }
 
+  /** Empties the pool: every candidate in it, none of which was ever written or offered away. */
+  drain(): SigningJwk[] {
+    const all = [...this.#keys.values()].flat();
+    this.#keys.clear();
+    return all;
+  }
+
   /**
    * Tops each of `algorithms` up to the pool size. The one refill path: awaited by a write
    * that ran short, started in the background by the watcher after each write. Concurrent calls

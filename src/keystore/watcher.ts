@@ -142,6 +142,15 @@ export class KeyRingWatcher {
     if (this.#started) this.#refill();
   }
 
+  /**
+   * After `stop()`: the candidate keys this instance generated but never published (none was
+   * written into a ring or offered to a write that may have landed), handed over once and
+   * forgotten here, so a process can give them to another ring. Empty while running.
+   */
+  releaseCandidates(): SigningJwk[] {
+    return this.#running ? [] : this.#candidates.drain();
+  }
+
   /** The last ring read or written; still served while the store is unreachable. */
   current(): KeyRing | undefined {
     return this.#ring;
