@@ -145,10 +145,12 @@ export async function launchTarget(
       env[ENV.issuer] = url;
       env[ENV.logLevel] = 'warn';
       if (ctx.fastRotation) env[ENV.adminToken] = ADMIN_TOKEN;
+      // Named, the ring (for the memory store its file) does not follow the issuer URL, whose
+      // port changes per launch: else every start of the memory store would make a new ring.
+      env[ENV.redisNamespace] = ctx.redisNamespace ?? `bench-${alg}`;
       if (id === 'ours-redis') {
         if (!ctx.redisUrl) throw new Error('ours-redis needs a redis URL');
         env[ENV.redisUrl] = ctx.redisUrl;
-        env[ENV.redisNamespace] = ctx.redisNamespace ?? `bench-${alg}`;
       }
       break;
     }
