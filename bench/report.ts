@@ -111,6 +111,11 @@ export function renderMarkdown(runs: SavedRun[], notes: string): string {
 }
 
 /** One run's detail tables, under a heading naming its Node. */
+/** A failed scenario's cells from its first measured column on: the error, then `blanks` empty cells. */
+function failedCells(error: string, blanks: number): string[] {
+  return [`failed: ${error.replace(/\|/g, '/').replace(/\n/g, ' ')}`, ...Array(blanks).fill('')];
+}
+
 function renderRun(r: SavedRun, out: string[], row: (cells: (string | number)[]) => void): void {
   const m = r.meta;
   const o = m.options;
@@ -133,17 +138,7 @@ function renderRun(r: SavedRun, out: string[], row: (cells: (string | number)[])
     row(['---', '---', '---', '---:', '---:', '---:', '---:', '---', '---:']);
     for (const s of rows) {
       if (s.error) {
-        row([
-          TARGET_LABELS[s.target],
-          s.alg,
-          s.scenario,
-          `failed: ${s.error.replace(/\|/g, '/').replace(/\n/g, ' ')}`,
-          '',
-          '',
-          '',
-          '',
-          '',
-        ]);
+        row([TARGET_LABELS[s.target], s.alg, s.scenario, ...failedCells(s.error, 6)]);
         continue;
       }
       row([
@@ -309,18 +304,7 @@ function renderRun(r: SavedRun, out: string[], row: (cells: (string | number)[])
       for (const s of x.scenarios) {
         const what = s.scenario + (s.requestsPerFlow ? ` (${s.requestsPerFlow} requests)` : '');
         if (s.error) {
-          row([
-            x.workers,
-            x.processes,
-            what,
-            `failed: ${s.error.replace(/\|/g, '/').replace(/\n/g, ' ')}`,
-            '',
-            '',
-            '',
-            '',
-            '',
-            '',
-          ]);
+          row([x.workers, x.processes, what, ...failedCells(s.error, 7)]);
           continue;
         }
         row([
