@@ -803,13 +803,17 @@ function nodeVersion(node: string): string {
     : execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
 }
 
-/** The git commit the numbers belong to (with `+dirty` when the tree has changes). */
+/**
+ * The git commit the numbers belong to, with `+dirty` when the tree has changes other than the
+ * bench's own output (BENCHMARKS.md and bench/results/, which the first of two runs on
+ * different Nodes has just rewritten).
+ */
 export function gitDescribe(): string {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: PACKAGE_ROOT, encoding: 'utf8' }).trim();
   try {
-    return execFileSync('git', ['describe', '--always', '--dirty=+dirty'], {
-      cwd: PACKAGE_ROOT,
-      encoding: 'utf8',
-    }).trim();
+    const changed = git('status', '--porcelain', '--', '.', ':!BENCHMARKS.md', ':!bench/results');
+    return git('describe', '--always') + (changed ? '+dirty' : '');
   } catch {
     return 'unknown';
   }
