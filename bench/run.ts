@@ -29,7 +29,9 @@ import { preservedNotes, renderMarkdown, type SavedRun } from './report.js';
 import { loadRuns, saveRun } from './saved-runs.js';
 import { TARGET_IDS, type TargetId } from './targets.js';
 
+const argv = process.argv.slice(2);
 const { values } = parseArgs({
+  args: argv,
   options: {
     quick: { type: 'boolean', default: false },
     duration: { type: 'string' },
@@ -122,7 +124,7 @@ if (results.redisRoundTrips) {
 if (!values['no-write']) {
   const run: SavedRun = {
     commit: gitDescribe(),
-    command: ['npm run bench', ...process.argv.slice(2)].join(' '),
+    command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
     ...results,
   };
   const saved = saveRun(run);
