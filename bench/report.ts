@@ -207,7 +207,7 @@ function renderRun(r: SavedRun, out: string[], row: (cells: (string | number)[])
     const x = r.inProcess;
     out.push('### In-process API (`createTestIssuer`, memory store)', '');
     out.push(
-      'A fresh Node process on the target core imports the package, starts test issuers one after another (each stopped again) and signs alice in through demo-web with `login()`.',
+      'A fresh Node process on the target core imports the package, runs tests back to back the way a `beforeEach`/`afterEach` pair does (a test issuer started — timed —, one token minted and verified through its JWKS, the issuer stopped; the first start of the process apart), then signs alice in through demo-web with `login()` on an issuer of its own.',
       '',
     );
     row(['measure', 'first of the process ms', 'median ms', 'CPU ms each', 'all ms']);
