@@ -29,28 +29,43 @@ import { preservedNotes, renderMarkdown, type SavedRun } from './report.js';
 import { loadRuns, saveRun } from './saved-runs.js';
 import { TARGET_IDS, type TargetId } from './targets.js';
 
+/** A mistake in the command line: one line saying what, exit code 2, no stack trace. */
+function usage(message: string): never {
+  process.stderr.write(`npm run bench: ${message}\n`);
+  process.exit(2);
+}
+function orUsage<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    return usage(err instanceof Error ? err.message : String(err));
+  }
+}
+
 const argv = process.argv.slice(2);
-const { values } = parseArgs({
-  args: argv,
-  options: {
-    quick: { type: 'boolean', default: false },
-    duration: { type: 'string' },
-    repeats: { type: 'string' },
-    warmup: { type: 'string' },
-    connections: { type: 'string' },
-    targets: { type: 'string' },
-    algs: { type: 'string' },
-    scenarios: { type: 'string' },
-    rotations: { type: 'string' },
-    startup: { type: 'string' },
-    'in-process': { type: 'string' },
-    node: { type: 'string' },
-    workers: { type: 'string' },
-    'no-signing': { type: 'boolean', default: false },
-    'no-pin': { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-  },
-});
+const { values } = orUsage(() =>
+  parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      duration: { type: 'string' },
+      repeats: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      targets: { type: 'string' },
+      algs: { type: 'string' },
+      scenarios: { type: 'string' },
+      rotations: { type: 'string' },
+      startup: { type: 'string' },
+      'in-process': { type: 'string' },
+      node: { type: 'string' },
+      workers: { type: 'string' },
+      'no-signing': { type: 'boolean', default: false },
+      'no-pin': { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+    },
+  }),
+);
 
 function list<T extends string>(
   value: string | undefined,
@@ -93,16 +108,26 @@ set('connections', num(values.connections));
 set('rotations', num(values.rotations));
 set('startupRepeats', num(values.startup));
 set('inProcessStarts', num(values['in-process']));
-set('targets', list<TargetId>(values.targets, TARGET_IDS, 'targets'));
-set('algs', list<BenchAlg>(values.algs, ['RS256', 'ES256'], 'algs'));
-set('scenarios', list<ScenarioId>(values.scenarios, SCENARIO_IDS, 'scenarios'));
-if (values.node !== undefined) options.node = resolveNode(values.node);
+set(
+  'targets',
+  orUsage(() => list<TargetId>(values.targets, TARGET_IDS, 'targets')),
+);
+set(
+  'algs',
+  orUsage(() => list<BenchAlg>(values.algs, ['RS256', 'ES256'], 'algs')),
+);
+set(
+  'scenarios',
+  orUsage(() => list<ScenarioId>(values.scenarios, SCENARIO_IDS, 'scenarios')),
+);
+if (values.node !== undefined) {
+  const node = values.node;
+  options.node = orUsage(() => resolveNode(node));
+}
 if (values.workers !== undefined) {
   const counts = values.workers.split(',').map((w) => Number(w.trim()));
   if (counts.some((c) => !Number.isInteger(c) || c < 0)) {
-    throw new Error(
-      `--workers: worker counts such as 1,2 (0 skips the workers rows), got ${values.workers}`,
-    );
+    usage(`--workers: worker counts such as 1,2 (0 skips the workers rows), got ${values.workers}`);
   }
   options.workers = counts.filter((c) => c > 0);
 }
