@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { SESSION_MODEL } from '../store/adapter-rules.js';
-import { inUnitOfWork, type RecordHint } from '../store/request-scope.js';
+import { inUnitOfWork, keepsUnitsOfWork, type RecordHint } from '../store/request-scope.js';
 import { cookieNames } from './cookies.js';
 
 /**
@@ -12,9 +12,15 @@ import { cookieNames } from './cookies.js';
  * pointed at what was not written.
  *
  * Mounted twice per issuer: around oidc-provider's endpoints (`provider.use`, inside the store
- * failure page) and around the interaction pages (inside their error page).
+ * failure page) and around the interaction pages (inside their error page). While no store keeps
+ * units (memory only) it only passes the request on, adding no promise to it.
  */
 export function storeUnitOfWork(mountPath: string): Middleware {
+  const unitOfWork = unitOfWorkMiddleware(mountPath);
+  return (ctx, next) => (keepsUnitsOfWork() ? unitOfWork(ctx, next) : next());
+}
+
+function unitOfWorkMiddleware(mountPath: string): Middleware {
   const names = cookieNames(mountPath);
   return async (ctx, next) => {
     // The ids are read unverified: a hint only adds a record to the first read; oidc-provider

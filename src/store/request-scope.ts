@@ -46,6 +46,11 @@ export function useUnitsOfWork(): void {
   wanted = true;
 }
 
+/** Whether a store that keeps units of work has been opened, so a unit is worth making. */
+export function keepsUnitsOfWork(): boolean {
+  return wanted;
+}
+
 /**
  * Runs `work` as a unit of work and flushes the held writes before resolving, so the caller can
  * answer only once they are stored; a failed flush rejects with the store's error (a
