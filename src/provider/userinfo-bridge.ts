@@ -25,7 +25,7 @@ export function userinfoForJwtAccessTokens(provider: Provider): Koa.Middleware {
       return next();
     }
     if (ctx.method !== 'POST' || ctx.path !== TOKEN_PATH) return next();
-    return next().then(() => storeCompanion(provider, ctx as KoaContextWithOIDC));
+    return next().then(() => companionOf(provider, ctx as KoaContextWithOIDC)?.save());
   };
 }
 
@@ -41,7 +41,11 @@ interface ScopedSource {
   claims?: unknown;
 }
 
-async function storeCompanion(provider: Provider, ctx: KoaContextWithOIDC): Promise<void> {
+/**
+ * The companion to store for the token response in `ctx`, if it carries a user's JWT access
+ * token. Not async, so a response without one (client_credentials) adds no promise.
+ */
+function companionOf(provider: Provider, ctx: KoaContextWithOIDC): AccessToken | undefined {
   if (ctx.status !== 200 || !ctx.oidc) return;
   const entities = ctx.oidc.entities as {
     AccessToken?: AccessToken & { format?: string; sid?: string; claims?: unknown };
@@ -84,5 +88,5 @@ async function storeCompanion(provider: Provider, ctx: KoaContextWithOIDC): Prom
   companion.jti = companionId(value);
   (companion as { format?: string }).format = 'opaque';
   companion.exp = decodeJwt(value).exp as number;
-  await companion.save();
+  return companion;
 }
