@@ -142,10 +142,9 @@ export function providerPages(config: IssuerConfig, views: Views) {
    * browsers, the JSON error otherwise — not koa's plain-text fallback — with `Retry-After` as
    * every 503 of ours has.
    */
-  const storeFailures: Koa.Middleware = async (ctx, next) => {
-    try {
-      await next();
-    } catch (err) {
+  const storeFailures: Koa.Middleware = (ctx, next) =>
+    // A catch rather than an async frame: one promise less on every request.
+    next().catch(async (err: unknown) => {
       if (!(err instanceof StoreUnavailableError)) throw err;
       const out = { error: err.error, error_description: err.error_description };
       ctx.set('Retry-After', RETRY_AFTER);
@@ -155,8 +154,7 @@ export function providerPages(config: IssuerConfig, views: Views) {
         ctx.status = err.status;
         ctx.body = out;
       }
-    }
-  };
+    });
 
   return { device, logout, renderError, notFound, storeFailures };
 }
