@@ -50,6 +50,11 @@ export function runCli(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // A command that does not read its input may exit before the input is written: that EPIPE
+    // is the command's choice, not a failure (its exit code and output still say how it went).
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.stdin.end(options.input ?? '');
   });
 }
