@@ -15,6 +15,7 @@ import {
 } from '../../src/store/redis-version.js';
 import { inUnitOfWork } from '../../src/store/request-scope.js';
 import { adapterSuite } from '../suites/adapter-suite.js';
+import { basic, tokenRequest } from '../support/flows.js';
 import { redisForTests, startRedis, type TestRedis, uniqueNamespace } from '../support/redis.js';
 
 adapterSuite('standalone redis', async () => {
@@ -197,20 +198,17 @@ describe('redis client: bounded failures', () => {
     const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     await server.stop();
     try {
-      const res = await fetch(`${base}/token`, {
-        method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from('rp:rp-secret-rp-secret-rp-secret-01').toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-        },
-        body: new URLSearchParams({
+      const res = await tokenRequest(
+        base,
+        {
           grant_type: 'authorization_code',
           code: 'x'.repeat(43),
           redirect_uri: 'https://rp.example/cb',
-        }),
-      });
+        },
+        basic('rp', 'rp-secret-rp-secret-rp-secret-01'),
+      );
       expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ error: 'temporarily_unavailable' });
+      expect(res.body).toMatchObject({ error: 'temporarily_unavailable' });
       expect(serverErrors).toEqual([]);
     } finally {
       await new Promise((r) => http.close(r));

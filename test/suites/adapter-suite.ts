@@ -6,6 +6,7 @@ import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KeyNames, keyNames } from '../../src/store/keys.js';
 import { inUnitOfWork } from '../../src/store/request-scope.js';
+import { basic, tokenRequest } from '../support/flows.js';
 import { uniqueNamespace } from '../support/redis.js';
 
 /** Raw access to the store under an adapter, to check what the adapter's API cannot show. */
@@ -555,21 +556,11 @@ export function adapterSuite(name: string, factory: () => Promise<StoreHarness>)
           }).save();
 
           const redeem = () =>
-            fetch(`${base}/token`, {
-              method: 'POST',
-              headers: {
-                authorization: `Basic ${Buffer.from('rp:rp-secret-rp-secret-rp-secret-01').toString('base64')}`,
-                'content-type': 'application/x-www-form-urlencoded',
-              },
-              body: new URLSearchParams({
-                grant_type: 'authorization_code',
-                code,
-                redirect_uri: 'https://rp.example/cb',
-              }),
-            }).then(async (res) => ({
-              status: res.status,
-              body: (await res.json()) as Record<string, string>,
-            }));
+            tokenRequest(
+              base,
+              { grant_type: 'authorization_code', code, redirect_uri: 'https://rp.example/cb' },
+              basic('rp', 'rp-secret-rp-secret-rp-secret-01'),
+            );
           const answers = await Promise.all(Array.from({ length: parallel }, redeem));
           expect(arrived).toBe(parallel);
           const ok = answers.filter((a) => a.status === 200);
