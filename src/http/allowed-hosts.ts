@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { LRUCache } from 'lru-cache';
 import { bareHost } from '../config/hosts.js';
 import { writeJson } from './errors.js';
 
 /** A Host value as RFC 9110 allows it here: a DNS name, IPv4 or [IPv6], and an optional port. */
 const HOST_SYNTAX = /^(?:\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::\d{1,5})?$/;
 
-/** Verdicts kept per policy; any Host may arrive, so the store is bounded (and emptied when full). */
+/** Verdicts kept per policy; any Host may arrive, so the store is bounded (least recently used out). */
 const MAX_KEPT_VERDICTS = 64;
 /** Longer header values are decided each time rather than kept. */
 const MAX_KEPT_KEY = 256;
@@ -29,7 +30,9 @@ export class HostPolicy {
   readonly #any: boolean;
   readonly #trustProxy: boolean;
   /** By `protocol host-header`: the same few values arrive on almost every request. */
-  readonly #verdicts = new Map<string, HostRefusal | null>();
+  readonly #verdicts = new LRUCache<string, { refusal: HostRefusal | undefined }>({
+    max: MAX_KEPT_VERDICTS,
+  });
 
   /**
    * @param issuer the issuer URL; its host is always allowed.
@@ -53,15 +56,11 @@ export class HostPolicy {
     const header = (proxied && headerOf(req, 'x-forwarded-host')) || headerOf(req, 'host');
     const proto = protocolOf(req, proxied);
     const key = `${proto} ${header}`;
-    let verdict = this.#verdicts.get(key);
-    if (verdict === undefined) {
-      verdict = this.#decide(header, proto) ?? null;
-      if (key.length <= MAX_KEPT_KEY) {
-        if (this.#verdicts.size >= MAX_KEPT_VERDICTS) this.#verdicts.clear();
-        this.#verdicts.set(key, verdict);
-      }
-    }
-    return verdict ?? undefined;
+    const kept = this.#verdicts.get(key);
+    if (kept) return kept.refusal;
+    const refusal = this.#decide(header, proto);
+    if (key.length <= MAX_KEPT_KEY) this.#verdicts.set(key, { refusal });
+    return refusal;
   }
 
   #decide(header: string, proto: string): HostRefusal | undefined {
