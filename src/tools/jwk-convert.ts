@@ -99,6 +99,14 @@ function keep(jwk: JWK): Partial<JWK> {
   return out as Partial<JWK>;
 }
 
+/** The `x5t` and `x5t#S256` members of a certificate's JWK (RFC 7517 §4.8, §4.9), from its DER. */
+export function certificateThumbprints(der: Buffer): { x5t: string; 'x5t#S256': string } {
+  return {
+    x5t: createHash('sha1').update(der).digest('base64url'),
+    'x5t#S256': createHash('sha256').update(der).digest('base64url'),
+  };
+}
+
 async function fromCertificates(pems: string[]): Promise<ConvertedKey> {
   const chain = pems.map((pem) => readKey(() => new X509Certificate(pem), 'CERTIFICATE'));
   const leaf = chain[0] as X509Certificate;
@@ -109,8 +117,7 @@ async function fromCertificates(pems: string[]): Promise<ConvertedKey> {
   converted.jwk = {
     ...converted.jwk,
     x5c: chain.map((c) => c.raw.toString('base64')),
-    x5t: createHash('sha1').update(leaf.raw).digest('base64url'),
-    'x5t#S256': createHash('sha256').update(leaf.raw).digest('base64url'),
+    ...certificateThumbprints(leaf.raw),
   };
   converted.subject = leaf.subject.replace(/\n/g, ', ');
   return converted;

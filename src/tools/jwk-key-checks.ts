@@ -4,7 +4,6 @@
  * `jwk-inspect.ts` runs them over each key of its input and adds the checks of a set.
  */
 import {
-  createHash,
   createPrivateKey,
   createPublicKey,
   type JsonWebKey,
@@ -15,6 +14,7 @@ import { calculateJwkThumbprint, type JWK } from 'jose';
 import { MIN_RSA_BITS, PRIVATE_JWK_MEMBERS, publicMembers } from '../algorithms.js';
 import { isJsonObject } from '../json.js';
 import { keysMatch } from '../keystore/material.js';
+import { certificateThumbprints } from './jwk-convert.js';
 
 export type Severity = 'error' | 'warning' | 'note';
 
@@ -227,14 +227,13 @@ async function checkCertificate(
   } catch {
     return; // An unusable key was reported already.
   }
+  const expected = certificateThumbprints(leaf.raw);
   for (const [member, hash] of [
     ['x5t', 'sha1'],
     ['x5t#S256', 'sha256'],
   ] as const) {
     const value = jwk[member];
-    if (value === undefined) continue;
-    const expected = createHash(hash).update(leaf.raw).digest('base64url');
-    if (value !== expected) {
+    if (value !== undefined && value !== expected[member]) {
       add('error', 'X5T_MISMATCH', `${member} is not the ${hash} hash of the x5c leaf certificate`);
     }
   }
