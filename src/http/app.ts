@@ -110,8 +110,9 @@ export function createApp(deps: AppDeps): Koa {
   homeRoute(router, config, deps.views);
   healthRoutes(router, deps.readiness);
   router.get('/metrics', async (ctx) => {
-    ctx.type = metrics.contentType;
-    ctx.body = await metrics.render();
+    const { contentType, text } = await metrics.render();
+    ctx.type = contentType;
+    ctx.body = text;
   });
   // The entry answers GET and HEAD before this app; the routes keep the JWKS in ownRoutes().
   const jwks = (ctx: Koa.Context) => {

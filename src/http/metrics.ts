@@ -1,4 +1,9 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+/**
+ * The process's Prometheus metrics. The request path counts in plain numbers (a kept series per
+ * label set, so nothing is hashed or validated per request); prom-client is loaded, and the
+ * process metrics (CPU, memory, event-loop lag, GC) start, at the first `/metrics` read
+ * (metrics-exposition.ts): a process nobody scrapes never pays for either.
+ */
 import { nextTransitionAt, stateAt } from '../keystore/lifecycle.js';
 import type { KeyRing } from '../keystore/types.js';
 
@@ -40,143 +45,218 @@ export interface MemoryStoreStats {
   readonly evictions: number;
 }
 
-/**
- * One labelled series of a counter, counted in a plain number on the request path and added to
- * the prom-client counter when the registry is read: prom-client hashes and validates the
- * labels on every `inc`, even on a kept child.
- */
-class Tally {
-  #pending = 0;
-  constructor(private readonly child: { inc(value: number): void }) {}
+/** One line of a metric as prom-client renders it: `metricName{labels} value`. */
+export interface Sample {
+  metricName?: string;
+  labels: Record<string, string | number>;
+  value: number;
+}
 
-  add(): void {
-    this.#pending += 1;
+/** A metric read at scrape time (the shape prom-client's registry renders). */
+export interface MetricSource {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  samples(): Sample[];
+}
+
+const labelsOf = (names: readonly string[], values: readonly string[]) =>
+  Object.fromEntries(names.map((name, i) => [name, values[i] ?? '']));
+
+/** A metric's series, one per label set, made on first use and kept. */
+abstract class Family<Series> implements MetricSource {
+  abstract readonly type: MetricSource['type'];
+  protected readonly series = new Map<string, { labels: readonly string[]; series: Series }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[] = [],
+  ) {}
+
+  /** The series of `labels` (in `labelNames` order). */
+  of(...labels: string[]): Series {
+    const key = labels.join('\u0000');
+    let kept = this.series.get(key);
+    if (!kept) {
+      kept = { labels, series: this.make() };
+      this.series.set(key, kept);
+    }
+    return kept.series;
   }
 
-  /** Moves what was counted since the last read into the counter. */
-  flush(): void {
-    if (this.#pending === 0) return;
-    this.child.inc(this.#pending);
-    this.#pending = 0;
+  protected abstract make(): Series;
+  abstract samples(): Sample[];
+}
+
+interface Count {
+  value: number;
+}
+
+class CounterFamily extends Family<Count> {
+  readonly type = 'counter';
+  protected make(): Count {
+    return { value: 0 };
   }
+  inc(...labels: string[]): void {
+    this.of(...labels).value += 1;
+  }
+  samples(): Sample[] {
+    return [...this.series.values()].map(({ labels, series }) => ({
+      labels: labelsOf(this.labelNames, labels),
+      value: series.value,
+    }));
+  }
+}
+
+/** A histogram series: `counts[i]` observations in (bounds[i-1], bounds[i]], the last above all. */
+class Spread {
+  readonly counts: number[];
+  sum = 0;
+  constructor(private readonly bounds: readonly number[]) {
+    this.counts = new Array<number>(bounds.length + 1).fill(0);
+  }
+  observe(value: number): void {
+    this.sum += value;
+    let i = 0;
+    while (i < this.bounds.length && value > (this.bounds[i] as number)) i += 1;
+    this.counts[i] = (this.counts[i] as number) + 1;
+  }
+}
+
+class HistogramFamily extends Family<Spread> {
+  readonly type = 'histogram';
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    private readonly bounds: readonly number[],
+  ) {
+    super(name, help, labelNames);
+  }
+  protected make(): Spread {
+    return new Spread(this.bounds);
+  }
+  samples(): Sample[] {
+    return [...this.series.values()].flatMap(({ labels, series }) => {
+      const base = labelsOf(this.labelNames, labels);
+      let below = 0;
+      const buckets = series.counts.map((count, i) => {
+        below += count;
+        const le = i < this.bounds.length ? (this.bounds[i] as number) : '+Inf';
+        return { metricName: `${this.name}_bucket`, labels: { ...base, le }, value: below };
+      });
+      return [
+        ...buckets,
+        { metricName: `${this.name}_sum`, labels: base, value: series.sum },
+        { metricName: `${this.name}_count`, labels: base, value: below },
+      ];
+    });
+  }
+}
+
+/** A gauge whose samples are read when the metrics are. */
+function gauge(name: string, help: string, read: () => Sample[]): MetricSource {
+  return { name, help, type: 'gauge', samples: read };
 }
 
 /** Prometheus metrics of one issuer process, served at `/metrics`. */
 export class Metrics {
-  readonly registry = new Registry();
-  readonly #tallies: Tally[] = [];
-  readonly #flushTallies = () => {
-    for (const tally of this.#tallies) tally.flush();
-  };
-  readonly requests = new Counter({
-    name: 'oidc_issuer_http_requests_total',
-    help: 'HTTP requests by endpoint, method and status',
-    labelNames: ['issuer', 'endpoint', 'method', 'status'] as const,
-    registers: [this.registry],
-    collect: this.#flushTallies,
-  });
-  readonly duration = new Histogram({
-    name: 'oidc_issuer_http_request_duration_seconds',
-    help: 'HTTP request latency by endpoint',
-    labelNames: ['issuer', 'endpoint'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.registry],
-  });
-  readonly tokens = new Counter({
-    name: 'oidc_issuer_tokens_issued_total',
-    help: 'Successful token endpoint responses by grant type',
-    labelNames: ['issuer', 'grant_type'] as const,
-    registers: [this.registry],
-    collect: this.#flushTallies,
-  });
-  readonly logins = new Counter({
-    name: 'oidc_issuer_logins_total',
-    help: 'Successful logins by method',
-    labelNames: ['issuer', 'method'] as const,
-    registers: [this.registry],
-  });
-  readonly jwks = new Counter({
-    name: 'oidc_issuer_jwks_requests_total',
-    help: 'JWKS requests by status (200 or 304)',
-    labelNames: ['issuer', 'status'] as const,
-    registers: [this.registry],
-    collect: this.#flushTallies,
-  });
-  readonly storeErrors = new Counter({
-    name: 'oidc_issuer_store_errors_total',
-    help: 'Requests that failed because the store was unavailable',
-    registers: [this.registry],
-  });
-  readonly storeLatency = new Histogram({
-    name: 'oidc_issuer_store_ping_seconds',
-    help: 'Store round-trip time measured by readiness checks',
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
-    registers: [this.registry],
-  });
-  readonly providerSwaps = new Counter({
-    name: 'oidc_issuer_provider_rebuilds_total',
-    help: 'oidc-provider instances built because the key ring changed or a key changed state',
-    labelNames: ['issuer'] as const,
-    registers: [this.registry],
-  });
-  readonly keyAge = new Gauge({
-    name: 'oidc_issuer_signing_key_age_seconds',
-    help: 'Age of each published signing key',
-    labelNames: ['issuer', 'kid', 'alg', 'state'] as const,
-    registers: [this.registry],
-  });
-  readonly nextTransition = new Gauge({
-    name: 'oidc_issuer_key_next_transition_seconds',
-    help: 'Seconds until the next key state change',
-    labelNames: ['issuer'] as const,
-    registers: [this.registry],
-  });
+  readonly #requests = new CounterFamily(
+    'oidc_issuer_http_requests_total',
+    'HTTP requests by endpoint, method and status',
+    ['issuer', 'endpoint', 'method', 'status'],
+  );
+  readonly #duration = new HistogramFamily(
+    'oidc_issuer_http_request_duration_seconds',
+    'HTTP request latency by endpoint',
+    ['issuer', 'endpoint'],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
+  readonly #tokens = new CounterFamily(
+    'oidc_issuer_tokens_issued_total',
+    'Successful token endpoint responses by grant type',
+    ['issuer', 'grant_type'],
+  );
+  readonly #logins = new CounterFamily('oidc_issuer_logins_total', 'Successful logins by method', [
+    'issuer',
+    'method',
+  ]);
+  readonly #jwks = new CounterFamily(
+    'oidc_issuer_jwks_requests_total',
+    'JWKS requests by status (200 or 304)',
+    ['issuer', 'status'],
+  );
+  readonly #storeErrors = new CounterFamily(
+    'oidc_issuer_store_errors_total',
+    'Requests that failed because the store was unavailable',
+  );
+  readonly #storeLatency = new HistogramFamily(
+    'oidc_issuer_store_ping_seconds',
+    'Store round-trip time measured by readiness checks',
+    [],
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+  );
+  readonly #providerSwaps = new CounterFamily(
+    'oidc_issuer_provider_rebuilds_total',
+    'oidc-provider instances built because the key ring changed or a key changed state',
+    ['issuer'],
+  );
+  readonly #rings = new Map<string, () => KeyRing | undefined>();
+  readonly #sources: MetricSource[] = [
+    this.#requests,
+    this.#duration,
+    this.#tokens,
+    this.#logins,
+    this.#jwks,
+    this.#storeErrors,
+    this.#storeLatency,
+    this.#providerSwaps,
+    gauge('oidc_issuer_signing_key_age_seconds', 'Age of each published signing key', () =>
+      this.#keyAges(),
+    ),
+    gauge(
+      'oidc_issuer_key_next_transition_seconds',
+      'Seconds until the next key state change',
+      () => this.#nextTransitions(),
+    ),
+  ];
+  #exposition?: Promise<() => Promise<RenderedMetrics>>;
+
+  constructor(private readonly clock: () => number = Date.now) {}
 
   /**
    * Exposes the bounded memory store's size (memory mode only): entries, approximate bytes,
    * the bounds, and how many live entries were evicted to stay within them.
    */
   watchMemoryStore(store: MemoryStoreStats): void {
-    const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers: [this.registry],
-        collect() {
-          this.set(read());
-        },
-      });
-    gauge('oidc_issuer_memory_store_entries', 'Entries in the memory store', () => store.size);
-    gauge(
+    const read = (
+      name: string,
+      help: string,
+      value: () => number,
+      type: 'gauge' | 'counter' = 'gauge',
+    ) => this.#sources.push({ name, help, type, samples: () => [{ labels: {}, value: value() }] });
+    read('oidc_issuer_memory_store_entries', 'Entries in the memory store', () => store.size);
+    read(
       'oidc_issuer_memory_store_bytes',
       'Approximate bytes in the memory store',
       () => store.bytes,
     );
-    gauge(
+    read(
       'oidc_issuer_memory_store_max_entries',
       'Entry bound of the memory store',
       () => store.maxEntries,
     );
-    gauge(
+    read(
       'oidc_issuer_memory_store_max_bytes',
       'Byte bound of the memory store',
       () => store.maxBytes,
     );
-    new Counter({
-      name: 'oidc_issuer_memory_store_evictions_total',
-      help: 'Live memory-store entries evicted because a bound was reached',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(store.evictions);
-      },
-    });
-  }
-
-  readonly #rings = new Map<string, () => KeyRing | undefined>();
-
-  constructor(private readonly clock: () => number = Date.now) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'oidc_issuer_' });
+    read(
+      'oidc_issuer_memory_store_evictions_total',
+      'Live memory-store entries evicted because a bound was reached',
+      () => store.evictions,
+      'counter',
+    );
   }
 
   /**
@@ -185,84 +265,82 @@ export class Metrics {
    */
   forIssuer(label: string, ring: () => KeyRing | undefined): IssuerMetrics {
     this.#rings.set(label, ring);
-    const tally = (child: { inc(value: number): void }) => {
-      const made = new Tally(child);
-      this.#tallies.push(made);
-      return made;
-    };
-    // Kept per label set, so the request path neither rebuilds nor hashes labels.
-    const requests = new Map<string, Tally>();
-    const durations = new Map<string, { observe(value: number): void }>();
-    const tokens = new Map<string, Tally>();
-    const jwks = {
-      200: tally(this.jwks.labels(label, '200')),
-      304: tally(this.jwks.labels(label, '304')),
-    };
+    // Kept per label set, so the request path neither rebuilds nor joins labels.
+    const requests = new Map<string, Count>();
+    const durations = new Map<string, Spread>();
+    const jwks = { 200: this.#jwks.of(label, '200'), 304: this.#jwks.of(label, '304') };
     return {
-      contentType: this.registry.contentType,
       render: () => this.render(),
       observeRequest: (endpoint, method, status, seconds) => {
         const key = `${endpoint} ${method} ${status}`;
         let counted = requests.get(key);
         if (!counted) {
-          counted = tally(this.requests.labels(label, endpoint, method, String(status)));
+          counted = this.#requests.of(label, endpoint, method, String(status));
           requests.set(key, counted);
         }
-        counted.add();
+        counted.value += 1;
         let duration = durations.get(endpoint);
         if (!duration) {
-          duration = this.duration.labels(label, endpoint);
+          duration = this.#duration.of(label, endpoint);
           durations.set(endpoint, duration);
         }
         duration.observe(seconds);
-        if (status === 503) this.storeErrors.inc();
+        if (status === 503) this.#storeErrors.inc();
       },
-      jwksServed: (status) => jwks[status as 200 | 304]?.add(),
-      loggedIn: (method) => this.logins.inc({ issuer: label, method }),
-      tokenIssued: (grantType) => {
-        let counted = tokens.get(grantType);
-        if (!counted) {
-          counted = tally(this.tokens.labels(label, grantType));
-          tokens.set(grantType, counted);
-        }
-        counted.add();
+      jwksServed: (status) => {
+        const counted = jwks[status as 200 | 304];
+        if (counted) counted.value += 1;
       },
-      providerBuilt: () => this.providerSwaps.inc({ issuer: label }),
-      storePinged: (seconds) => this.storeLatency.observe(seconds),
+      loggedIn: (method) => this.#logins.inc(label, method),
+      tokenIssued: (grantType) => this.#tokens.inc(label, grantType),
+      providerBuilt: () => this.#providerSwaps.inc(label),
+      storePinged: (seconds) => this.#storeLatency.of().observe(seconds),
       forget: () => {
         this.#rings.delete(label);
       },
     };
   }
 
-  /** Refreshes the key gauges from the rings at scrape time, then renders the exposition text. */
-  async render(): Promise<string> {
-    const now = this.clock();
-    this.keyAge.reset();
-    this.nextTransition.reset();
-    for (const [issuer, read] of this.#rings) {
-      const ring = read();
-      for (const key of ring?.keys ?? []) {
-        const state = stateAt(key, now);
-        if (state === 'removed') continue;
-        this.keyAge.set(
-          { issuer, kid: key.kid, alg: key.alg, state },
-          (now - key.createdAt) / 1000,
-        );
-      }
-      // Without the policy: minting the key after next ahead of time changes no key's state.
-      const next = nextTransitionAt(ring, now);
-      this.nextTransition.set({ issuer }, next === undefined ? 0 : (next - now) / 1000);
-    }
-    return this.registry.metrics();
+  /** The exposition text of every metric, the key gauges read from the rings now. */
+  render(): Promise<RenderedMetrics> {
+    this.#exposition ??= import('./metrics-exposition.js').then(({ exposition }) =>
+      exposition(this.#sources),
+    );
+    return this.#exposition.then((render) => render());
   }
+
+  #keyAges(): Sample[] {
+    const now = this.clock();
+    return [...this.#rings].flatMap(([issuer, read]) =>
+      (read()?.keys ?? []).flatMap((key) => {
+        const state = stateAt(key, now);
+        if (state === 'removed') return [];
+        const labels = { issuer, kid: key.kid, alg: key.alg, state };
+        return [{ labels, value: (now - key.createdAt) / 1000 }];
+      }),
+    );
+  }
+
+  #nextTransitions(): Sample[] {
+    const now = this.clock();
+    return [...this.#rings].map(([issuer, read]) => {
+      // Without the policy: minting the key after next ahead of time changes no key's state.
+      const next = nextTransitionAt(read(), now);
+      return { labels: { issuer }, value: next === undefined ? 0 : (next - now) / 1000 };
+    });
+  }
+}
+
+/** `/metrics`'s answer: the Prometheus text and its content type. */
+export interface RenderedMetrics {
+  contentType: string;
+  text: string;
 }
 
 /** One issuer's view of the process metrics (see {@link Metrics.forIssuer}). */
 export interface IssuerMetrics {
-  readonly contentType: string;
-  /** The whole process's exposition text (every issuer's series). */
-  render(): Promise<string>;
+  /** The whole process's exposition (every issuer's series). */
+  render(): Promise<RenderedMetrics>;
   /** Counts one finished request; 503s also count as store errors. */
   observeRequest(endpoint: string, method: string, status: number, seconds: number): void;
   jwksServed(status: number): void;

@@ -381,6 +381,51 @@ describe('observability', () => {
     expect(text).toMatch(/oidc_issuer_key_next_transition_seconds\{issuer="\/"\} \d/);
   });
 
+  it('renders the latency histogram cumulatively, with the process metrics, as Prometheus text', async () => {
+    for (let i = 0; i < 3; i++) await fetch(`${issuer.url}/healthz`);
+    const res = await fetch(`${issuer.url}/metrics`);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = await res.text();
+    expect(text).toContain('# TYPE oidc_issuer_http_request_duration_seconds histogram');
+    const series = '{issuer="/",endpoint="healthz"';
+    const buckets = [
+      ...text.matchAll(/^oidc_issuer_http_request_duration_seconds_bucket(\{[^}]*\}) (\d+)$/gm),
+    ]
+      .filter((m) => m[1]?.startsWith(series))
+      .map((m) => ({ le: /le="([^"]+)"/.exec(m[1] ?? '')?.[1], count: Number(m[2]) }));
+    expect(buckets.map((b) => b.le)).toEqual([
+      '0.001',
+      '0.0025',
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '+Inf',
+    ]);
+    const counts = buckets.map((b) => b.count);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    const count = Number(
+      new RegExp(
+        `^oidc_issuer_http_request_duration_seconds_count${series.replace(/[{}]/g, '\\$&')}\\} (\\d+)$`,
+        'm',
+      ).exec(text)?.[1],
+    );
+    expect(count).toBeGreaterThanOrEqual(3);
+    expect(counts.at(-1)).toBe(count);
+    expect(text).toMatch(
+      /^oidc_issuer_http_request_duration_seconds_sum\{issuer="\/",endpoint="healthz"\} [0-9.e-]+$/m,
+    );
+    // Collected from the first read on: the process's own CPU, memory and event loop.
+    expect(text).toMatch(/^oidc_issuer_process_cpu_user_seconds_total [0-9.e-]+$/m);
+    expect(text).toMatch(/^oidc_issuer_process_resident_memory_bytes \d+$/m);
+    expect(text).toContain('# TYPE oidc_issuer_nodejs_eventloop_lag_seconds gauge');
+  });
+
   it('answers with a request id, echoing a well-formed one', async () => {
     const own = await fetch(`${issuer.url}/healthz`, { headers: { 'x-request-id': 'trace-123' } });
     expect(own.headers.get('x-request-id')).toBe('trace-123');

@@ -53,7 +53,20 @@ describe('the start path', () => {
       'tools/jwk-inspect.ts',
       'tools/key-source.ts',
       'tools/guarded-fetch.ts',
+      'http/metrics-exposition.ts',
     ];
     expect(lazy.filter((file) => loaded.has(file))).toEqual([]);
+  });
+
+  it('loads prom-client only where /metrics is first read', () => {
+    const importers = [...loaded].filter((file) =>
+      /^import\s+(?!type\s)[^;]*?from 'prom-client'/m.test(
+        readFileSync(resolve(SRC, file), 'utf8'),
+      ),
+    );
+    expect(importers).toEqual([]);
+    expect(readFileSync(resolve(SRC, 'http/metrics.ts'), 'utf8')).toContain(
+      "import('./metrics-exposition.js')",
+    );
   });
 });
