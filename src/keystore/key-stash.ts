@@ -1,9 +1,9 @@
 /**
  * Signing keys generated ahead for the short-lived issuers of one process (the in-process test
- * API). An RSA key takes 30–100 ms of CPU (OpenSSL 3.5 / 3.0) and every test issuer's first
- * ring takes two per algorithm (the active key and the published next one), so the stash keeps
- * one start's worth generating or ready while a test runs, and a start takes those instead of
- * generating its own.
+ * API). An RSA key takes ~30 ms of CPU on OpenSSL 3.5 and ~55 ms on OpenSSL 3.0
+ * (`generateSigningKeyQuickly`) and every test issuer's first ring takes two per algorithm (the
+ * active key and the published next one), so the stash keeps one start's worth generating or
+ * ready while a test runs, and a start takes those instead of generating its own.
  *
  * Generation runs on the libuv threadpool, at most one key per available core at a time, and
  * keys someone waits for come first: more at once would only slow each other and the main
@@ -14,7 +14,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { SigningAlg } from '../algorithms.js';
-import { generateSigningKey } from './material.js';
+import { generateSigningKeyQuickly } from './material.js';
 import type { SigningJwk } from './types.js';
 
 /** Keys one test issuer's first ring takes per algorithm: the active and the next key. */
@@ -33,7 +33,7 @@ interface Shelf {
 }
 
 export interface KeyStashOptions {
-  /** Makes one key; default `generateSigningKey`. */
+  /** Makes one key; default `generateSigningKeyQuickly`. */
   generate?: (alg: SigningAlg) => Promise<SigningJwk>;
   /** Keys kept ready or generating per algorithm beyond those waited for. Default one start's. */
   ahead?: number;
@@ -50,7 +50,7 @@ export class KeyStash {
   #making = 0;
 
   constructor(options: KeyStashOptions = {}) {
-    this.#generate = options.generate ?? generateSigningKey;
+    this.#generate = options.generate ?? generateSigningKeyQuickly;
     this.#ahead = options.ahead ?? KEYS_PER_START;
     this.#parallel = Math.max(1, options.parallel ?? availableParallelism());
   }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +10,10 @@ import { KeyError } from '../../src/errors.js';
 import { publicKeyPem, toPublicJwk } from '../../src/keystore/jwks.js';
 import {
   generateSigningKey,
+  generateSigningKeyQuickly,
   normalizePrivateJwk,
   parsePrivateKeys,
+  rsaFromPrimesIsQuicker,
 } from '../../src/keystore/material.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
@@ -70,6 +72,61 @@ describe('generateSigningKey', () => {
       Array.from({ length: 20 }, async () => (await generateSigningKey('ES256')).kid),
     );
     expect(new Set(kids).size).toBe(20);
+  });
+});
+
+describe('generateSigningKeyQuickly', () => {
+  const uint = (member: string | undefined) =>
+    BigInt(`0x${Buffer.from(member!, 'base64url').toString('hex')}`);
+  const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+
+  it('builds RSA from primes on OpenSSL 3.0 only, where that is the quicker way', () => {
+    expect(rsaFromPrimesIsQuicker('3.0.19')).toBe(true);
+    expect(rsaFromPrimesIsQuicker('3.0.15+quic')).toBe(true);
+    expect(rsaFromPrimesIsQuicker('3.5.9')).toBe(false);
+    expect(rsaFromPrimesIsQuicker('3.10.0')).toBe(false);
+  });
+
+  it.each([['RS256'], ['PS256']])(
+    '%s from primes: a 2048-bit key meeting FIPS 186-4 B.3.1, that openssl checks as valid',
+    async (alg) => {
+      const jwk = await generateSigningKeyQuickly(alg as SigningAlg, true);
+      expect(jwk).toMatchObject({ kty: 'RSA', e: 'AQAB', alg, use: 'sig' });
+      expect(jwk.kid).toBe(await calculateJwkThumbprint(jwk, 'sha256'));
+      await signsAndVerifies(jwk);
+      const [n, e, d, p, q] = [jwk.n, jwk.e, jwk.d, jwk.p, jwk.q].map(uint) as bigint[];
+      const [p1, q1] = [p! - 1n, q! - 1n];
+      expect(p! * q!).toBe(n);
+      expect(n!.toString(2)).toHaveLength(2048);
+      for (const prime of [p!, q!]) {
+        expect(prime >> 1022n).toBe(3n);
+        expect(gcd(prime - 1n, e!)).toBe(1n);
+      }
+      const gap = p! > q! ? p! - q! : q! - p!;
+      expect(gap > 1n << 924n).toBe(true);
+      const lcm = (p1 * q1) / gcd(p1, q1);
+      expect(d! > 1n << 1024n && d! < lcm).toBe(true);
+      expect((e! * d!) % lcm).toBe(1n);
+      expect(uint(jwk.dp)).toBe(d! % p1);
+      expect(uint(jwk.dq)).toBe(d! % q1);
+      expect((uint(jwk.qi) * q!) % p!).toBe(1n);
+      // OpenSSL's own key check: p and q prime, n = pq, d, dp, dq and qi consistent.
+      const pem = createPrivateKey({ key: jwk, format: 'jwk' }).export({
+        type: 'pkcs8',
+        format: 'pem',
+      });
+      const checked = execFileSync('openssl', ['pkey', '-check', '-noout'], { input: pem });
+      expect(checked.toString()).toContain('Key is valid');
+    },
+  );
+
+  it('never makes the same key twice, and other algorithms as generateSigningKey does', async () => {
+    const keys = await Promise.all(
+      Array.from({ length: 4 }, () => generateSigningKeyQuickly('RS256', true)),
+    );
+    expect(new Set(keys.flatMap((k) => [k.kid, k.p, k.q])).size).toBe(12);
+    expect((await generateSigningKeyQuickly('ES256', true)).crv).toBe('P-256');
+    expect((await generateSigningKeyQuickly('EdDSA', true)).crv).toBe('Ed25519');
   });
 });
 
