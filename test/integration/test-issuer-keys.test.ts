@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createTestIssuer, type TestIssuer } from '../../src/index.js';
 
@@ -39,6 +39,21 @@ describe('test issuers started one after another (a beforeEach per test)', () =>
       }
     }
     expect(seen.size).toBe(20);
+  });
+
+  it('publishes the next key by the time it is ready: a JWKS read then verifies after rotateKeys', async () => {
+    const issuer = await createTestIssuer();
+    try {
+      // What a verifier caching the JWKS holds from the start (jose refetches on an unknown kid
+      // only after a 30 s cooldown; some verifiers never do).
+      const atStart = createLocalJWKSet(await issuer.jwks());
+      await issuer.rotateKeys();
+      const token = await issuer.mintToken({ sub: 'alice' });
+      const { protectedHeader } = await jwtVerify(token, atStart, { issuer: issuer.url });
+      expect(protectedHeader.kid).toBe(issuer.activeKid());
+    } finally {
+      await issuer.stop();
+    }
   });
 
   it('two live issuers never share a key, and tokens of one do not verify on the other', async () => {
