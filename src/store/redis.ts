@@ -148,6 +148,8 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     );
   }
 
+  if (!(client instanceof ioredis().Cluster)) reconnectAfterUnaskedEnd(client);
+
   // Without a listener an ioredis `error` event would be an unhandled 'error' and kill the process.
   let lastMessage = '';
   let lastRefusal: string | undefined;
@@ -176,6 +178,40 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     lastRefusal = undefined;
   });
   return client;
+}
+
+/**
+ * Connects `client` again after an `end` that no `disconnect()` or `quit()` asked for. ioredis
+ * ends a Sentinel client for good when its failover detector drops the connection while a
+ * reconnect is still asking the Sentinels for the master: that connect rejects "Connection is
+ * closed." and nothing retries it. Right after a master dies that is a failover's usual timing,
+ * and the issuer would answer 503 until restarted. Also for the duplicates made from `client`
+ * (the key ring's subscriber), which share its options but not its listeners.
+ */
+export function reconnectAfterUnaskedEnd(client: Redis): void {
+  // ioredis clears its own "closed on purpose" mark before it emits `end`, so keep ours.
+  let closed = false;
+  const { disconnect, quit } = client;
+  client.disconnect = (reconnect = false) => {
+    if (!reconnect) closed = true;
+    disconnect.call(client, reconnect);
+  };
+  client.quit = ((...args: Parameters<Redis['quit']>) => {
+    closed = true;
+    return quit.apply(client, args);
+  }) as Redis['quit'];
+  let attempt = 0;
+  client.on('ready', () => {
+    attempt = 0;
+  });
+  client.on('end', () => {
+    if (closed) return;
+    attempt += 1;
+    setTimeout(() => {
+      // A connect that fails ends the client again, and so comes back here.
+      if (client.status === 'end' && !closed) client.connect().catch(() => {});
+    }, reconnectDelay(attempt)).unref();
+  });
 }
 
 /**
