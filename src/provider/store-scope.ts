@@ -12,8 +12,9 @@ import { cookieNames } from './cookies.js';
  * pointed at what was not written.
  *
  * Mounted twice per issuer: around oidc-provider's endpoints (`provider.use`, inside the store
- * failure page) and around the interaction pages (inside their error page). While no store keeps
- * units (memory only) it only passes the request on, adding no promise to it.
+ * failure page) and around the interaction pages (inside their error page), each request's unit
+ * kept with its koa context. While no store keeps units (memory only) it only passes the request
+ * on, adding no promise to it.
  */
 export function storeUnitOfWork(mountPath: string): Middleware {
   const unitOfWork = unitOfWorkMiddleware(mountPath);
@@ -22,7 +23,7 @@ export function storeUnitOfWork(mountPath: string): Middleware {
 
 function unitOfWorkMiddleware(mountPath: string): Middleware {
   const names = cookieNames(mountPath);
-  return async (ctx, next) => {
+  return (ctx, next) => {
     // The ids are read unverified: a hint only adds a record to the first read; oidc-provider
     // still checks each cookie's signature before it asks for that record.
     const hints = (): RecordHint[] => {
@@ -36,14 +37,11 @@ function unitOfWorkMiddleware(mountPath: string): Middleware {
       add('Interaction', names.resume);
       return found;
     };
-    try {
-      await inUnitOfWork(hints, next);
-    } catch (err) {
-      if (!ctx.headerSent) {
-        ctx.remove('Set-Cookie');
-        ctx.remove('Location');
-      }
-      throw err;
-    }
+    const onFailure = () => {
+      if (ctx.headerSent) return;
+      ctx.remove('Set-Cookie');
+      ctx.remove('Location');
+    };
+    return inUnitOfWork(hints, next, { request: ctx, onFailure });
   };
 }

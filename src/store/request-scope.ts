@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import requestContext from 'oidc-provider/lib/helpers/als.js';
 
 /**
  * One HTTP request's unit of work with the store. Inside {@link inUnitOfWork} a store may serve
@@ -27,17 +27,26 @@ class RequestScope {
   readonly units = new Map<object, UnitOfWork>();
   constructor(readonly hints: () => readonly RecordHint[]) {}
 
-  async flush(): Promise<void> {
-    for (const unit of this.units.values()) await unit.flush();
+  /** Writes what the units hold; undefined (nothing to wait for) when no store took part. */
+  flush(): Promise<void> | undefined {
+    if (this.units.size === 0) return undefined;
+    return (async () => {
+      for (const unit of this.units.values()) await unit.flush();
+    })();
   }
 }
 
-const scopes = new AsyncLocalStorage<RequestScope>();
+/**
+ * Each request's scope, found through the request context oidc-provider already carries to
+ * everything a request runs: its AsyncLocalStorage, whose store is the request's koa context
+ * (what `Provider.ctx` reads). A second AsyncLocalStorage of our own would cost every request on
+ * Node 20, where each one in use adds a property to every promise made.
+ */
+const scopes = new WeakMap<object, RequestScope>();
 
 /**
  * Whether a store that keeps units of work (Redis) has been opened in this process. Until then
- * {@link inUnitOfWork} only runs its work: a memory-only process never enables the
- * AsyncLocalStorage, whose context every promise would otherwise carry (Node 20).
+ * {@link inUnitOfWork} only runs its work.
  */
 let wanted = false;
 
@@ -51,30 +60,55 @@ export function keepsUnitsOfWork(): boolean {
   return wanted;
 }
 
+/** Options of {@link inUnitOfWork}. */
+export interface UnitOptions {
+  /**
+   * What the unit is kept with: the koa context of the request (oidc-provider's, or the one its
+   * interaction pages get). Default the current request's, or a new one.
+   */
+  request?: object;
+  /** Called before the rejection when `work` or the flush failed (e.g. to drop headers). */
+  onFailure?: () => void;
+}
+
 /**
  * Runs `work` as a unit of work and flushes the held writes before resolving, so the caller can
  * answer only once they are stored; a failed flush rejects with the store's error (a
  * `StoreUnavailableError` answers 503). When `work` throws, what it wrote so far is still
  * flushed (as it would have been written without a unit) and its error is rethrown. Nested
- * inside another unit it joins that one, and still flushes on its way out.
- * `hints` is asked for once, at the first read.
+ * inside another unit of the same request it joins that one, and still flushes on its way out.
+ * `hints` is asked for once, at the first read. A request that stores nothing gets one promise
+ * more than without a unit.
  */
-export async function inUnitOfWork<T>(
+export function inUnitOfWork<T>(
   hints: () => readonly RecordHint[],
   work: () => Promise<T>,
+  { request, onFailure }: UnitOptions = {},
 ): Promise<T> {
   if (!wanted) return work();
-  const outer = scopes.getStore();
-  const scope = outer ?? new RequestScope(hints);
-  let result: T;
-  try {
-    result = outer ? await work() : await scopes.run(scope, work);
-  } catch (err) {
-    await scope.flush().catch(() => {});
-    throw err;
+  const current = requestContext.getStore();
+  const key = request ?? current ?? {};
+  let scope = scopes.get(key);
+  if (!scope) {
+    scope = new RequestScope(hints);
+    scopes.set(key, scope);
   }
-  await scope.flush();
-  return result;
+  const own = scope;
+  const failed = (err: unknown): never => {
+    onFailure?.();
+    throw err;
+  };
+  return (current === key ? work() : requestContext.run(key, work)).then(
+    (result) => own.flush()?.then(() => result, failed) ?? result,
+    (err: unknown) => {
+      const flushing = own.flush();
+      if (!flushing) return failed(err);
+      return flushing.then(
+        () => failed(err),
+        () => failed(err),
+      );
+    },
+  );
 }
 
 /**
@@ -85,7 +119,8 @@ export function unitOf<U extends UnitOfWork>(
   store: object,
   create: (hints: () => readonly RecordHint[]) => U,
 ): U | undefined {
-  const scope = scopes.getStore();
+  const key = requestContext.getStore();
+  const scope = key && scopes.get(key);
   if (!scope) return undefined;
   let unit = scope.units.get(store) as U | undefined;
   if (!unit) {

@@ -536,7 +536,7 @@ export function adapterSuite(name: string, factory: () => Promise<StoreHarness>)
           pkce: { required: () => false },
           findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
         });
-        if (units) provider.use((_ctx, next) => inUnitOfWork(() => [], next));
+        if (units) provider.use((ctx, next) => inUnitOfWork(() => [], next, { request: ctx }));
         const server: Server = createServer(provider.callback());
         await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
         const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
