@@ -150,9 +150,10 @@ describe('a refused login ends the start (exit 2) and says whose it was', () => 
     return lines[0]!;
   }
 
-  it('the Sentinels refuse a wrong password, or none', async () => {
-    const [wrong, none] = await Promise.all([
+  it('the Sentinels refuse a wrong password, a wrong username, or none', async () => {
+    const [wrong, stranger, none] = await Promise.all([
       refusedStart({ REDIS_SENTINEL_PASSWORD: 'not-the-sentinel-password' }),
+      refusedStart({ REDIS_SENTINEL_USERNAME: 'not-a-sentinel-user' }),
       refusedStart({ REDIS_SENTINEL_USERNAME: undefined, REDIS_SENTINEL_PASSWORD: undefined }),
     ]);
     expect(wrong).toMatch(
@@ -160,6 +161,9 @@ describe('a refused login ends the start (exit 2) and says whose it was', () => 
     );
     expect(wrong).toMatch(
       /refused the login \(WRONGPASS [^)]*\); check the Sentinels' login: REDIS_SENTINEL_PASSWORD/,
+    );
+    expect(stranger).toMatch(
+      /refused the login \(WRONGPASS [^)]*\); check the Sentinels' login: .*REDIS_SENTINEL_USERNAME/,
     );
     expect(none).toMatch(
       /Redis Sentinel .* refused the login \(NOAUTH [^)]*\).*REDIS_SENTINEL_PASSWORD/,
