@@ -23,9 +23,9 @@ import { loadExistingGrant } from './skip-consent.js';
 import { storeUnitOfWork } from './store-scope.js';
 import { exchangeClaimsOf, registerTokenExchange } from './token-exchange.js';
 import {
+  answerUnauthorizedClients,
   introspectionPolicy,
   revocationPolicy,
-  unauthorizedClientPolicy,
 } from './token-policies.js';
 import { userinfoForJwtAccessTokens } from './userinfo-bridge.js';
 
@@ -84,8 +84,10 @@ export function buildProvider(inputs: ProviderInputs): Provider {
   };
 
   // An answer depends only on the configuration this instance is built from (so the store holds
-  // at most one per configured client and resource); every token request asks again.
-  const serverInfos = new Map<string, ResourceServer>();
+  // at most one per configured client, resource and format); every token request asks again.
+  // Nested by the given strings rather than keyed by one built from them: a new string would be
+  // hashed on every request, these (from the configuration) keep their hash.
+  const serverInfos = new Map<string, Map<string, Map<string | undefined, ResourceServer>>>();
   /**
    * How `clientId`'s access tokens for resource server `indicator` are made (oidc-provider's
    * `getResourceServerInfo`); `format` overrides the configured token format. The same frozen
@@ -97,8 +99,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     clientId: string,
     format = clients.get(clientId)?.accessTokenFormat ?? servers.get(indicator)?.format,
   ): ResourceServer => {
-    const key = `${format} ${clientId} ${indicator}`;
-    const kept = serverInfos.get(key);
+    const kept = serverInfos.get(clientId)?.get(indicator)?.get(format);
     if (kept) return kept;
     const server = servers.get(indicator);
     const allowed = clients.get(clientId)?.resources ?? [];
@@ -119,7 +120,11 @@ export function buildProvider(inputs: ProviderInputs): Provider {
       accessTokenFormat: format,
       ...(format === 'jwt' ? { jwt: Object.freeze({ sign }) } : {}),
     });
-    serverInfos.set(key, info);
+    const byIndicator = serverInfos.get(clientId) ?? new Map();
+    serverInfos.set(clientId, byIndicator);
+    const byFormat = byIndicator.get(indicator) ?? new Map();
+    byIndicator.set(indicator, byFormat);
+    byFormat.set(format, info);
     return info;
   };
 
@@ -230,10 +235,10 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     accounts,
     resourceServerInfo,
   });
+  answerUnauthorizedClients(provider);
   provider.use(pages.storeFailures);
   provider.use(storeUnitOfWork(config.mountPath));
   provider.use(precomputedDiscovery(provider, config.trustProxy));
-  provider.use(unauthorizedClientPolicy(TOKEN_PATH));
   provider.use(userinfoForJwtAccessTokens(provider));
   // The token route answers every POST itself (a token or an OAuth error), so the hottest
   // endpoint skips the 404 page's async frame.

@@ -1,5 +1,9 @@
-import type Koa from 'koa';
-import { type Client, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import {
+  type Client,
+  errors,
+  type KoaContextWithOIDC,
+  type default as Provider,
+} from 'oidc-provider';
 import type { ClientConfig } from '../config/schema.js';
 
 type PolicyToken = { clientId?: string | undefined; kind: string; aud?: string | string[] };
@@ -37,25 +41,22 @@ export async function revocationPolicy(
 /**
  * RFC 6749 §5.2's answer for an authenticated client using a grant type its config does not
  * list (`grantTypes`): `unauthorized_client`. oidc-provider answers `invalid_request` there, so
- * this middleware (added with `provider.use`, around the token endpoint) replaces that answer;
- * an unknown grant type stays `unsupported_grant_type`.
+ * this replaces that answer; an unknown grant type stays `unsupported_grant_type`.
+ *
+ * It listens to `grant.error`, which oidc-provider's token endpoint emits only for a failed
+ * request, once its error answer is set and before it is sent: unlike a middleware around the
+ * endpoint, it costs the token requests that succeed nothing.
  */
-export function unauthorizedClientPolicy(tokenPath: string): Koa.Middleware {
-  // Not async: elsewhere than the token endpoint it adds no promise to the request.
-  return (ctx, next) => {
-    if (ctx.method !== 'POST' || ctx.path !== tokenPath) return next();
-    return next().then(() => answerUnauthorizedClient(ctx as KoaContextWithOIDC));
-  };
-}
-
-function answerUnauthorizedClient(ctx: KoaContextWithOIDC): void {
-  const { client, params } = ctx.oidc ?? {};
-  const grantType = params?.grant_type;
-  const body = ctx.body as { error?: unknown } | undefined;
-  if (ctx.status !== 400 || body?.error !== 'invalid_request' || !client) return;
-  if (typeof grantType !== 'string' || client.grantTypeAllowed(grantType)) return;
-  ctx.body = {
-    error: 'unauthorized_client',
-    error_description: `client ${client.clientId} is not allowed the ${grantType} grant (grantTypes in its config)`,
-  };
+export function answerUnauthorizedClients(provider: Provider): void {
+  provider.on('grant.error', (ctx: KoaContextWithOIDC) => {
+    const { client, params } = ctx.oidc ?? {};
+    const grantType = params?.grant_type;
+    const body = ctx.body as { error?: unknown } | undefined;
+    if (ctx.status !== 400 || body?.error !== 'invalid_request' || !client) return;
+    if (typeof grantType !== 'string' || client.grantTypeAllowed(grantType)) return;
+    ctx.body = {
+      error: 'unauthorized_client',
+      error_description: `client ${client.clientId} is not allowed the ${grantType} grant (grantTypes in its config)`,
+    };
+  });
 }
