@@ -12,9 +12,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 
 FROM deps AS build
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json rolldown.config.mjs ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+RUN npx rolldown -c
 
 # The example apps (docker compose --profile examples); not part of the issuer image.
 FROM deps AS examples
@@ -30,7 +30,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/bundle ./dist/bundle
 COPY views ./views
 COPY lua ./lua
 # The key ring file lives here when no REDIS_URL is set; mount a volume to keep it.
@@ -40,4 +40,4 @@ EXPOSE 3000
 # Liveness only (/healthz never touches the store); docker-compose.yml checks /readyz.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "dist/src/main.js", "start"]
+CMD ["node", "dist/bundle/main.js", "start"]

@@ -85,7 +85,7 @@ export interface RunningTarget {
 }
 
 const DIST = join(PACKAGE_ROOT, 'dist');
-const CLI = join(DIST, 'src', 'main.js');
+const CLI = join(DIST, 'bundle', 'main.js');
 const server = (name: string) => join(DIST, 'bench', 'servers', `${name}.js`);
 
 const bareKeys = new Map<BenchAlg, string>();

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * The package root (the folder holding package.json, views/ and lua/), found from this module's own
- * location so it is the same whether the code runs from src/ (tests) or dist/src/ (npm start).
+ * location so it is the same whether the code runs from src/ (tests), dist/src/ (the bench's
+ * in-process servers) or dist/bundle/ (npm start, the package).
  */
 export const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const VIEWS_DIR = join(PACKAGE_ROOT, 'views');

@@ -101,7 +101,7 @@ describe('/tools in Chromium', () => {
   it('inspects a set with a private member and a duplicate kid, and finds both', async () => {
     const a = JSON.parse(
       execFileSync(process.execPath, [
-        join('dist', 'src', 'main.js'),
+        join('dist', 'bundle', 'main.js'),
         'jwk',
         'generate',
         '--alg',

@@ -10,7 +10,7 @@ export interface CliResult {
 }
 
 /**
- * Runs the built `oidc-issuer` (dist/src/main.js) as a child process, as a user would; `npm
+ * Runs the built `oidc-issuer` (dist/bundle/main.js) as a child process, as a user would; `npm
  * test` builds it first. `env` is added to this process's environment minus the variables that
  * the issuer reads (src/config/env.ts), so only what a test sets counts.
  */

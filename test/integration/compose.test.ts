@@ -214,18 +214,16 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(new RegExp(`^ARG NODE_IMAGE=node:${ciNode24}-slim$`, 'm'));
     const pkg = JSON.parse(root('package.json')) as { scripts: { start: string } };
     const cmd = execForm(instruction(runtime, 'CMD').at(-1) ?? '[]');
-    expect(cmd).toEqual(['node', 'dist/src/main.js', 'start']);
+    expect(cmd).toEqual(['node', 'dist/bundle/main.js', 'start']);
     expect(pkg.scripts.start).toBe(cmd.join(' '));
     expect(instruction(runtime, 'EXPOSE')).toEqual(['3000']);
     expect(instruction(runtime, 'USER')).toEqual(['node']);
     expect(instruction(runtime, 'ENV').join(' ')).toMatch(/\bHOST=0\.0\.0\.0\b/);
     expect(instruction(runtime, 'RUN').join(' ')).toContain('npm ci --omit=dev');
     expect(instruction(runtime, 'COPY')).toEqual(
-      expect.arrayContaining(['--from=build /app/dist/src ./dist/src', 'views ./views']),
+      expect.arrayContaining(['--from=build /app/dist/bundle ./dist/bundle', 'views ./views']),
     );
-    expect(instruction(stages.get('build') ?? [], 'RUN')).toEqual([
-      'npx tsc -p tsconfig.build.json',
-    ]);
+    expect(instruction(stages.get('build') ?? [], 'RUN')).toEqual(['npx rolldown -c']);
   });
 
   it('sends the build only what it copies (.dockerignore is an allow-list)', () => {

@@ -34,8 +34,8 @@ export async function startTestIssuer(
   });
 }
 
-/** The built CLI; `npm test` builds it first. */
-export const CLI = join(PACKAGE_ROOT, 'dist', 'src', 'main.js');
+/** The built CLI, the bundle `npm start` and the package's `bin` run; `npm test` builds it first. */
+export const CLI = join(PACKAGE_ROOT, 'dist', 'bundle', 'main.js');
 
 export interface IssuerProcess {
   url: string;
