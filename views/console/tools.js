@@ -233,14 +233,17 @@ async function inspect(event) {
       el('strong', {}, title),
       `: ${r.errors} error(s), ${r.warnings} warning(s)`,
     ),
-    r.findings.length
-      ? el(
-          'div',
-          {},
-          el('h3', {}, 'The set'),
-          el('ul', { 'data-testid': 'set-findings' }, r.findings.map(finding)),
-        )
-      : null,
+    // replaceChildren, unlike el(), would show a null child as the text "null".
+    ...(r.findings.length
+      ? [
+          el(
+            'div',
+            {},
+            el('h3', {}, 'The set'),
+            el('ul', { 'data-testid': 'set-findings' }, r.findings.map(finding)),
+          ),
+        ]
+      : []),
     ...r.keys.map((k) =>
       el(
         'div',
