@@ -265,26 +265,12 @@ export class Metrics {
    */
   forIssuer(label: string, ring: () => KeyRing | undefined): IssuerMetrics {
     this.#rings.set(label, ring);
-    // Kept per label set, so the request path neither rebuilds nor joins labels.
-    const requests = new Map<string, Count>();
-    const durations = new Map<string, Spread>();
     const jwks = { 200: this.#jwks.of(label, '200'), 304: this.#jwks.of(label, '304') };
     return {
       render: () => this.render(),
       observeRequest: (endpoint, method, status, seconds) => {
-        const key = `${endpoint} ${method} ${status}`;
-        let counted = requests.get(key);
-        if (!counted) {
-          counted = this.#requests.of(label, endpoint, method, String(status));
-          requests.set(key, counted);
-        }
-        counted.value += 1;
-        let duration = durations.get(endpoint);
-        if (!duration) {
-          duration = this.#duration.of(label, endpoint);
-          durations.set(endpoint, duration);
-        }
-        duration.observe(seconds);
+        this.#requests.inc(label, endpoint, method, String(status));
+        this.#duration.of(label, endpoint).observe(seconds);
         if (status === 503) this.#storeErrors.inc();
       },
       jwksServed: (status) => {

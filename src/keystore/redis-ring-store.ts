@@ -1,8 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { IssuerError, KeyError, StoreUnavailableError } from '../errors.js';
-import { ioredis } from '../store/ioredis.js';
 import { type KeyNames, keyNames } from '../store/keys.js';
-import { reconnectAfterUnaskedEnd } from '../store/redis.js';
+import { duplicateRedisClient } from '../store/redis.js';
 import { type ScriptCommands, withScripts } from '../store/scripts.js';
 import { stampWrite } from './ring-write.js';
 import {
@@ -81,13 +80,7 @@ export class RedisKeyRingStore implements KeyRingStore {
    */
   async subscribe(onChange: () => void): Promise<() => Promise<void>> {
     const channel = this.#names.keyRingChannel;
-    let sub: Redis | Cluster;
-    if (this.#client instanceof ioredis().Cluster) {
-      sub = this.#client.duplicate();
-    } else {
-      sub = this.#client.duplicate();
-      reconnectAfterUnaskedEnd(sub);
-    }
+    const sub = duplicateRedisClient(this.#client);
     this.#subscribers.add(sub);
     let subscribed = false;
     let inFlight: Promise<void> | undefined;

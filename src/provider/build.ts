@@ -85,9 +85,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
 
   // An answer depends only on the configuration this instance is built from (so the store holds
   // at most one per configured client, resource and format); every token request asks again.
-  // Nested by the given strings rather than keyed by one built from them: a new string would be
-  // hashed on every request, these (from the configuration) keep their hash.
-  const serverInfos = new Map<string, Map<string, Map<string | undefined, ResourceServer>>>();
+  const serverInfos = new Map<string, ResourceServer>();
   /**
    * How `clientId`'s access tokens for resource server `indicator` are made (oidc-provider's
    * `getResourceServerInfo`); `format` overrides the configured token format. The same frozen
@@ -99,7 +97,8 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     clientId: string,
     format = clients.get(clientId)?.accessTokenFormat ?? servers.get(indicator)?.format,
   ): ResourceServer => {
-    const kept = serverInfos.get(clientId)?.get(indicator)?.get(format);
+    const key = `${format} ${clientId} ${indicator}`;
+    const kept = serverInfos.get(key);
     if (kept) return kept;
     const server = servers.get(indicator);
     const allowed = clients.get(clientId)?.resources ?? [];
@@ -120,11 +119,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
       accessTokenFormat: format,
       ...(format === 'jwt' ? { jwt: Object.freeze({ sign }) } : {}),
     });
-    const byIndicator = serverInfos.get(clientId) ?? new Map();
-    serverInfos.set(clientId, byIndicator);
-    const byFormat = byIndicator.get(indicator) ?? new Map();
-    byIndicator.set(indicator, byFormat);
-    byFormat.set(format, info);
+    serverInfos.set(key, info);
     return info;
   };
 

@@ -181,14 +181,24 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
 }
 
 /**
+ * A second connection with `client`'s options (the key ring's subscriber), reconnecting after an
+ * end nobody asked for like `client` does (the listeners are not copied).
+ */
+export function duplicateRedisClient(client: Redis | Cluster): Redis | Cluster {
+  if (client instanceof ioredis().Cluster) return client.duplicate();
+  const duplicate = client.duplicate();
+  reconnectAfterUnaskedEnd(duplicate);
+  return duplicate;
+}
+
+/**
  * Connects `client` again after an `end` that no `disconnect()` or `quit()` asked for. ioredis
  * ends a Sentinel client for good when its failover detector drops the connection while a
  * reconnect is still asking the Sentinels for the master: that connect rejects "Connection is
  * closed." and nothing retries it. Right after a master dies that is a failover's usual timing,
- * and the issuer would answer 503 until restarted. Also for the duplicates made from `client`
- * (the key ring's subscriber), which share its options but not its listeners.
+ * and the issuer would answer 503 until restarted.
  */
-export function reconnectAfterUnaskedEnd(client: Redis): void {
+function reconnectAfterUnaskedEnd(client: Redis): void {
   // ioredis clears its own "closed on purpose" mark before it emits `end`, so keep ours.
   let closed = false;
   const { disconnect, quit } = client;

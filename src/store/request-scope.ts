@@ -100,13 +100,9 @@ export function inUnitOfWork<T>(
   };
   return (current === key ? work() : requestContext.run(key, work)).then(
     (result) => own.flush()?.then(() => result, failed) ?? result,
-    (err: unknown) => {
-      const flushing = own.flush();
-      if (!flushing) return failed(err);
-      return flushing.then(
-        () => failed(err),
-        () => failed(err),
-      );
+    async (err: unknown) => {
+      await own.flush()?.catch(() => {});
+      return failed(err);
     },
   );
 }
