@@ -3,6 +3,7 @@
  * place for this knowledge (generation, import, inspection, config and the CLI all read it).
  * To add an algorithm, add it to `SIGNING_ALGS` and give it a row in `ALGORITHMS`.
  */
+import { constants } from 'node:crypto';
 
 /** Signing algorithms the key ring can hold, in the order they are preferred for a key type. */
 export const SIGNING_ALGS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] as const;
@@ -27,15 +28,40 @@ export interface AlgorithmParams {
   modulusLength?: number;
   /** The digest the signature uses; `null` for EdDSA, which hashes internally. */
   hash: 'sha256' | 'sha384' | null;
+  /**
+   * How node:crypto's `sign` must be told to make the JWS signature: ECDSA as the raw `r || s`
+   * of RFC 7518 §3.4 (not DER), RSASSA-PSS with a salt as long as the hash (§3.5).
+   */
+  signature: Readonly<{ dsaEncoding?: 'ieee-p1363'; padding?: number; saltLength?: number }>;
 }
 
 /** Each supported algorithm's key parameters. */
 export const ALGORITHMS: Readonly<Record<SigningAlg, Readonly<AlgorithmParams>>> = {
-  RS256: { kty: 'RSA', keyType: 'rsa', modulusLength: 2048, hash: 'sha256' },
-  PS256: { kty: 'RSA', keyType: 'rsa', modulusLength: 2048, hash: 'sha256' },
-  ES256: { kty: 'EC', keyType: 'ec', crv: 'P-256', namedCurve: 'prime256v1', hash: 'sha256' },
-  ES384: { kty: 'EC', keyType: 'ec', crv: 'P-384', namedCurve: 'secp384r1', hash: 'sha384' },
-  EdDSA: { kty: 'OKP', keyType: 'ed25519', crv: 'Ed25519', hash: null },
+  RS256: { kty: 'RSA', keyType: 'rsa', modulusLength: 2048, hash: 'sha256', signature: {} },
+  PS256: {
+    kty: 'RSA',
+    keyType: 'rsa',
+    modulusLength: 2048,
+    hash: 'sha256',
+    signature: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+  },
+  ES256: {
+    kty: 'EC',
+    keyType: 'ec',
+    crv: 'P-256',
+    namedCurve: 'prime256v1',
+    hash: 'sha256',
+    signature: { dsaEncoding: 'ieee-p1363' },
+  },
+  ES384: {
+    kty: 'EC',
+    keyType: 'ec',
+    crv: 'P-384',
+    namedCurve: 'secp384r1',
+    hash: 'sha384',
+    signature: { dsaEncoding: 'ieee-p1363' },
+  },
+  EdDSA: { kty: 'OKP', keyType: 'ed25519', crv: 'Ed25519', hash: null, signature: {} },
 };
 
 /** RSA keys smaller than this are refused (RFC 7518 §3.3, and most verifiers). */

@@ -1,4 +1,3 @@
-import type { JWK } from 'jose';
 import Provider, {
   type AdapterFactory,
   type ClientMetadata,
@@ -11,6 +10,7 @@ import { defaultResourceOf, onIssuer } from '../config/client-rules.js';
 import { TOKEN_EXCHANGE_GRANT } from '../config/grant-types.js';
 import type { ClientConfig, IssuerConfig } from '../config/schema.js';
 import { SigningAlgWaitingError } from '../errors.js';
+import type { SigningJwk } from '../keystore/types.js';
 import type { WaitingAlg } from '../keystore/waiting.js';
 import type { Views } from '../views.js';
 import type { Accounts } from './accounts.js';
@@ -19,6 +19,7 @@ import { cookieNames, cookieScope, storeFormSession } from './cookies.js';
 import { precomputedDiscovery } from './discovery.js';
 import { providerPages } from './pages.js';
 import { registerPasswordGrant } from './password-grant.js';
+import { EXTERNAL_SIGNING, signingKeys } from './signing-keys.js';
 import { loadExistingGrant } from './skip-consent.js';
 import { storeUnitOfWork } from './store-scope.js';
 import { exchangeClaimsOf, registerTokenExchange } from './token-exchange.js';
@@ -32,7 +33,7 @@ import { userinfoForJwtAccessTokens } from './userinfo-bridge.js';
 export interface ProviderInputs {
   config: IssuerConfig;
   /** Private signing keys, active first, then next, then retiring; each with alg, use and kid. */
-  signingKeys: JWK[];
+  signingKeys: SigningJwk[];
   /** Cookie signing secrets, newest first. */
   cookieKeys: string[];
   adapter: AdapterFactory;
@@ -132,7 +133,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
       .map(toClientMetadata(defaultAlg, config.issuer)),
     findAccount: accounts.findAccount,
     loadExistingGrant: loadExistingGrant((id) => clients.get(id)?.skipConsent === true),
-    jwks: { keys: inputs.signingKeys as Required<Configuration>['jwks']['keys'] },
+    jwks: { keys: signingKeys(inputs.signingKeys) },
     cookies,
     claims: { openid: ['sub'], sid: null, acr: null, auth_time: null, ...config.scopes },
     scopes: ['openid', 'offline_access', ...claimScopes, ...resourceScopes],
@@ -189,6 +190,7 @@ export function buildProvider(inputs: ProviderInputs): Provider {
     },
     features: {
       devInteractions: { enabled: false },
+      externalSigningSupport: EXTERNAL_SIGNING,
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: introspectionPolicy(clients) },
       revocation: { enabled: true, allowedPolicy: revocationPolicy },
