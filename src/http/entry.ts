@@ -50,7 +50,6 @@ export function requestEntry(deps: EntryDeps): (req: IncomingMessage, res: Serve
     const incoming = req.headers['x-request-id'];
     const reqId =
       typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    res.setHeader('X-Request-Id', reqId);
     const path = pathOf(req);
     const done = () => {
       const status = res.statusCode;
@@ -63,13 +62,15 @@ export function requestEntry(deps: EntryDeps): (req: IncomingMessage, res: Serve
     };
 
     const refusal = hosts.check(req);
-    if (refusal && !(refusal.reason === 'not-allowed' && path && ANY_HOST_PATHS.has(path))) {
-      refuseHost(res, refusal);
+    const reads = req.method === 'GET' || req.method === 'HEAD';
+    if (!refusal && reads && path && JWKS_PATHS.has(path)) {
+      // It writes the request id with its other headers in one go (see sendJwks).
+      metrics.jwksServed(sendJwks(req, res, deps.jwks(), reqId));
       return done();
     }
-    const reads = req.method === 'GET' || req.method === 'HEAD';
-    if (reads && path && JWKS_PATHS.has(path)) {
-      metrics.jwksServed(sendJwks(req, res, deps.jwks()));
+    res.setHeader('X-Request-Id', reqId);
+    if (refusal && !(refusal.reason === 'not-allowed' && path && ANY_HOST_PATHS.has(path))) {
+      refuseHost(res, refusal);
       return done();
     }
     const provider = path === undefined || deps.servedByApp(path) ? undefined : deps.provider();

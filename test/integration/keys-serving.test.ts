@@ -58,9 +58,11 @@ describe('the JWKS response', () => {
     expect(res.headers.get('cache-control')).toMatch(
       /^public, max-age=\d+, stale-while-revalidate=\d+, stale-if-error=\d+$/,
     );
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     const etag = res.headers.get('etag')!;
     expect(etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
     const body = await res.text();
+    expect(res.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
     const { keys } = JSON.parse(body) as { keys: JWK[] };
     expect(keys.length).toBe(2);
     for (const key of keys) {
@@ -79,6 +81,11 @@ describe('the JWKS response', () => {
     const notModified = await fetch(`${issuer.url}/jwks`, { headers: { 'if-none-match': etag } });
     expect(notModified.status).toBe(304);
     expect(await notModified.text()).toBe('');
+    // A 304 carries what a cache refreshes its entry with (RFC 9110 §15.4.5).
+    for (const name of ['etag', 'cache-control', 'access-control-allow-origin']) {
+      expect(notModified.headers.get(name), name).toBe(res.headers.get(name));
+    }
+    expect(notModified.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     const stale = await fetch(`${issuer.url}/jwks`, {
       headers: { 'if-none-match': '"something-else"' },
     });
