@@ -40,9 +40,12 @@ class RequestScope {
  * Each request's scope, found through the request context oidc-provider already carries to
  * everything a request runs: its AsyncLocalStorage, whose store is the request's koa context
  * (what `Provider.ctx` reads). A second AsyncLocalStorage of our own would cost every request on
- * Node 20, where each one in use adds a property to every promise made.
+ * Node 20, where each one in use adds a property to every promise made. The scope is a property
+ * of that context under this symbol rather than an entry of a WeakMap, which would give the
+ * garbage collector one more ephemeron to trace and clear per request.
  */
-const scopes = new WeakMap<object, RequestScope>();
+const SCOPE = Symbol('unit of work');
+type ScopeHolder = { [SCOPE]?: RequestScope };
 
 /**
  * Whether a store that keeps units of work (Redis) has been opened in this process. Until then
@@ -87,13 +90,9 @@ export function inUnitOfWork<T>(
 ): Promise<T> {
   if (!wanted) return work();
   const current = requestContext.getStore();
-  const key = request ?? current ?? {};
-  let scope = scopes.get(key);
-  if (!scope) {
-    scope = new RequestScope(hints);
-    scopes.set(key, scope);
-  }
-  const own = scope;
+  const key: ScopeHolder = request ?? current ?? {};
+  key[SCOPE] ??= new RequestScope(hints);
+  const own = key[SCOPE];
   const failed = (err: unknown): never => {
     onFailure?.();
     throw err;
@@ -115,8 +114,7 @@ export function unitOf<U extends UnitOfWork>(
   store: object,
   create: (hints: () => readonly RecordHint[]) => U,
 ): U | undefined {
-  const key = requestContext.getStore();
-  const scope = key && scopes.get(key);
+  const scope = (requestContext.getStore() as ScopeHolder | undefined)?.[SCOPE];
   if (!scope) return undefined;
   let unit = scope.units.get(store) as U | undefined;
   if (!unit) {
