@@ -14,6 +14,7 @@ import {
   createPublicKey,
   type JsonWebKeyInput,
   type KeyObject,
+  type SignKeyObjectInput,
   sign,
 } from 'node:crypto';
 import { ExternalSigningKey } from 'oidc-provider';
@@ -33,18 +34,20 @@ export function signingKeys(keys: readonly SigningJwk[]): ExternalSigningKey[] {
 }
 
 class LocalSigningKey extends ExternalSigningKey {
-  readonly #private: KeyObject;
+  /** The private key with the algorithm's signature options, as `crypto.sign` takes it. */
+  readonly #signingKey: SignKeyObjectInput;
   readonly #public: KeyObject;
   readonly #hash: string | null;
-  readonly #signature: object;
 
   constructor(jwk: SigningJwk) {
     super();
     // The type declares only getters; the base class keeps both in private fields with setters.
     Object.assign(this, { kid: jwk.kid, alg: jwk.alg });
-    this.#private = createPrivateKey({ key: jwk as JsonWebKeyInput['key'], format: 'jwk' });
-    this.#public = createPublicKey(this.#private);
-    ({ hash: this.#hash, signature: this.#signature } = ALGORITHMS[jwk.alg]);
+    const key = createPrivateKey({ key: jwk as JsonWebKeyInput['key'], format: 'jwk' });
+    const { hash, signature } = ALGORITHMS[jwk.alg];
+    this.#signingKey = { key, ...signature };
+    this.#public = createPublicKey(key);
+    this.#hash = hash;
   }
 
   /** The public key: oidc-provider reads the published members and verifies with it. */
@@ -54,9 +57,10 @@ class LocalSigningKey extends ExternalSigningKey {
 
   /** The JWS signature over `data` (the encoded header and payload joined by a dot). */
   override sign(data: Uint8Array): Promise<Buffer> {
-    const key = { key: this.#private, ...this.#signature };
     return new Promise((resolve, reject) =>
-      sign(this.#hash, data, key, (err, signature) => (err ? reject(err) : resolve(signature))),
+      sign(this.#hash, data, this.#signingKey, (err, signature) =>
+        err ? reject(err) : resolve(signature),
+      ),
     );
   }
 }
