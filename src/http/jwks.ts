@@ -4,12 +4,15 @@ import type { JwksDocument } from '../keystore/jwks.js';
 import { writeUnavailable } from './errors.js';
 
 /** What every JWKS answer carries, whatever its status. */
-const ALWAYS = ['Access-Control-Allow-Origin', '*', 'X-Content-Type-Options', 'nosniff'];
+const ALWAYS: Readonly<Record<string, string>> = {
+  'Access-Control-Allow-Origin': '*',
+  'X-Content-Type-Options': 'nosniff',
+};
 
 /** The header lines of a document's 200 and 304, as `writeHead` takes them (name, value, …). */
 interface JwksHeaders {
-  ok: readonly string[];
-  notModified: readonly string[];
+  ok: string[];
+  notModified: string[];
 }
 
 /** Per document, made at its first answer: a document never changes, a new ring makes a new one. */
@@ -18,11 +21,12 @@ const HEADERS = new WeakMap<JwksDocument, JwksHeaders>();
 function headersOf(doc: JwksDocument): JwksHeaders {
   let headers = HEADERS.get(doc);
   if (!headers) {
+    const always = Object.entries(ALWAYS).flat();
     const validators = ['Cache-Control', doc.cacheControl, 'ETag', doc.etag];
     headers = {
-      notModified: [...ALWAYS, ...validators],
+      notModified: [...always, ...validators],
       ok: [
-        ...ALWAYS,
+        ...always,
         ...validators,
         'Content-Type',
         doc.contentType,
@@ -50,20 +54,21 @@ export function sendJwks(
   doc: JwksDocument | undefined,
   requestId?: string,
 ): number {
-  const id = requestId === undefined ? [] : ['X-Request-Id', requestId];
   if (!doc) {
-    for (let i = 0; i < ALWAYS.length; i += 2) res.setHeader(ALWAYS[i]!, ALWAYS[i + 1]!);
+    for (const [name, value] of Object.entries(ALWAYS)) res.setHeader(name, value);
     if (requestId !== undefined) res.setHeader('X-Request-Id', requestId);
     writeUnavailable(res, 'the key ring has not been loaded yet');
     return 503;
   }
   const headers = headersOf(doc);
+  const withId = (lines: string[]) =>
+    requestId === undefined ? lines : ['X-Request-Id', requestId, ...lines];
   if (etagMatches(req.headers['if-none-match'] ?? '', doc.etag)) {
-    res.writeHead(304, [...id, ...headers.notModified]);
+    res.writeHead(304, withId(headers.notModified));
     res.end();
     return 304;
   }
-  res.writeHead(200, [...id, ...headers.ok]);
+  res.writeHead(200, withId(headers.ok));
   res.end(req.method === 'HEAD' ? undefined : doc.body);
   return 200;
 }
