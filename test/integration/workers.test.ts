@@ -20,7 +20,12 @@ beforeAll(async () => {
     { REDIS_URL: redis.url, REDIS_NAMESPACE: uniqueNamespace('workers'), ADMIN_TOKEN: ADMIN },
     ['--workers', '2'],
   );
-  await waitFor(async () => readyWorkers().length === 2, 30_000, 'two workers ready');
+  await waitFor(async () => readyWorkers().length === 2, 30_000, 'two workers ready').catch(
+    (err: Error) => {
+      // What the supervisor and workers printed is the only account of why one never got ready.
+      throw new Error(`${err.message}; the issuer printed:\n${issuer.output().slice(-4000)}`);
+    },
+  );
 }, 60_000);
 
 afterAll(async () => {
